@@ -1,0 +1,59 @@
+/** The one error type our code throws on purpose; its code decides the HTTP status. */
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  INVALID_JSON: 400,
+  INVALID_PHONE_NUMBER: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL: 500,
+  PROVIDER_ERROR: 502,
+  ADMIN_DISABLED: 503,
+  STORE_UNAVAILABLE: 503,
+  STORE_TIMEOUT: 504,
+  PROVIDER_TIMEOUT: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorDetail {
+  field?: string;
+  rule?: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetail[];
+
+  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetail[]; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.details = options.details ?? [];
+  }
+
+  get status(): (typeof ERROR_STATUS)[ErrorCode] {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export interface ErrorBody {
+  success: false;
+  error: { code: string; message: string; details: ErrorDetail[]; request_id?: string };
+}
+
+export function errorBody(
+  code: string,
+  message: string,
+  details: ErrorDetail[] = [],
+  requestId?: string,
+): ErrorBody {
+  return {
+    success: false,
+    error: { code, message, details, ...(requestId ? { request_id: requestId } : {}) },
+  };
+}

@@ -1,0 +1,24 @@
+import type { Behavior, RecordedRequest } from "./types.ts";
+
+/**
+ * The tests' side of a fake server (runs inside workerd, talks to the fake over HTTP).
+ * Each call gets a fresh namespace, so test files running in parallel never see each
+ * other's requests; `url` is the base URL to hand to the code under test.
+ */
+export function fakeControl(serverUrl: string, namespace: string = crypto.randomUUID()) {
+  const url = `${serverUrl}/ns/${namespace}`;
+  return {
+    url,
+    async requests(): Promise<RecordedRequest[]> {
+      return (await fetch(`${url}/__fake/requests`)).json();
+    },
+    async reset(): Promise<void> {
+      await (await fetch(`${url}/__fake/reset`, { method: "POST" })).body?.cancel();
+    },
+    async behave(behavior: Behavior): Promise<void> {
+      await (
+        await fetch(`${url}/__fake/behavior`, { method: "POST", body: JSON.stringify(behavior) })
+      ).body?.cancel();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/** What a fake server records and how it can be told to misbehave (shared by both sides). */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: string;
+  /** base64 of the raw body, for binary uploads (multipart audio) */
+  bodyBase64: string;
+  at: number;
+}
+
+export interface Behavior {
+  status?: number;
+  delayMs?: number;
+  body?: string;
+  /** how many requests the behaviour applies to; unset = until reset */
+  times?: number;
+  /** only requests whose path contains this */
+  pathIncludes?: string;
+}

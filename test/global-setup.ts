@@ -1,0 +1,16 @@
+import type { TestProject } from "vitest/node";
+import { FAKES } from "./fakes/index.ts";
+
+/**
+ * Starts every fake provider server once for the run (in Node, outside workerd) and hands
+ * their URLs to vitest.config.ts, which passes them to the Worker as bindings.
+ */
+export default async function setup(project: TestProject) {
+  const started = await Promise.all(
+    Object.entries(FAKES).map(async ([name, start]) => [name, await start()] as const),
+  );
+  for (const [name, server] of started) project.provide(`fake:${name}` as never, server.url as never);
+  return async () => {
+    await Promise.all(started.map(([, server]) => server.close()));
+  };
+}
