@@ -1,5 +1,6 @@
 export { CallSession } from "./call/session.ts";
 export { EmbeddedConfigStore } from "./stores/embedded.ts";
+export { MongoConfigStore } from "./stores/mongodb.ts";
 
 export default {
   fetch: () => new Response("ok"),

@@ -1,0 +1,17 @@
+import { env } from "cloudflare:workers";
+
+/**
+ * The Worker's bindings as tests see them: the real KV and Durable Object namespaces from
+ * wrangler.toml plus the settings and fake-server URLs vitest.config.ts adds.
+ */
+export interface TestEnv extends Env {
+  ADMIN_API_KEY: string;
+  TWILIO_AUTH_TOKEN: string;
+  TWILIO_ACCOUNT_SID: string;
+  SIGNING_SECRET: string;
+  OPENAI_API_KEY: string;
+  PUBLIC_BASE_URL: string;
+  [fakeUrl: `FAKE_${string}_URL`]: string;
+}
+
+export const testEnv = env as unknown as TestEnv;
