@@ -1,7 +1,11 @@
+import { createApp } from "./app.ts";
+
 export { CallSession } from "./call/session.ts";
 export { EmbeddedConfigStore } from "./stores/embedded.ts";
 export { MongoConfigStore } from "./stores/mongodb.ts";
 
+const app = createApp();
+
 export default {
-  fetch: () => new Response("ok"),
+  fetch: app.fetch,
 } satisfies ExportedHandler<Env>;

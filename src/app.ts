@@ -1,0 +1,32 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "hono/request-id";
+import { errorBody } from "./errors.ts";
+import { requireAdminKey } from "./http/admin-auth.ts";
+import { onError } from "./http/errors.ts";
+import type { AppEnv } from "./http/types.ts";
+import { defaultHook } from "./http/validation.ts";
+import { registerPhoneConfigRoutes } from "./routes/admin-phone-configs.ts";
+import { registerDocsRoutes } from "./routes/docs.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { servicesFor } from "./services.ts";
+
+/** Builds the Worker's HTTP app: middleware, one error handler, and the route groups. */
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook });
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("services", servicesFor(c.env, c.executionCtx));
+    await next();
+  });
+  app.onError(onError);
+  app.notFound((c) => c.json(errorBody("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404));
+
+  const admin = new OpenAPIHono<AppEnv>({ defaultHook });
+  admin.use(requireAdminKey);
+  registerPhoneConfigRoutes(admin);
+  app.route("/admin", admin);
+
+  registerHealthRoutes(app);
+  registerDocsRoutes(app);
+  return app;
+}

@@ -1,0 +1,53 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { SettingsError } from "../env.ts";
+import { AppError, errorBody } from "../errors.ts";
+import { errorFields, log } from "../log.ts";
+import { StoreError } from "../stores/store.ts";
+
+const STORE_ERROR_CODES = {
+  conflict: "CONFLICT",
+  timeout: "STORE_TIMEOUT",
+  unavailable: "STORE_UNAVAILABLE",
+  auth: "STORE_UNAVAILABLE",
+  bad_response: "STORE_UNAVAILABLE",
+  misconfigured: "STORE_UNAVAILABLE",
+} as const;
+
+/** Any thrown value as one of ours: known failures keep their meaning, the rest become INTERNAL. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof StoreError) {
+    const message =
+      err.kind === "conflict"
+        ? err.message
+        : `The configuration store is not answering (${err.kind}); try again`;
+    return new AppError(STORE_ERROR_CODES[err.kind], message, { cause: err });
+  }
+  if (err instanceof HTTPException) {
+    if (err.status === 400 && /json/i.test(err.message)) {
+      return new AppError("INVALID_JSON", "Request body is not valid JSON", { cause: err });
+    }
+    if (err.status === 413) return new AppError("PAYLOAD_TOO_LARGE", err.message, { cause: err });
+    if (err.status === 401) return new AppError("UNAUTHORIZED", err.message, { cause: err });
+  }
+  if (err instanceof SettingsError) {
+    return new AppError("INTERNAL", "The Worker's settings are invalid; see the logs", { cause: err });
+  }
+  return new AppError("INTERNAL", "Internal error", { cause: err });
+}
+
+/** The one error handler: ours, Hono's HTTPException and unknown errors, each as the same JSON body. */
+export function onError(err: Error, c: Context): Response {
+  const appError = toAppError(err);
+  const requestId = c.get("requestId") as string | undefined;
+  const fields = { request_id: requestId, method: c.req.method, path: c.req.path, code: appError.code };
+  if (appError.status >= 500) log.error("request_failed", { ...fields, ...errorFields(err) });
+  else log.info("request_rejected", { ...fields, message: appError.message });
+  const response = c.json(
+    errorBody(appError.code, appError.message, appError.details, requestId),
+    appError.status as 400,
+  );
+  if (appError.code === "UNAUTHORIZED") response.headers.set("WWW-Authenticate", 'Bearer realm="admin"');
+  return response;
+}

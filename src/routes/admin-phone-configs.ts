@@ -1,0 +1,264 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { normalizePhoneNumber } from "../config/phone-number.ts";
+import {
+  CreateConfigBody,
+  type PhoneConfig,
+  PhoneConfigSchema,
+  type PhoneSettings,
+  SETTINGS_KEYS,
+  SettingsSchema,
+  UpdateConfigBody,
+} from "../config/schema.ts";
+import { AppError } from "../errors.ts";
+import type { App, AppEnv } from "../http/types.ts";
+import { validationError } from "../http/validation.ts";
+import { log } from "../log.ts";
+
+/**
+ * The seed's admin API for per-number configs, at the seed's paths and with its JSON shapes,
+ * so its curl examples work as written (plus the bearer header).
+ */
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+const ErrorResponse = z
+  .object({
+    success: z.literal(false),
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.array(
+        z.object({ field: z.string().optional(), rule: z.string().optional(), message: z.string() }),
+      ),
+      request_id: z.string().optional(),
+    }),
+  })
+  .openapi("Error");
+
+const ConfigResponse = z
+  .object({ success: z.literal(true), message: z.string(), config: PhoneConfigSchema })
+  .openapi("ConfigResponse");
+const GetResponse = z
+  .object({ success: z.literal(true), active: z.boolean(), config: PhoneConfigSchema })
+  .openapi("GetConfigResponse");
+const ListResponse = z
+  .object({ success: z.literal(true), total: z.number().int(), configs: z.array(PhoneConfigSchema) })
+  .openapi("ListConfigsResponse");
+const DeleteResponse = z
+  .object({ success: z.literal(true), message: z.string() })
+  .openapi("DeleteConfigResponse");
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+const errors = {
+  400: json(ErrorResponse, "Invalid input: the body says which field broke which rule"),
+  401: json(ErrorResponse, "Missing bearer token"),
+  403: json(ErrorResponse, "Wrong bearer token"),
+  503: json(ErrorResponse, "Store unavailable, or ADMIN_API_KEY not set"),
+};
+
+const security = [{ bearerAuth: [] }];
+const PhoneParam = z.object({
+  phone_number: z.string().openapi({ param: { name: "phone_number", in: "path" }, example: "+18668134984" }),
+});
+const boolQuery = z
+  .enum(["true", "false", "1", "0"])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+/** A write's body must be JSON: anything else is a 415, not a confusing "field required". */
+const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const type = c.req.header("Content-Type") ?? "";
+  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
+    throw new AppError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `Content-Type must be application/json (got "${type || "none"}")`,
+    );
+  }
+  await next();
+};
+
+const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new AppError("PAYLOAD_TOO_LARGE", `Request body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+  },
+});
+
+const createConfig = createRoute({
+  method: "post",
+  path: "/phone-config",
+  tags: ["Phone configuration"],
+  summary: "Create or update a phone number's configuration",
+  security,
+  middleware: [requireJson, limitBody] as const,
+  request: { body: { ...json(CreateConfigBody, "The configuration"), required: true } },
+  responses: {
+    200: json(ConfigResponse, "Updated"),
+    201: json(ConfigResponse, "Created"),
+    413: json(ErrorResponse, "Body over 64 KiB"),
+    415: json(ErrorResponse, "Body is not JSON"),
+    ...errors,
+  },
+});
+
+const getConfig = createRoute({
+  method: "get",
+  path: "/phone-config/{phone_number}",
+  tags: ["Phone configuration"],
+  summary: "Get a phone number's configuration (inactive ones too, flagged by `active`)",
+  security,
+  request: { params: PhoneParam },
+  responses: {
+    200: json(GetResponse, "The configuration"),
+    404: json(ErrorResponse, "Not found"),
+    ...errors,
+  },
+});
+
+const listConfigs = createRoute({
+  method: "get",
+  path: "/phone-configs",
+  tags: ["Phone configuration"],
+  summary: "List configurations",
+  security,
+  request: {
+    query: z.object({ include_inactive: boolQuery.openapi({ description: "include deactivated numbers" }) }),
+  },
+  responses: { 200: json(ListResponse, "Configurations ordered by phone number"), ...errors },
+});
+
+const updateConfig = createRoute({
+  method: "put",
+  path: "/phone-config/{phone_number}",
+  tags: ["Phone configuration"],
+  summary: "Partially update a configuration (validated after the merge; `is_active: true` reactivates)",
+  security,
+  middleware: [requireJson, limitBody] as const,
+  request: { params: PhoneParam, body: { ...json(UpdateConfigBody, "Fields to change"), required: true } },
+  responses: {
+    200: json(ConfigResponse, "Updated"),
+    404: json(ErrorResponse, "Not found"),
+    409: json(ErrorResponse, "Changed concurrently; retry"),
+    413: json(ErrorResponse, "Body over 64 KiB"),
+    415: json(ErrorResponse, "Body is not JSON"),
+    ...errors,
+  },
+});
+
+const deleteConfig = createRoute({
+  method: "delete",
+  path: "/phone-config/{phone_number}",
+  tags: ["Phone configuration"],
+  summary: "Deactivate (default) or permanently delete a configuration",
+  security,
+  request: {
+    params: PhoneParam,
+    query: z.object({ hard_delete: boolQuery.openapi({ description: "delete permanently" }) }),
+  },
+  responses: { 200: json(DeleteResponse, "Deleted"), 404: json(ErrorResponse, "Not found"), ...errors },
+});
+
+function notFound(phone: string): AppError {
+  return new AppError(
+    "NOT_FOUND",
+    `Configuration not found for ${phone}. Use POST /admin/phone-config to create one.`,
+  );
+}
+
+function settingsOf(config: PhoneConfig): PhoneSettings {
+  return Object.fromEntries(SETTINGS_KEYS.map((k) => [k, config[k]])) as PhoneSettings;
+}
+
+export function registerPhoneConfigRoutes(app: App): void {
+  app.openapi(createConfig, async (c) => {
+    const { services } = c.var;
+    const { phone_number, ...settings } = c.req.valid("json");
+    const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
+    const { config, created } = await services.store.put(phone, settings, { now: new Date() });
+    await services.resolver.publish(phone, config);
+    log.info("phone_config_saved", {
+      request_id: c.var.requestId,
+      phone_number: phone,
+      created,
+      version: config.version,
+    });
+    return c.json(
+      {
+        success: true as const,
+        message: `Configuration ${created ? "created" : "saved"} for ${phone}`,
+        config,
+      },
+      created ? 201 : 200,
+    );
+  });
+
+  app.openapi(getConfig, async (c) => {
+    const { services } = c.var;
+    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
+    const config = await services.store.get(phone);
+    if (!config) throw notFound(phone);
+    return c.json({ success: true as const, active: config.is_active, config }, 200);
+  });
+
+  app.openapi(listConfigs, async (c) => {
+    const configs = await c.var.services.store.list({
+      includeInactive: c.req.valid("query").include_inactive,
+    });
+    return c.json({ success: true as const, total: configs.length, configs }, 200);
+  });
+
+  app.openapi(updateConfig, async (c) => {
+    const { services } = c.var;
+    const { DEFAULT_COUNTRY } = services.settings;
+    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, DEFAULT_COUNTRY);
+    const { phone_number: bodyPhone, ...changes } = c.req.valid("json");
+    if (bodyPhone !== undefined && normalizePhoneNumber(bodyPhone, DEFAULT_COUNTRY) !== phone) {
+      throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
+        details: [
+          { field: "phone_number", rule: "immutable", message: "a number's document cannot be renamed" },
+        ],
+      });
+    }
+    const existing = await services.store.get(phone);
+    if (!existing) throw notFound(phone);
+    const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
+    if (!merged.success) throw validationError(merged.error, "configuration after update");
+    const { config } = await services.store.put(phone, merged.data, {
+      now: new Date(),
+      expectedVersion: existing.version,
+    });
+    await services.resolver.publish(phone, config);
+    log.info("phone_config_updated", {
+      request_id: c.var.requestId,
+      phone_number: phone,
+      fields: Object.keys(changes),
+      version: config.version,
+    });
+    return c.json({ success: true as const, message: `Configuration updated for ${phone}`, config }, 200);
+  });
+
+  app.openapi(deleteConfig, async (c) => {
+    const { services } = c.var;
+    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
+    const hard = c.req.valid("query").hard_delete;
+    const found = hard
+      ? await services.store.remove(phone)
+      : await services.store.deactivate(phone, new Date());
+    if (!found) throw notFound(phone);
+    await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
+    log.info("phone_config_deleted", { request_id: c.var.requestId, phone_number: phone, hard });
+    return c.json(
+      {
+        success: true as const,
+        message: `Configuration ${hard ? "permanently deleted" : "deactivated"} for ${phone}`,
+      },
+      200,
+    );
+  });
+}

@@ -1,0 +1,23 @@
+import { ConfigResolver } from "./config/resolver.ts";
+import { type Settings, settingsOf } from "./env.ts";
+import { createStore } from "./stores/index.ts";
+import type { ConfigStore } from "./stores/store.ts";
+
+/** What routes need, built from the Worker's bindings: parsed settings, the store, the resolver. */
+export interface Services {
+  settings: Settings;
+  store: ConfigStore;
+  resolver: ConfigResolver;
+}
+
+export function servicesFor(env: Env, ctx?: Pick<ExecutionContext, "waitUntil">): Services {
+  const settings = settingsOf(env);
+  const store = createStore(env, settings);
+  const resolver = new ConfigResolver({
+    store,
+    kv: env.CONFIG_CACHE,
+    settings,
+    ...(ctx ? { waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p) } : {}),
+  });
+  return { settings, store, resolver };
+}
