@@ -11,7 +11,10 @@ export interface TestEnv extends Env {
   SIGNING_SECRET: string;
   OPENAI_API_KEY: string;
   PUBLIC_BASE_URL: string;
-  [fakeUrl: `FAKE_${string}_URL`]: string;
+  /** Fake servers' root URLs (test/fakes); use fakeControl() for a namespace of your own. */
+  FAKE_DATA_API_URL: string;
+  FAKE_TWILIO_URL: string;
+  FAKE_OPENAI_URL: string;
 }
 
 export const testEnv = env as unknown as TestEnv;

@@ -1,0 +1,231 @@
+import type { ServerResponse } from "node:http";
+import { EJSON, ObjectId } from "bson";
+import {
+  type FakeServer,
+  json,
+  type NamespaceState,
+  type RecordedRequest,
+  startFakeServer,
+} from "./server.ts";
+
+/**
+ * A fake MongoDB Atlas Data API v1: POST /action/{findOne,find,insertOne,updateOne,deleteOne}
+ * over in-memory collections kept per namespace (keyed dataSource/database/collection). It
+ * behaves like Atlas with a unique index on phone_number: request bodies are read as EJSON
+ * only when sent as application/ejson (as the Data API does), `Accept: application/ejson`
+ * gets canonical EJSON back (`{"$numberInt": "1"}`, `{"$date": {"$numberLong": ...}}`),
+ * and errors have the Data API's `{"error", "error_code"}` shape.
+ */
+
+type Doc = Record<string, unknown>;
+
+class DataApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function collectionOf(state: NamespaceState, body: Doc): Doc[] {
+  for (const key of ["dataSource", "database", "collection"]) {
+    if (typeof body[key] !== "string" || body[key] === "") {
+      throw new DataApiError(400, "MissingParameter", `must specify a '${key}'`);
+    }
+  }
+  const key = `data_api:${body.dataSource}/${body.database}/${body.collection}`;
+  let docs = state.get(key) as Doc[] | undefined;
+  if (!docs) {
+    docs = [];
+    state.set(key, docs);
+  }
+  return docs;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (a instanceof ObjectId && b instanceof ObjectId) return a.equals(b);
+  return a === b;
+}
+
+/** Equality on top-level fields, plus `{field: {$exists: bool}}`; any other operator is refused. */
+function matches(doc: Doc, filter: Doc): boolean {
+  return Object.entries(filter).every(([field, want]) => {
+    if (want && typeof want === "object" && !(want instanceof Date) && !(want instanceof ObjectId)) {
+      const ops = Object.entries(want as Doc);
+      return ops.every(([op, arg]) => {
+        if (op !== "$exists")
+          throw new DataApiError(400, "InvalidParameter", `unsupported query operator ${op}`);
+        return (doc[field] !== undefined) === Boolean(arg);
+      });
+    }
+    return same(doc[field], want);
+  });
+}
+
+/** MongoDB refuses to store field names starting with `$`, which is what an EJSON value sent as plain JSON becomes. */
+function assertStorable(value: unknown, path: string): void {
+  if (!value || typeof value !== "object" || value instanceof Date || value instanceof ObjectId) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key.startsWith("$")) {
+      throw new DataApiError(
+        400,
+        "InvalidParameter",
+        `(Location16840) The dollar ($) prefixed field '${key}' in '${path}.${key}' is not valid for storage.`,
+      );
+    }
+    assertStorable(inner, `${path}.${key}`);
+  }
+}
+
+function assertUnique(docs: Doc[], doc: Doc, body: Doc): void {
+  const clash = docs.find(
+    (d) => !same(d._id, doc._id) && d.phone_number !== undefined && d.phone_number === doc.phone_number,
+  );
+  if (clash) {
+    throw new DataApiError(
+      409,
+      "DuplicateKey",
+      `E11000 duplicate key error collection: ${body.database}.${body.collection} index: phone_number_1 dup key: { phone_number: ${JSON.stringify(doc.phone_number)} }`,
+    );
+  }
+}
+
+function applyUpdate(doc: Doc, update: Doc, inserting: boolean): void {
+  for (const [op, fields] of Object.entries(update)) {
+    if (op !== "$set" && op !== "$setOnInsert" && op !== "$inc") {
+      throw new DataApiError(400, "InvalidParameter", `unsupported update operator ${op}`);
+    }
+    for (const [field, value] of Object.entries(fields as Doc)) {
+      assertStorable(value, field);
+      if (op === "$set" || (op === "$setOnInsert" && inserting)) doc[field] = value;
+      if (op === "$inc") {
+        if (typeof value !== "number")
+          throw new DataApiError(400, "InvalidParameter", `$inc ${field}: not a number`);
+        const current = doc[field] ?? 0;
+        if (typeof current !== "number") {
+          throw new DataApiError(400, "InvalidParameter", `cannot $inc non-numeric field ${field}`);
+        }
+        doc[field] = current + value;
+      }
+    }
+  }
+}
+
+function project(doc: Doc, projection: unknown): Doc {
+  if (!projection || typeof projection !== "object") return doc;
+  const keep = Object.entries(projection as Doc).filter(([, v]) => Boolean(v));
+  if (keep.length === 0) return doc;
+  return Object.fromEntries([["_id", doc._id], ...keep.map(([k]) => [k, doc[k]])]);
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  return (a as string | number) < (b as string | number) ? -1 : 1;
+}
+
+function sorted(docs: Doc[], sort: unknown): Doc[] {
+  const keys = Object.entries((sort ?? {}) as Doc);
+  return [...docs].sort((x, y) => {
+    for (const [key, dir] of keys) {
+      const c = compare(x[key], y[key]) * (dir === -1 ? -1 : 1);
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
+}
+
+function run(action: string, body: Doc, docs: Doc[]): unknown {
+  const filter = (body.filter ?? {}) as Doc;
+  switch (action) {
+    case "findOne": {
+      const doc = docs.find((d) => matches(d, filter));
+      return { document: doc ? project(doc, body.projection) : null };
+    }
+    case "find": {
+      let found = sorted(
+        docs.filter((d) => matches(d, filter)),
+        body.sort,
+      );
+      if (typeof body.skip === "number") found = found.slice(body.skip);
+      if (typeof body.limit === "number") found = found.slice(0, body.limit);
+      return { documents: found.map((d) => project(d, body.projection)) };
+    }
+    case "insertOne": {
+      const doc = { _id: new ObjectId(), ...(body.document as Doc) };
+      for (const [field, value] of Object.entries(doc)) assertStorable(value, field);
+      assertUnique(docs, doc, body);
+      docs.push(doc);
+      return { insertedId: doc._id };
+    }
+    case "updateOne": {
+      const update = (body.update ?? {}) as Doc;
+      const existing = docs.find((d) => matches(d, filter));
+      if (existing) {
+        const next = { ...existing };
+        applyUpdate(next, update, false);
+        assertUnique(docs, next, body);
+        Object.assign(existing, next);
+        return { matchedCount: 1, modifiedCount: 1 };
+      }
+      if (body.upsert !== true) return { matchedCount: 0, modifiedCount: 0 };
+      // An upsert starts from the filter's equality fields, as MongoDB does.
+      const equalities = Object.entries(filter).filter(
+        ([, v]) => !(v && typeof v === "object" && !(v instanceof Date) && !(v instanceof ObjectId)),
+      );
+      const doc: Doc = { _id: new ObjectId(), ...Object.fromEntries(equalities) };
+      applyUpdate(doc, update, true);
+      assertUnique(docs, doc, body);
+      docs.push(doc);
+      return { matchedCount: 0, modifiedCount: 0, upsertedId: doc._id };
+    }
+    case "deleteOne": {
+      const index = docs.findIndex((d) => matches(d, filter));
+      if (index >= 0) docs.splice(index, 1);
+      return { deletedCount: index >= 0 ? 1 : 0 };
+    }
+    default:
+      throw new DataApiError(404, "ActionNotFound", `no such action: ${action}`);
+  }
+}
+
+function reply(res: ServerResponse, req: RecordedRequest, status: number, body: unknown): void {
+  if (/application\/ejson/.test(req.headers.accept ?? "")) {
+    res.writeHead(status, { "content-type": "application/ejson" });
+    res.end(EJSON.stringify(body, { relaxed: false }));
+  } else {
+    json(res, status, body);
+  }
+}
+
+export function startDataApiFake(): Promise<FakeServer> {
+  return startFakeServer("data-api", (req, res, state) => {
+    try {
+      if (!req.headers.apikey) {
+        throw new DataApiError(401, "InvalidSession", "invalid session: no apiKey header was sent");
+      }
+      const action = /^\/action\/([A-Za-z]+)$/.exec(req.path)?.[1];
+      if (req.method !== "POST" || !action)
+        throw new DataApiError(404, "NotFound", `no route for ${req.path}`);
+      const ejsonBody = /application\/ejson/.test(req.headers["content-type"] ?? "");
+      let body: Doc;
+      try {
+        body = (ejsonBody ? EJSON.parse(req.body, { relaxed: true }) : JSON.parse(req.body)) as Doc;
+      } catch (err) {
+        throw new DataApiError(400, "InvalidParameter", `request body is not valid JSON: ${String(err)}`);
+      }
+      reply(res, req, 200, run(action, body, collectionOf(state, body)));
+    } catch (err) {
+      if (!(err instanceof DataApiError)) throw err;
+      json(res, err.status, {
+        error: err.message,
+        error_code: err.code,
+        link: "https://data.mongodb-api.com/fake/logs",
+      });
+    }
+  });
+}

@@ -1,0 +1,185 @@
+import { describe, expect, it } from "vitest";
+import type { E164 } from "../../src/config/phone-number.ts";
+import { errorFields } from "../../src/log.ts";
+import { DataApiStore } from "../../src/stores/data-api.ts";
+import { EmbeddedStore } from "../../src/stores/embedded.ts";
+import { StoreError } from "../../src/stores/store.ts";
+import { fakeControl } from "../fakes/client.ts";
+import { testEnv } from "../support/env.ts";
+import { describeStoreConformance, sampleSettings } from "./store-conformance.ts";
+
+describeStoreConformance("embedded", () => new EmbeddedStore(testEnv.EMBEDDED_STORE, crypto.randomUUID()));
+
+const API_KEY = "data-api-key-7Hq2ZmV9";
+
+function dataApi(overrides: { timeoutMs?: number; collection?: string; url?: string } = {}) {
+  const fake = fakeControl(testEnv.FAKE_DATA_API_URL);
+  const store = new DataApiStore({
+    url: overrides.url ?? fake.url,
+    apiKey: API_KEY,
+    dataSource: "mongodb-atlas",
+    database: "voiceagent",
+    timeoutMs: overrides.timeoutMs ?? 5000,
+    ...(overrides.collection ? { collection: overrides.collection } : {}),
+  });
+  return { fake, store };
+}
+
+describeStoreConformance("data-api", () => dataApi().store);
+
+const A = "+14155550100" as E164;
+const NOW = new Date("2026-03-01T10:00:00.000Z");
+const LATER = new Date("2026-03-02T10:00:00.000Z");
+
+async function storeError(promise: Promise<unknown>): Promise<StoreError> {
+  const err = await promise.then(
+    () => {
+      throw new Error("expected the call to reject with a StoreError");
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StoreError);
+  // The whole chain is what a log line shows (src/log.ts); the key must be in none of it.
+  expect(errorFields(err).error).not.toContain(API_KEY);
+  expect((err as StoreError).cause).toBeDefined();
+  return err as StoreError;
+}
+
+describe("data-api store on the wire", () => {
+  it("writes with one atomic upsert and no read before it", async () => {
+    const { fake, store } = dataApi();
+    const settings = sampleSettings();
+    await store.put(A, settings, { now: NOW });
+
+    const requests = await fake.requests();
+    expect(requests.map((r) => r.path)).toEqual(["/action/updateOne", "/action/findOne"]);
+    const [write] = requests;
+    expect(write?.headers.apikey).toBe(API_KEY);
+    expect(write?.headers["content-type"]).toBe("application/ejson");
+    expect(write?.headers.accept).toBe("application/ejson");
+    expect(JSON.parse(write?.body ?? "")).toStrictEqual({
+      dataSource: "mongodb-atlas",
+      database: "voiceagent",
+      collection: "phone_configs",
+      filter: { phone_number: A },
+      update: {
+        $set: { ...settings, updated_at: { $date: NOW.toISOString() } },
+        $setOnInsert: { created_at: { $date: NOW.toISOString() } },
+        $inc: { version: 1 },
+      },
+      upsert: true,
+    });
+  });
+
+  it("makes an optimistic write conditional on the version in the same request", async () => {
+    const { fake, store } = dataApi();
+    await store.put(A, sampleSettings(), { now: NOW });
+    const earlier = (await fake.requests()).length;
+    await store.put(A, sampleSettings(), { now: LATER, expectedVersion: 1 });
+
+    const [write] = (await fake.requests()).slice(earlier);
+    expect(write?.path).toBe("/action/updateOne");
+    expect(JSON.parse(write?.body ?? "")).toMatchObject({
+      filter: { phone_number: A, version: 1 },
+      upsert: false,
+    });
+  });
+
+  it("uses the configured collection", async () => {
+    const { fake, store } = dataApi({ collection: "configs_eu" });
+    await store.get(A);
+    const [read] = await fake.requests();
+    expect(JSON.parse(read?.body ?? "")).toMatchObject({
+      collection: "configs_eu",
+      filter: { phone_number: A },
+    });
+  });
+
+  it("stores timestamps as BSON dates, not strings", async () => {
+    const { fake, store } = dataApi();
+    await store.put(A, sampleSettings(), { now: NOW });
+    const response = await fetch(`${fake.url}/action/findOne`, {
+      method: "POST",
+      headers: { apiKey: API_KEY, "Content-Type": "application/json", Accept: "application/ejson" },
+      body: JSON.stringify({
+        dataSource: "mongodb-atlas",
+        database: "voiceagent",
+        collection: "phone_configs",
+        filter: { phone_number: A },
+      }),
+    });
+    const { document } = (await response.json()) as { document: Record<string, unknown> };
+    expect(document.created_at).toEqual({ $date: { $numberLong: String(NOW.getTime()) } });
+    expect(document.updated_at).toEqual({ $date: { $numberLong: String(NOW.getTime()) } });
+  });
+});
+
+describe("data-api store failures", () => {
+  it("maps a refused key to auth", async () => {
+    const { fake, store } = dataApi();
+    await fake.behave({
+      status: 401,
+      body: JSON.stringify({ error: "invalid session: invalid API key", error_code: "InvalidSession" }),
+    });
+    const err = await storeError(store.get(A));
+    expect(err.kind).toBe("auth");
+    expect(err.message).toContain("invalid API key");
+  });
+
+  it("maps a gateway failure to unavailable with its status and message, never the key", async () => {
+    const { fake, store } = dataApi();
+    await fake.behave({
+      status: 500,
+      body: JSON.stringify({
+        error: `internal failure handling apiKey ${API_KEY}`,
+        error_code: "InternalError",
+      }),
+    });
+    const err = await storeError(store.list({ includeInactive: false }));
+    expect(err.kind).toBe("unavailable");
+    expect(err.message).toContain("500");
+    expect(err.message).toContain("internal failure handling apiKey");
+  });
+
+  it("maps a slow gateway to timeout", async () => {
+    const { fake, store } = dataApi({ timeoutMs: 100 });
+    await fake.behave({ delayMs: 1000 });
+    const err = await storeError(store.get(A));
+    expect(err.kind).toBe("timeout");
+  });
+
+  it("maps an unreachable gateway to unavailable", async () => {
+    // Port 9 (discard) on loopback: nothing listens there, so the connection is refused.
+    const { store } = dataApi({ url: "http://127.0.0.1:9/app/x/endpoint/data/v1" });
+    const err = await storeError(store.ping());
+    expect(err.kind).toBe("unavailable");
+  });
+
+  it("maps a body that is not JSON to bad_response", async () => {
+    const { fake, store } = dataApi();
+    await fake.behave({ status: 200, body: "<html>gateway</html>" });
+    const err = await storeError(store.get(A));
+    expect(err.kind).toBe("bad_response");
+  });
+
+  it("maps a response of the wrong shape to bad_response", async () => {
+    const { fake, store } = dataApi();
+    await fake.behave({ status: 200, body: JSON.stringify({ documents: "none" }) });
+    const err = await storeError(store.list({ includeInactive: true }));
+    expect(err.kind).toBe("bad_response");
+  });
+
+  it("maps a duplicate key from a racing insert to conflict", async () => {
+    const { fake, store } = dataApi();
+    await fake.behave({
+      status: 409,
+      pathIncludes: "updateOne",
+      body: JSON.stringify({
+        error: `E11000 duplicate key error collection: voiceagent.phone_configs index: phone_number_1 dup key: { phone_number: "${A}" }`,
+        error_code: "DuplicateKey",
+      }),
+    });
+    const err = await storeError(store.put(A, sampleSettings(), { now: NOW }));
+    expect(err.kind).toBe("conflict");
+  });
+});
