@@ -17,6 +17,9 @@ const workers = cloudflareTest(({ inject }) => ({
   miniflare: {
     bindings: {
       ...workerBindings,
+      // The Worker's own providers are the fakes' root namespaces (used by the e2e tests).
+      OPENAI_BASE_URL: `${inject<string>("fake:openai")}/v1`,
+      TWILIO_API_BASE_URL: inject<string>("fake:twilio"),
       // Fake provider servers (test/fakes), reachable from inside workerd as FAKE_<NAME>_URL.
       ...Object.fromEntries(
         Object.keys(FAKES).map((name) => [`FAKE_${name.toUpperCase()}_URL`, inject<string>(`fake:${name}`)]),

@@ -3,10 +3,12 @@ import type { Behavior, RecordedRequest } from "./types.ts";
 /**
  * The tests' side of a fake server (runs inside workerd, talks to the fake over HTTP).
  * Each call gets a fresh namespace, so test files running in parallel never see each
- * other's requests; `url` is the base URL to hand to the code under test.
+ * other's requests; `url` is the base URL to hand to the code under test. `namespace: null`
+ * is the root namespace, where the Worker's own bindings point (the e2e tests, run one file
+ * at a time).
  */
-export function fakeControl(serverUrl: string, namespace: string = crypto.randomUUID()) {
-  const url = `${serverUrl}/ns/${namespace}`;
+export function fakeControl(serverUrl: string, namespace: string | null = crypto.randomUUID()) {
+  const url = namespace === null ? serverUrl : `${serverUrl}/ns/${namespace}`;
   return {
     url,
     async requests(): Promise<RecordedRequest[]> {

@@ -1,0 +1,296 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from "openai";
+import {
+  type AudioUpload,
+  type ChatModel,
+  type ChatRequest,
+  ProviderError,
+  type ProviderOperation,
+  type SpeechRequest,
+  type SpeechToText,
+  type TextToSpeech,
+} from "./types.ts";
+
+/**
+ * Speech-to-text, chat and text-to-speech through the official `openai` SDK (fetch-based, so it
+ * runs unchanged inside workerd). The SDK never retries: the call pipeline owns the time budget
+ * and decides whether a second attempt still fits in the caller's silence.
+ */
+
+export interface OpenAIProviderOptions {
+  apiKey: string;
+  /** e.g. "https://api.openai.com/v1" (settings: OPENAI_BASE_URL) */
+  baseUrl: string;
+  /**
+   * Longest wait for the provider, per call: for a whole answer (transcribe, complete,
+   * synthesize), or between two chunks of a stream (stream, synthesizeStream). Time a stream's
+   * consumer spends between chunks does not count. Default DEFAULT_OPENAI_TIMEOUT_MS.
+   */
+  timeoutMs?: number;
+}
+
+export interface OpenAIProviders {
+  stt: SpeechToText;
+  llm: ChatModel;
+  tts: TextToSpeech;
+}
+
+/** Generous on purpose: callers pass tighter budgets as signals; this only ends a hung request. */
+export const DEFAULT_OPENAI_TIMEOUT_MS = 15_000;
+
+const PROVIDER = "openai";
+
+export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIProviders {
+  const client = new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseUrl,
+    maxRetries: 0,
+    // Settings come from src/env.ts only: stop the SDK reading these from process.env.
+    organization: null,
+    project: null,
+    adminAPIKey: null,
+    // Our logs are structured JSON lines (src/log.ts); failures reach them as ProviderErrors.
+    logLevel: "off",
+  });
+  const call = new CallFactory(options.timeoutMs ?? DEFAULT_OPENAI_TIMEOUT_MS, options.apiKey);
+
+  const stt: SpeechToText = {
+    async transcribe(audio: AudioUpload, opts: { model: string; signal?: AbortSignal; prompt?: string }) {
+      return call.run("transcribe", opts.signal, async (signal) => {
+        const file = await toFile(audio.data, audio.filename, { type: audio.contentType });
+        const result = await client.audio.transcriptions.create(
+          { file, model: opts.model, ...(opts.prompt ? { prompt: opts.prompt } : {}) },
+          { signal },
+        );
+        // The body is unchecked JSON: the SDK's types are a promise, not a guarantee.
+        const text: unknown = result?.text;
+        if (typeof text !== "string") throw badResponse("transcribe", "the transcription has no text");
+        return { text };
+      });
+    },
+  };
+
+  const chatBody = (req: ChatRequest) => ({
+    model: req.model,
+    messages: req.messages,
+    temperature: req.temperature,
+    max_tokens: req.maxTokens,
+  });
+
+  const llm: ChatModel = {
+    async complete(req: ChatRequest) {
+      return call.run("complete", req.signal, async (signal) => {
+        const completion = await client.chat.completions.create(
+          { ...chatBody(req), stream: false },
+          { signal },
+        );
+        const text: unknown = completion?.choices?.[0]?.message?.content;
+        if (typeof text !== "string") throw badResponse("complete", "the completion has no message content");
+        return { text };
+      });
+    },
+
+    async *stream(req: ChatRequest) {
+      const wait = call.start("stream", req.signal);
+      try {
+        const chunks = await client.chat.completions.create(
+          { ...chatBody(req), stream: true },
+          { signal: wait.signal },
+        );
+        let finished = false;
+        for await (const chunk of chunks) {
+          const choice = chunk.choices?.[0];
+          if (choice?.finish_reason) finished = true;
+          const delta = choice?.delta?.content;
+          if (!delta) continue;
+          wait.pause();
+          yield delta;
+          wait.resume();
+        }
+        // The SDK ends an aborted SSE stream quietly, so an abort must be checked for here.
+        wait.signal.throwIfAborted();
+        if (!finished) throw badResponse("stream", "the stream ended before the model finished");
+      } catch (err) {
+        throw wait.failure(err);
+      } finally {
+        wait.end();
+      }
+    },
+  };
+
+  const speechBody = (req: SpeechRequest) => ({
+    model: req.model,
+    voice: req.voice,
+    input: req.text,
+    response_format: req.format,
+  });
+
+  const tts: TextToSpeech = {
+    async synthesize(req: SpeechRequest) {
+      return call.run("synthesize", req.signal, async (signal) => {
+        const response = await client.audio.speech.create(speechBody(req), { signal });
+        const audio = new Uint8Array(await response.arrayBuffer());
+        if (audio.byteLength === 0) throw badResponse("synthesize", "the speech response has no audio");
+        return audio;
+      });
+    },
+
+    async *synthesizeStream(req: SpeechRequest & { format: "pcm" }) {
+      const wait = call.start("synthesizeStream", req.signal);
+      try {
+        const response = await client.audio.speech.create(speechBody(req), { signal: wait.signal });
+        if (!response.body) throw badResponse("synthesizeStream", "the speech response has no body");
+        // A network chunk may end mid-sample; the odd byte waits for the next chunk.
+        let carry: Uint8Array | undefined;
+        let total = 0;
+        for await (const received of response.body) {
+          const bytes = carry ? concat(carry, received) : received;
+          const whole = bytes.byteLength - (bytes.byteLength % 2);
+          carry = whole < bytes.byteLength ? bytes.slice(whole) : undefined;
+          if (whole === 0) continue;
+          total += whole;
+          wait.pause();
+          yield bytes.subarray(0, whole);
+          wait.resume();
+        }
+        wait.signal.throwIfAborted();
+        // A trailing odd byte is half a sample, which no player could use: it is dropped.
+        if (total === 0) throw badResponse("synthesizeStream", "the speech response has no audio");
+      } catch (err) {
+        throw wait.failure(err);
+      } finally {
+        wait.end();
+      }
+    },
+  };
+
+  return { stt, llm, tts };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+function badResponse(operation: ProviderOperation, message: string): ProviderError {
+  return new ProviderError({ provider: PROVIDER, operation, kind: "bad_response" }, `OpenAI ${message}`);
+}
+
+/** Starts calls that share the timeout and the secret to keep out of error messages. */
+class CallFactory {
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly apiKey: string,
+  ) {}
+
+  start(operation: ProviderOperation, callerSignal: AbortSignal | undefined): ProviderCall {
+    return new ProviderCall(operation, this.timeoutMs, this.apiKey, callerSignal);
+  }
+
+  /** One request whose whole answer must arrive within the timeout. */
+  async run<T>(
+    operation: ProviderOperation,
+    callerSignal: AbortSignal | undefined,
+    body: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const call = this.start(operation, callerSignal);
+    try {
+      return await body(call.signal);
+    } catch (err) {
+      throw call.failure(err);
+    } finally {
+      call.end();
+    }
+  }
+}
+
+/**
+ * One provider call's signal: it aborts when the caller's signal does, or when the provider
+ * has kept us waiting for the timeout. The wait is paused while a stream's consumer holds a chunk.
+ */
+class ProviderCall {
+  readonly #controller = new AbortController();
+  readonly #onCallerAbort = () => this.#controller.abort(this.callerSignal?.reason);
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timedOut = false;
+
+  constructor(
+    readonly operation: ProviderOperation,
+    private readonly timeoutMs: number,
+    private readonly apiKey: string,
+    private readonly callerSignal: AbortSignal | undefined,
+  ) {
+    if (callerSignal?.aborted) this.#controller.abort(callerSignal.reason);
+    else callerSignal?.addEventListener("abort", this.#onCallerAbort, { once: true });
+    this.resume();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  pause(): void {
+    clearTimeout(this.#timer);
+  }
+
+  resume(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true;
+      this.#controller.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, "TimeoutError"));
+    }, this.timeoutMs);
+  }
+
+  end(): void {
+    clearTimeout(this.#timer);
+    this.callerSignal?.removeEventListener("abort", this.#onCallerAbort);
+  }
+
+  /** Any failure during the call as a ProviderError, with the API key scrubbed from the cause chain. */
+  failure(err: unknown): ProviderError {
+    if (err instanceof ProviderError) return err;
+    scrubSecret(err, this.apiKey);
+    const op = this.operation;
+    const fail = (kind: ProviderError["kind"], message: string, status?: number) =>
+      new ProviderError(
+        { provider: PROVIDER, operation: op, kind, ...(status === undefined ? {} : { status }) },
+        redact(message, this.apiKey),
+        { cause: err },
+      );
+
+    if (this.#timedOut) return fail("timeout", `OpenAI ${op} got no answer within ${this.timeoutMs} ms`);
+    if (this.callerSignal?.aborted) {
+      const reason: unknown = this.callerSignal.reason;
+      return reason instanceof DOMException && reason.name === "TimeoutError"
+        ? fail("timeout", `OpenAI ${op} ran out of the caller's time budget`)
+        : fail("aborted", `OpenAI ${op} was cancelled by the caller`);
+    }
+    if (err instanceof APIConnectionTimeoutError) return fail("timeout", `OpenAI ${op} timed out`);
+    if (err instanceof APIConnectionError)
+      return fail("network", `OpenAI ${op} could not connect: ${err.message}`);
+    if (err instanceof APIError && err.status !== undefined) {
+      return fail("http", `OpenAI ${op} failed: ${err.message}`, err.status);
+    }
+    // In-band stream errors, unparseable bodies and anything else the SDK could not make sense of.
+    const message = err instanceof Error ? err.message : String(err);
+    return fail("bad_response", `OpenAI ${op} returned an unusable response: ${message}`);
+  }
+}
+
+function redact(text: string, secret: string): string {
+  return secret ? text.split(secret).join("[redacted]") : text;
+}
+
+/**
+ * A server or proxy may echo the key back in an error body, which the SDK puts in its error
+ * message; that error is kept as our `cause` and logs follow causes, so the key goes first.
+ */
+function scrubSecret(err: unknown, secret: string): void {
+  let current: unknown = err;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    // Only where needed: some runtime errors (DOMException) have a read-only message.
+    if (secret && current.message.includes(secret)) current.message = redact(current.message, secret);
+    current = current.cause;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * What the call pipeline needs from an AI provider, and nothing more: three small interfaces
+ * so a provider (or a test double) is one file. Every method takes an optional AbortSignal
+ * because callers own the time budget: a caller who hangs up or barges in cancels the work.
+ */
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface AudioUpload {
+  data: Uint8Array;
+  /** e.g. "audio/wav" */
+  contentType: string;
+  /** the provider infers the container from the extension, e.g. "utterance.wav" */
+  filename: string;
+}
+
+/** Called once per caller turn (record→reply mode) or detected utterance (realtime mode). */
+export interface SpeechToText {
+  transcribe(
+    audio: AudioUpload,
+    opts: { model: string; signal?: AbortSignal; prompt?: string },
+  ): Promise<{ text: string }>;
+}
+
+export interface ChatRequest {
+  model: string;
+  /** system prompt first, then the conversation so far, oldest first */
+  messages: ChatMessage[];
+  temperature: number;
+  maxTokens: number;
+  signal?: AbortSignal;
+}
+
+export interface ChatModel {
+  /** The whole reply at once: record→reply mode, where the reply is spoken by `<Play>`. */
+  complete(req: ChatRequest): Promise<{ text: string }>;
+  /** Text deltas as the model produces them: realtime mode, where speech starts before the reply ends. */
+  stream(req: ChatRequest): AsyncIterable<string>;
+}
+
+export type AudioFormat = "wav" | "mp3" | "pcm";
+
+export interface SpeechRequest {
+  text: string;
+  model: string;
+  voice: string;
+  format: AudioFormat;
+  signal?: AbortSignal;
+}
+
+export interface TextToSpeech {
+  /** A whole audio file, served to Twilio for `<Play>`. */
+  synthesize(req: SpeechRequest): Promise<Uint8Array>;
+  /**
+   * Raw 24 kHz 16-bit little-endian mono PCM as it is produced, for Media Streams. Every chunk
+   * holds whole samples (an even number of bytes), so it can be resampled on its own.
+   */
+  synthesizeStream(req: SpeechRequest & { format: "pcm" }): AsyncIterable<Uint8Array>;
+}
+
+export type ProviderOperation = "transcribe" | "complete" | "stream" | "synthesize" | "synthesizeStream";
+
+/**
+ * - timeout: the provider did not answer within the provider's own timeout, or the caller's
+ *   signal aborted with a TimeoutError (AbortSignal.timeout)
+ * - aborted: the caller's signal aborted for another reason (hang-up, barge-in)
+ * - http: the provider answered with an error status (`status` says which)
+ * - network: the provider could not be reached
+ * - bad_response: the provider answered 2xx with something unusable
+ */
+export type ProviderErrorKind = "timeout" | "aborted" | "http" | "network" | "bad_response";
+
+/**
+ * What every provider failure becomes, so the call pipeline handles one type (as stores do
+ * with StoreError). Where a failure must become an HTTP answer, `timeout` maps to the
+ * PROVIDER_TIMEOUT AppError code and every other kind to PROVIDER_ERROR.
+ * Messages never contain credentials.
+ */
+export class ProviderError extends Error {
+  readonly provider: string;
+  readonly operation: ProviderOperation;
+  readonly kind: ProviderErrorKind;
+  readonly status: number | undefined;
+
+  constructor(
+    fields: { provider: string; operation: ProviderOperation; kind: ProviderErrorKind; status?: number },
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = "ProviderError";
+    this.provider = fields.provider;
+    this.operation = fields.operation;
+    this.kind = fields.kind;
+    this.status = fields.status;
+  }
+}

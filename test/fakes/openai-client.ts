@@ -1,0 +1,33 @@
+/**
+ * The tests' side of the OpenAI fake's script (runs inside workerd, so fetch only).
+ * Scripts are per namespace: pass `fakeControl(testEnv.FAKE_OPENAI_URL).url`.
+ */
+
+export interface OpenAIScript {
+  /** appended to the queue of transcripts; each transcription takes the next one */
+  transcripts?: string[];
+  /** appended to the queue of chat replies; each completion (streamed or not) takes the next one */
+  replies?: string[];
+  /** fixed artificial latency per endpoint; given keys replace earlier values */
+  delayMs?: OpenAIDelays;
+}
+
+export interface OpenAIDelays {
+  /** before the transcription answer */
+  stt?: number;
+  /** before the first token (the whole answer when not streaming; after the headers when streaming) */
+  llmFirstToken?: number;
+  /** before the audio (after the headers for streamed pcm) */
+  tts?: number;
+}
+
+export async function openaiScript(fakeUrl: string, script: OpenAIScript): Promise<void> {
+  const response = await fetch(`${fakeUrl}/__openai/script`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(script),
+  });
+  if (!response.ok)
+    throw new Error(`OpenAI fake refused the script: ${response.status} ${await response.text()}`);
+  await response.body?.cancel();
+}

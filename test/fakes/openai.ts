@@ -1,0 +1,260 @@
+import type { ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import type { OpenAIDelays } from "./openai-client.ts";
+import {
+  type FakeServer,
+  json,
+  type NamespaceState,
+  type RecordedRequest,
+  startFakeServer,
+} from "./server.ts";
+
+/**
+ * A fake OpenAI speaking the real wire formats of the three endpoints we use, deterministic
+ * and scriptable per namespace (test/fakes/openai-client.ts):
+ *   POST /v1/audio/transcriptions  multipart (file, model[, prompt]) -> {"text": ...}
+ *   POST /v1/chat/completions      JSON -> chat.completion, or SSE chat.completion.chunk lines + [DONE]
+ *   POST /v1/audio/speech          JSON -> a quiet 440 Hz tone, 50 ms per input character, as
+ *                                  wav (24 kHz mono s16le), pcm (raw, streamed in several chunks)
+ *                                  or "mp3" (the same WAV bytes labelled audio/mpeg: nothing here
+ *                                  decodes it, and encoding real MP3 would need a codec)
+ *   POST /__openai/script          {transcripts?, replies?, delayMs?} (not under /v1, no auth)
+ * Every /v1 request needs `Authorization: Bearer <any key>`. Control requests are recorded
+ * too, like every request the frame receives: filter records by path.
+ */
+
+export const DEFAULT_TRANSCRIPT = "I would like to know your opening hours.";
+export const SAMPLE_RATE = 24_000;
+const MS_PER_CHARACTER = 50;
+const TONE_HZ = 440;
+const TONE_AMPLITUDE = 1000; // about -30 dBFS: audible in a player, quiet on a call
+// Odd on purpose: real streams split samples across chunks, and consumers must cope.
+const PCM_CHUNK_BYTES = 4801;
+
+/** The reply when none is scripted: echoes the last user message, so tests can see what was sent. */
+export function defaultReply(lastUserMessage: string): string {
+  return `You said: ${lastUserMessage.replace(/[\s.!?]+$/, "")}. We are open nine to five.`;
+}
+
+interface Script {
+  transcripts: string[];
+  replies: string[];
+  delayMs: OpenAIDelays;
+}
+
+const ScriptBody = z.strictObject({
+  transcripts: z.array(z.string()).optional(),
+  replies: z.array(z.string()).optional(),
+  delayMs: z
+    .strictObject({
+      stt: z.number().int().min(0).optional(),
+      llmFirstToken: z.number().int().min(0).optional(),
+      tts: z.number().int().min(0).optional(),
+    })
+    .optional(),
+});
+
+const ChatBody = z.object({
+  model: z.string().min(1),
+  messages: z
+    .array(z.object({ role: z.enum(["system", "developer", "user", "assistant"]), content: z.string() }))
+    .min(1),
+  stream: z.boolean().optional(),
+});
+
+const SpeechBody = z.object({
+  model: z.string().min(1),
+  voice: z.string().min(1),
+  input: z.string().min(1).max(4096),
+  response_format: z.enum(["mp3", "wav", "pcm"]).default("mp3"),
+});
+
+export function startOpenAIFake(): Promise<FakeServer> {
+  return startFakeServer("openai", async (req, res, state) => {
+    const script = scriptOf(state);
+    if (req.path === "/__openai/script" && req.method === "POST") return applyScript(req, res, script);
+    if (!/^Bearer \S+$/.test(req.headers.authorization ?? "")) {
+      return openaiError(
+        res,
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      );
+    }
+    const route = `${req.method} ${req.path}`;
+    if (route === "POST /v1/audio/transcriptions") return transcribe(req, res, script);
+    if (route === "POST /v1/chat/completions") return complete(req, res, script);
+    if (route === "POST /v1/audio/speech") return speak(req, res, script);
+    return openaiError(res, 404, `Invalid URL (${route})`);
+  });
+}
+
+function scriptOf(state: NamespaceState): Script {
+  let script = state.get("openai") as Script | undefined;
+  if (!script) {
+    script = { transcripts: [], replies: [], delayMs: {} };
+    state.set("openai", script);
+  }
+  return script;
+}
+
+function applyScript(req: RecordedRequest, res: ServerResponse, script: Script): void {
+  const body = readJson(req, res, ScriptBody);
+  if (!body) return;
+  script.transcripts.push(...(body.transcripts ?? []));
+  script.replies.push(...(body.replies ?? []));
+  Object.assign(script.delayMs, body.delayMs);
+  json(res, 200, { ok: true });
+}
+
+async function transcribe(req: RecordedRequest, res: ServerResponse, script: Script): Promise<void> {
+  const contentType = req.headers["content-type"] ?? "";
+  if (!contentType.startsWith("multipart/form-data")) {
+    return openaiError(res, 400, "Expected a multipart/form-data body.");
+  }
+  const form = await new Response(Buffer.from(req.bodyBase64, "base64"), {
+    headers: { "content-type": contentType },
+  }).formData();
+  const file = form.get("file");
+  const model = form.get("model");
+  if (!(file instanceof File) || file.size === 0) return openaiError(res, 400, "Missing file.", "file");
+  if (typeof model !== "string" || model === "") return openaiError(res, 400, "Missing model.", "model");
+  const format = form.get("response_format") ?? "json";
+  if (format !== "json") return openaiError(res, 400, "The fake answers response_format=json only.");
+  await sleep(script.delayMs.stt ?? 0);
+  json(res, 200, { text: script.transcripts.shift() ?? DEFAULT_TRANSCRIPT });
+}
+
+async function complete(req: RecordedRequest, res: ServerResponse, script: Script): Promise<void> {
+  const body = readJson(req, res, ChatBody);
+  if (!body) return;
+  const { model, messages, stream } = body;
+  const lastUser = messages.findLast((m) => m.role === "user")?.content ?? "";
+  const reply = script.replies.shift() ?? defaultReply(lastUser);
+  const id = `chatcmpl-fake${Math.random().toString(36).slice(2, 10)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const promptTokens = Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4);
+  const completionTokens = Math.ceil(reply.length / 4);
+
+  if (!stream) {
+    await sleep(script.delayMs.llmFirstToken ?? 0);
+    return json(res, 200, {
+      id,
+      object: "chat.completion",
+      created,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: reply, refusal: null },
+          logprobs: null,
+          finish_reason: "stop",
+        },
+      ],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
+    });
+  }
+
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const chunk = (delta: object, finishReason: string | null) =>
+    `data: ${JSON.stringify({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    })}\n\n`;
+  res.write(chunk({ role: "assistant", content: "", refusal: null }, null));
+  await sleep(script.delayMs.llmFirstToken ?? 0);
+  // One word per delta, each with its leading space, like real token deltas.
+  for (const word of reply.match(/\s*\S+/g) ?? []) {
+    if (res.destroyed) return;
+    res.write(chunk({ content: word }, null));
+  }
+  res.write(chunk({}, "stop"));
+  res.end("data: [DONE]\n\n");
+}
+
+async function speak(req: RecordedRequest, res: ServerResponse, script: Script): Promise<void> {
+  const body = readJson(req, res, SpeechBody);
+  if (!body) return;
+  const { input, response_format: format } = body;
+  const pcm = tonePcm(input.length * MS_PER_CHARACTER);
+
+  if (format === "pcm") {
+    res.writeHead(200, { "content-type": "audio/pcm", "transfer-encoding": "chunked" });
+    await sleep(script.delayMs.tts ?? 0);
+    for (let at = 0; at < pcm.byteLength; at += PCM_CHUNK_BYTES) {
+      if (res.destroyed) return;
+      res.write(pcm.subarray(at, at + PCM_CHUNK_BYTES));
+      // Let each chunk leave on its own rather than coalesce into one write.
+      await sleep(2);
+    }
+    return void res.end();
+  }
+  await sleep(script.delayMs.tts ?? 0);
+  res.writeHead(200, { "content-type": format === "wav" ? "audio/wav" : "audio/mpeg" });
+  res.end(wav(pcm));
+}
+
+/** Mono 16-bit little-endian samples of a sine tone. */
+export function tonePcm(durationMs: number): Buffer {
+  const samples = Math.round((SAMPLE_RATE * durationMs) / 1000);
+  const pcm = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) {
+    pcm.writeInt16LE(Math.round(TONE_AMPLITUDE * Math.sin((2 * Math.PI * TONE_HZ * i) / SAMPLE_RATE)), i * 2);
+  }
+  return pcm;
+}
+
+function wav(pcm: Buffer): Buffer {
+  const header = Buffer.alloc(44);
+  header.write("RIFF", 0, "ascii");
+  header.writeUInt32LE(36 + pcm.byteLength, 4);
+  header.write("WAVE", 8, "ascii");
+  header.write("fmt ", 12, "ascii");
+  header.writeUInt32LE(16, 16); // fmt chunk size
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(SAMPLE_RATE, 24);
+  header.writeUInt32LE(SAMPLE_RATE * 2, 28); // byte rate
+  header.writeUInt16LE(2, 32); // block align
+  header.writeUInt16LE(16, 34); // bits per sample
+  header.write("data", 36, "ascii");
+  header.writeUInt32LE(pcm.byteLength, 40);
+  return Buffer.concat([header, pcm]);
+}
+
+/** The body parsed and validated, or undefined once a 400 has been answered as OpenAI would. */
+function readJson<T extends z.ZodType>(
+  req: RecordedRequest,
+  res: ServerResponse,
+  schema: T,
+): z.output<T> | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(req.body);
+  } catch (err) {
+    openaiError(res, 400, `We could not parse the JSON body of your request. (${String(err)})`);
+    return undefined;
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  openaiError(res, 400, z.prettifyError(parsed.error));
+  return undefined;
+}
+
+function openaiError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  param: string | null = null,
+): void {
+  json(res, status, {
+    error: { message, type: "invalid_request_error", param, code: status === 401 ? "invalid_api_key" : null },
+  });
+}
