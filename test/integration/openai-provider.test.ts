@@ -9,15 +9,9 @@ import { testEnv } from "../support/env.ts";
 
 const API_KEY = "sk-test-provider-0123456789abcdef";
 
-function fakeUrl(): string {
-  const url = testEnv.FAKE_OPENAI_URL;
-  if (!url) throw new Error("FAKE_OPENAI_URL is unbound: is `openai` in FAKES (test/fakes/index.ts)?");
-  return url;
-}
-
 /** A fresh namespace on the OpenAI fake, the providers pointed at it, and its script. */
 async function setup(script: OpenAIScript = {}, timeoutMs?: number) {
-  const fake = fakeControl(fakeUrl());
+  const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
   await openaiScript(fake.url, script);
   const providers = createOpenAIProviders({
     apiKey: API_KEY,

@@ -1,0 +1,113 @@
+import { encodeBase64 } from "./base64.ts";
+
+/**
+ * Twilio's request signature (the X-Twilio-Signature header): base64 of an HMAC-SHA1, keyed by the
+ * account's auth token, over the URL Twilio requested followed, for form POSTs, by every parameter's
+ * name and value in name order. WebSocket upgrades (Media Streams) are signed over the wss URL alone.
+ */
+
+export type SignedParams = Record<string, string> | Iterable<readonly [string, string]>;
+
+const encoder = new TextEncoder();
+
+function signingInput(url: string, params: SignedParams | undefined): string {
+  const pairs: (readonly [string, string])[] =
+    params === undefined
+      ? []
+      : Symbol.iterator in params
+        ? [...(params as Iterable<readonly [string, string]>)]
+        : Object.entries(params);
+  pairs.sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : av > bv ? 1 : 0) : a < b ? -1 : 1));
+  let data = url;
+  let previous: readonly [string, string] | undefined;
+  for (const pair of pairs) {
+    // Twilio's helper libraries sort by name, then value, and count a repeated identical pair once.
+    if (previous && previous[0] === pair[0] && previous[1] === pair[1]) continue;
+    data += pair[0] + pair[1];
+    previous = pair;
+  }
+  return data;
+}
+
+async function hmacKey(authToken: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", encoder.encode(authToken), { name: "HMAC", hash: "SHA-1" }, false, [
+    "sign",
+  ]);
+}
+
+async function sign(key: CryptoKey, url: string, params: SignedParams | undefined): Promise<string> {
+  return encodeBase64(
+    new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput(url, params)))),
+  );
+}
+
+/** The signature Twilio would send for a request to `url` carrying `params` (omit for GETs and WebSockets). */
+export async function computeSignature(
+  authToken: string,
+  url: string,
+  params?: SignedParams,
+): Promise<string> {
+  return sign(await hmacKey(authToken), url, params);
+}
+
+const DEFAULT_PORTS: Record<string, string> = { http: "80", https: "443", ws: "80", wss: "443" };
+
+/**
+ * Twilio documents that it may sign a URL with or without its port (an explicit default port such
+ * as :443 may be added or dropped), so a URL stands for up to three candidates. Edited as text
+ * because `new URL()` would silently drop a default port and re-encode the query.
+ */
+function portVariants(url: string): string[] {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/is.exec(url);
+  if (!match) return [url];
+  const [, scheme = "", authority = "", rest = ""] = match;
+  const withoutPort = authority.replace(/:\d*$/, "");
+  const variants = new Set([url, `${scheme}://${withoutPort}${rest}`]);
+  const defaultPort = DEFAULT_PORTS[scheme.toLowerCase()];
+  if (withoutPort === authority && defaultPort)
+    variants.add(`${scheme}://${authority}:${defaultPort}${rest}`);
+  return [...variants];
+}
+
+function sameString(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  // A signature's length is public (HMAC-SHA1 in base64 is always 28 characters); its bytes are not.
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+}
+
+/** Whether `signature` is Twilio's signature of a request to `url` with `params`. */
+export async function verifySignature(
+  authToken: string,
+  signature: string | null | undefined,
+  url: string,
+  params?: SignedParams,
+): Promise<boolean> {
+  if (!signature) return false;
+  const key = await hmacKey(authToken);
+  const expected = await Promise.all(portVariants(url).map((candidate) => sign(key, candidate, params)));
+  return expected.map((candidate) => sameString(signature, candidate)).includes(true);
+}
+
+/**
+ * The URL Twilio signed for a request the Worker received as `requestUrl`. Behind a proxy or a
+ * tunnel to `wrangler dev`, the Worker sees another host (and maybe no path prefix) than Twilio
+ * requested; PUBLIC_BASE_URL says what Twilio was given, so its origin and path prefix replace the
+ * request's. A request path that already carries the prefix keeps it once. For a WebSocket upgrade
+ * (`websocket: true`) the scheme becomes ws/wss, as in the <Stream url> Twilio connected to.
+ */
+export function signedUrl(
+  requestUrl: string,
+  publicBaseUrl?: string,
+  options: { websocket?: boolean } = {},
+): string {
+  const request = new URL(requestUrl);
+  let url = requestUrl;
+  if (publicBaseUrl) {
+    const base = new URL(publicBaseUrl);
+    const prefix = base.pathname.replace(/\/+$/, "");
+    const hasPrefix = request.pathname === prefix || request.pathname.startsWith(`${prefix}/`);
+    url = `${base.origin}${hasPrefix ? "" : prefix}${request.pathname}${request.search}`;
+  }
+  return options.websocket ? url.replace(/^http(s?):/i, "ws$1:") : url;
+}

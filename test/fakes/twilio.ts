@@ -1,0 +1,185 @@
+import type { ServerResponse } from "node:http";
+import {
+  type FakeServer,
+  json,
+  type NamespaceState,
+  type RecordedRequest,
+  startFakeServer,
+} from "./server.ts";
+
+/**
+ * Twilio's REST API, for exactly the endpoints src/twilio/rest.ts uses, in Twilio's own formats:
+ * basic auth with the account SID and auth token vitest.config.ts gives the Worker, JSON
+ * resources in snake_case, and Twilio's JSON error bodies. Every call SID is a live call until
+ * it is ended (by `Status=completed`, or by a test playing the caller hanging up); then call
+ * changes fail with Twilio's 21220. Test controls (inside a namespace, like the API):
+ *   POST /__twilio/calls/<CallSid>/end                      -> the caller hangs up
+ *   POST /__twilio/recordings/<RecordingSid>/not-ready?times=N -> the next N downloads get 404
+ */
+
+export const TWILIO_FAKE_ACCOUNT_SID = "AC00000000000000000000000000000000";
+export const TWILIO_FAKE_AUTH_TOKEN = "test-twilio-auth-token";
+
+const API = "/2010-04-01";
+
+/** What the fake answers; written by `handle`. */
+interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const twilioError = (status: number, code: number, message: string): Reply => ({
+  status,
+  body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
+});
+
+function authorized(req: RecordedRequest): boolean {
+  const expected = `Basic ${Buffer.from(`${TWILIO_FAKE_ACCOUNT_SID}:${TWILIO_FAKE_AUTH_TOKEN}`).toString("base64")}`;
+  return req.headers.authorization === expected;
+}
+
+/** A namespace's piece of state, created on first use. */
+function slot<T>(state: NamespaceState, key: string, create: () => T): T {
+  if (!state.has(key)) state.set(key, create());
+  return state.get(key) as T;
+}
+
+/** Calls that have ended (hung up through the API or by the caller). */
+const endedCalls = (state: NamespaceState) => slot(state, "endedCalls", () => new Set<string>());
+/** Recording SID -> how many more downloads get 404. */
+const notReady = (state: NamespaceState) => slot(state, "notReady", () => new Map<string, number>());
+
+const sid = (prefix: string) => `${prefix}${crypto.randomUUID().replaceAll("-", "")}`;
+
+/** One second of a 440 Hz tone as Twilio's recordings come: WAV, 16-bit PCM, 8 kHz, mono. */
+function toneWav(): Buffer {
+  const rate = 8000;
+  const samples = rate;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write("RIFF", 0, "ascii");
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write("WAVEfmt ", 8, "ascii");
+  wav.writeUInt32LE(16, 16); // fmt chunk size
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28); // byte rate
+  wav.writeUInt16LE(2, 32); // block align
+  wav.writeUInt16LE(16, 34); // bits per sample
+  wav.write("data", 36, "ascii");
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) {
+    wav.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  }
+  return wav;
+}
+
+const TONE = toneWav();
+
+function callResource(callSid: string, status: string) {
+  const now = new Date().toUTCString();
+  return {
+    sid: callSid,
+    account_sid: TWILIO_FAKE_ACCOUNT_SID,
+    api_version: "2010-04-01",
+    status,
+    direction: "inbound",
+    from: "+15005550006",
+    to: "+15005550001",
+    date_created: now,
+    date_updated: now,
+    start_time: now,
+    end_time: status === "completed" ? now : null,
+    uri: `${API}/Accounts/${TWILIO_FAKE_ACCOUNT_SID}/Calls/${callSid}.json`,
+  };
+}
+
+function recordingResource(callSid: string, form: URLSearchParams) {
+  const recordingSid = sid("RE");
+  const now = new Date().toUTCString();
+  return {
+    sid: recordingSid,
+    account_sid: TWILIO_FAKE_ACCOUNT_SID,
+    call_sid: callSid,
+    api_version: "2010-04-01",
+    status: "in-progress",
+    channels: form.get("RecordingChannels") === "dual" ? 2 : 1,
+    source: "StartCallRecordingAPI",
+    track: "both",
+    duration: null,
+    error_code: null,
+    start_time: now,
+    date_created: now,
+    date_updated: now,
+    uri: `${API}/Accounts/${TWILIO_FAKE_ACCOUNT_SID}/Calls/${callSid}/Recordings/${recordingSid}.json`,
+  };
+}
+
+function route(req: RecordedRequest, state: NamespaceState): Reply {
+  const control = /^\/__twilio\/(calls|recordings)\/([^/]+)\/(end|not-ready)$/.exec(req.path);
+  if (control && req.method === "POST") {
+    const [, , target = "", action] = control;
+    if (action === "end") endedCalls(state).add(target);
+    else notReady(state).set(target, Number(req.query.times ?? "1"));
+    return { status: 200, body: { ok: true } };
+  }
+
+  if (!authorized(req)) {
+    return {
+      status: 401,
+      headers: { "www-authenticate": 'Basic realm="Twilio API"' },
+      body: {
+        code: 20003,
+        detail: "Your AccountSid or AuthToken was incorrect.",
+        message: "Authenticate",
+        more_info: "https://www.twilio.com/docs/errors/20003",
+        status: 401,
+      },
+    };
+  }
+  const notFound = twilioError(404, 20404, `The requested resource ${req.path} was not found`);
+  const prefix = `${API}/Accounts/${TWILIO_FAKE_ACCOUNT_SID}`;
+  if (!req.path.startsWith(`${prefix}/`)) return notFound;
+  const path = req.path.slice(prefix.length);
+
+  const recording = /^\/Recordings\/(RE[0-9a-zA-Z]+)\.wav$/.exec(path);
+  if (recording && req.method === "GET") {
+    const recordingSid = recording[1] ?? "";
+    const remaining = notReady(state).get(recordingSid) ?? 0;
+    if (remaining > 0) {
+      notReady(state).set(recordingSid, remaining - 1);
+      return notFound;
+    }
+    return { status: 200, headers: { "content-type": "audio/x-wav" }, body: TONE };
+  }
+
+  const call = /^\/Calls\/(CA[0-9a-zA-Z]+)(\.json|\/Recordings\.json)$/.exec(path);
+  if (call && req.method === "POST") {
+    const callSid = call[1] ?? "";
+    const form = new URLSearchParams(req.body);
+    if (endedCalls(state).has(callSid))
+      return twilioError(400, 21220, "Call is not in-progress. Cannot redirect.");
+    if (call[2] === "/Recordings.json") return { status: 201, body: recordingResource(callSid, form) };
+    const ending = form.get("Status") === "completed";
+    if (ending) endedCalls(state).add(callSid);
+    return { status: 200, body: callResource(callSid, ending ? "completed" : "in-progress") };
+  }
+
+  return notFound;
+}
+
+function handle(req: RecordedRequest, res: ServerResponse, state: NamespaceState): void {
+  const reply = route(req, state);
+  if (Buffer.isBuffer(reply.body)) {
+    res.writeHead(reply.status, { ...reply.headers, "content-length": reply.body.length });
+    res.end(reply.body);
+  } else {
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+    json(res, reply.status, reply.body);
+  }
+}
+
+export function startTwilioFake(): Promise<FakeServer> {
+  return startFakeServer("twilio", handle);
+}

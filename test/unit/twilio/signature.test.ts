@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { computeSignature, signedUrl, verifySignature } from "../../../src/twilio/signature.ts";
+
+// The worked example in Twilio's "Secure webhooks" guide.
+const TOKEN = "12345";
+const URL_ = "https://mycompany.com/myapp.php?foo=1&bar=2";
+const PARAMS: Record<string, string> = {
+  CallSid: "CA1234567890ABCDE",
+  Caller: "+12349013030",
+  Digits: "1234",
+  From: "+12349013030",
+  To: "+18005551212",
+};
+const DOCUMENTED = "0/KCTR6DLpKmkAf8muzZqo1nDgQ=";
+
+describe("computeSignature", () => {
+  it("matches Twilio's documented example", async () => {
+    expect(await computeSignature(TOKEN, URL_, PARAMS)).toBe(DOCUMENTED);
+  });
+
+  it("sorts parameters by name, whatever order the form had", async () => {
+    const shuffled: [string, string][] = Object.entries(PARAMS).reverse();
+    expect(await computeSignature(TOKEN, URL_, shuffled)).toBe(DOCUMENTED);
+    expect(await computeSignature(TOKEN, URL_, new URLSearchParams(shuffled))).toBe(DOCUMENTED);
+  });
+});
+
+describe("verifySignature", () => {
+  it("accepts Twilio's signature of the documented request", async () => {
+    expect(await verifySignature(TOKEN, DOCUMENTED, URL_, PARAMS)).toBe(true);
+  });
+
+  it.each(Object.keys(PARAMS))("rejects the request when %s was changed", async (name) => {
+    expect(await verifySignature(TOKEN, DOCUMENTED, URL_, { ...PARAMS, [name]: `${PARAMS[name]}0` })).toBe(
+      false,
+    );
+  });
+
+  it("rejects a parameter added or removed", async () => {
+    expect(await verifySignature(TOKEN, DOCUMENTED, URL_, { ...PARAMS, Extra: "1" })).toBe(false);
+    const { Digits: _, ...withoutDigits } = PARAMS;
+    expect(await verifySignature(TOKEN, DOCUMENTED, URL_, withoutDigits)).toBe(false);
+  });
+
+  it.each([
+    ["query", "https://mycompany.com/myapp.php?foo=1&bar=3"],
+    ["path", "https://mycompany.com/other.php?foo=1&bar=2"],
+    ["host", "https://evil.example/myapp.php?foo=1&bar=2"],
+    ["scheme", "http://mycompany.com/myapp.php?foo=1&bar=2"],
+  ])("rejects the request at another URL (%s)", async (_, url) => {
+    expect(await verifySignature(TOKEN, DOCUMENTED, url, PARAMS)).toBe(false);
+  });
+
+  it("rejects another token, an altered signature and a missing one", async () => {
+    expect(await verifySignature("54321", DOCUMENTED, URL_, PARAMS)).toBe(false);
+    expect(await verifySignature(TOKEN, DOCUMENTED.replace("0/", "1/"), URL_, PARAMS)).toBe(false);
+    expect(await verifySignature(TOKEN, DOCUMENTED.slice(0, -1), URL_, PARAMS)).toBe(false);
+    expect(await verifySignature(TOKEN, undefined, URL_, PARAMS)).toBe(false);
+    expect(await verifySignature(TOKEN, "", URL_, PARAMS)).toBe(false);
+  });
+
+  it("accepts a signature made with the default port when the URL has none, and the reverse", async () => {
+    const withPort = await computeSignature(TOKEN, "https://mycompany.com:443/myapp.php?foo=1&bar=2", PARAMS);
+    expect(await verifySignature(TOKEN, withPort, URL_, PARAMS)).toBe(true);
+    expect(
+      await verifySignature(TOKEN, DOCUMENTED, "https://mycompany.com:443/myapp.php?foo=1&bar=2", PARAMS),
+    ).toBe(true);
+  });
+
+  it("does not accept a signature made for another port", async () => {
+    const otherPort = await computeSignature(
+      TOKEN,
+      "https://mycompany.com:8443/myapp.php?foo=1&bar=2",
+      PARAMS,
+    );
+    expect(await verifySignature(TOKEN, otherPort, URL_, PARAMS)).toBe(false);
+  });
+
+  it("verifies a Media Streams upgrade, signed over the wss URL with no parameters", async () => {
+    const url = "wss://voice.example.test/twilio/stream/CA123";
+    const signature = await computeSignature(TOKEN, url);
+    expect(await verifySignature(TOKEN, signature, url)).toBe(true);
+    expect(await verifySignature(TOKEN, signature, "https://voice.example.test/twilio/stream/CA123")).toBe(
+      false,
+    );
+  });
+});
+
+describe("signedUrl", () => {
+  it("is the request URL when no public base URL is set", () => {
+    expect(signedUrl("https://voice.example.test/twilio/voice?x=1")).toBe(
+      "https://voice.example.test/twilio/voice?x=1",
+    );
+  });
+
+  it("takes origin from the public base URL and path and query from the request", () => {
+    expect(signedUrl("http://localhost:4002/twilio/voice?x=1&y=2", "https://abc.ngrok.app")).toBe(
+      "https://abc.ngrok.app/twilio/voice?x=1&y=2",
+    );
+  });
+
+  it("puts the public base URL's path prefix in front of the request path, once", () => {
+    expect(signedUrl("http://localhost:4002/twilio/voice", "https://proxy.example/agent/")).toBe(
+      "https://proxy.example/agent/twilio/voice",
+    );
+    expect(signedUrl("https://proxy.example/agent/twilio/voice", "https://proxy.example/agent")).toBe(
+      "https://proxy.example/agent/twilio/voice",
+    );
+  });
+
+  it("gives the ws/wss URL for a WebSocket upgrade", () => {
+    expect(
+      signedUrl("http://localhost:4002/twilio/stream", "https://abc.ngrok.app", { websocket: true }),
+    ).toBe("wss://abc.ngrok.app/twilio/stream");
+    expect(signedUrl("http://localhost:4002/twilio/stream", undefined, { websocket: true })).toBe(
+      "ws://localhost:4002/twilio/stream",
+    );
+  });
+
+  it("lets a request Twilio signed at the public URL verify where the Worker sees it", async () => {
+    const signature = await computeSignature(TOKEN, "https://abc.ngrok.app/twilio/voice", PARAMS);
+    const url = signedUrl("http://localhost:4002/twilio/voice", "https://abc.ngrok.app");
+    expect(await verifySignature(TOKEN, signature, url, PARAMS)).toBe(true);
+  });
+});
