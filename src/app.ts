@@ -5,9 +5,12 @@ import { requireAdminKey } from "./http/admin-auth.ts";
 import { onError } from "./http/errors.ts";
 import type { AppEnv } from "./http/types.ts";
 import { defaultHook } from "./http/validation.ts";
+import { registerCallRoutes } from "./routes/admin-calls.ts";
 import { registerPhoneConfigRoutes } from "./routes/admin-phone-configs.ts";
+import { audioRoutes } from "./routes/audio.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { twilioVoiceRoutes } from "./routes/twilio-voice.ts";
 import { servicesFor } from "./services.ts";
 
 /** Builds the Worker's HTTP app: middleware, one error handler, and the route groups. */
@@ -24,7 +27,10 @@ export function createApp() {
   const admin = new OpenAPIHono<AppEnv>({ defaultHook });
   admin.use(requireAdminKey);
   registerPhoneConfigRoutes(admin);
+  registerCallRoutes(admin);
   app.route("/admin", admin);
+  app.route("/webhooks/twilio", twilioVoiceRoutes());
+  app.route("/audio", audioRoutes());
 
   registerHealthRoutes(app);
   registerDocsRoutes(app);

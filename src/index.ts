@@ -1,5 +1,6 @@
 import { createApp } from "./app.ts";
 
+export { CallLog } from "./call/call-log.ts";
 export { CallSession } from "./call/session.ts";
 export { EmbeddedConfigStore } from "./stores/embedded.ts";
 export { MongoConfigStore } from "./stores/mongodb.ts";

@@ -1,4 +1,512 @@
 import { DurableObject } from "cloudflare:workers";
+import type { CallConfig } from "../config/defaults.ts";
+import type { ConfigSource } from "../config/resolver.ts";
+import { type Settings, settingsOf } from "../env.ts";
+import { errorFields, log } from "../log.ts";
+import { createOpenAIProviders, type OpenAIProviders } from "../providers/openai.ts";
+import type { ChatMessage } from "../providers/types.ts";
+import { goodbyeTwiml } from "../twilio/call-twiml.ts";
+import { TwilioRest } from "../twilio/rest.ts";
+import { AudioStore, greetingId } from "./audio-store.ts";
+import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
+import { callLog } from "./call-log.ts";
+import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
+import type { CallSummary, EndReason, TurnRecord } from "./summary.ts";
+import { signingSecret } from "./tokens.ts";
+import { runTurn } from "./turn.ts";
 
-/** One call's state, named by CallSid. */
-export class CallSession extends DurableObject<Env> {}
+/**
+ * One call, named by its CallSid. It holds the config snapshot the call started with (an
+ * admin edit mid-call changes the next call, not this one), the conversation, and the
+ * alarm that enforces max_call_duration. When the call ends it writes its summary to the
+ * call log and deletes its own storage.
+ */
+
+export interface StartInput {
+  callSid: string;
+  from: string;
+  to: string;
+  config: CallConfig;
+  configSource: ConfigSource;
+  mode: "turns" | "stream";
+  publicBaseUrl: string;
+}
+
+interface CallState {
+  callSid: string;
+  from: string;
+  to: string;
+  config: CallConfig;
+  configSource: ConfigSource;
+  mode: "turns" | "stream";
+  publicBaseUrl: string;
+  startedAt: number;
+  deadlineAt: number;
+  /** consecutive turns with nothing said / with a failure */
+  silences: number;
+  failures: number;
+  /** set when we ended the call ourselves; the status callback then finalises with it */
+  endReason: EndReason | null;
+  /** when to finalise even if Twilio's status callback never comes */
+  finalizeAt: number | null;
+  recording: { wanted: boolean; started: boolean; attempts: number; nextAt: number | null };
+}
+
+interface StoredTurn {
+  /** RecordingSid (or "no-speech:<n>"): a retried webhook finds its answer by it */
+  key: string;
+  record: TurnRecord;
+  reply: CallReply;
+}
+
+const MAX_SILENCES = 3;
+const MAX_FAILURES = 3;
+const HISTORY_TURNS = 12;
+/** Twilio answers the call after our TwiML; a recording can start only once it is in progress. */
+const RECORDING_START_DELAY_MS = 1500;
+const RECORDING_MAX_ATTEMPTS = 3;
+/** How long we wait for Twilio's status callback after ending a call before finalising anyway. */
+const FINALIZE_GRACE_MS = 60_000;
+
+export class CallSession extends DurableObject<Env> {
+  private state: CallState | null = null;
+  private turns: StoredTurn[] = [];
+  /** A Twilio retry arriving while the first delivery is still being answered waits for it. */
+  private readonly inFlight = new Map<string, Promise<CallReply>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.ensureSchema();
+      const row = ctx.storage.sql.exec<{ data: string }>("SELECT data FROM call WHERE id = 1").toArray()[0];
+      this.state = row ? (JSON.parse(row.data) as CallState) : null;
+      this.turns = ctx.storage.sql
+        .exec<{ data: string }>("SELECT data FROM turns ORDER BY seq")
+        .toArray()
+        .map((r) => JSON.parse(r.data) as StoredTurn);
+    });
+  }
+
+  /** Also after a finished call's deleteAll(), should Twilio reuse the object (a retried webhook). */
+  private ensureSchema(): void {
+    this.ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS call (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL)",
+    );
+    this.ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS turns (seq INTEGER PRIMARY KEY, key TEXT UNIQUE, data TEXT NOT NULL)",
+    );
+  }
+
+  private get settings(): Settings {
+    return settingsOf(this.env);
+  }
+
+  private logFields(): Record<string, unknown> {
+    return { callSid: this.state?.callSid };
+  }
+
+  private save(): void {
+    if (this.state) {
+      this.ctx.storage.sql.exec(
+        "INSERT OR REPLACE INTO call (id, data) VALUES (1, ?)",
+        JSON.stringify(this.state),
+      );
+    }
+  }
+
+  private providers(): OpenAIProviders {
+    const { OPENAI_API_KEY, OPENAI_BASE_URL } = this.settings;
+    return createOpenAIProviders({ apiKey: OPENAI_API_KEY ?? "", baseUrl: OPENAI_BASE_URL });
+  }
+
+  private twilio(): TwilioRest {
+    const { TWILIO_API_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } = this.settings;
+    return new TwilioRest({
+      baseUrl: TWILIO_API_BASE_URL,
+      accountSid: TWILIO_ACCOUNT_SID ?? "",
+      authToken: TWILIO_AUTH_TOKEN ?? "",
+    });
+  }
+
+  audioStore(publicBaseUrl: string): AudioStore {
+    return new AudioStore(this.env.AUDIO_CACHE, signingSecret(this.settings), publicBaseUrl);
+  }
+
+  /**
+   * The incoming call. Idempotent: Twilio retrying the voice webhook gets the same greeting
+   * and the call keeps the config snapshot it started with.
+   */
+  async start(input: StartInput): Promise<{ reply: CallReply; config: CallConfig }> {
+    if (!this.state) {
+      this.ensureSchema();
+      const now = Date.now();
+      this.state = {
+        callSid: input.callSid,
+        from: input.from,
+        to: input.to,
+        config: input.config,
+        configSource: input.configSource,
+        mode: input.mode,
+        publicBaseUrl: input.publicBaseUrl,
+        startedAt: now,
+        deadlineAt: now + input.config.max_call_duration * 1000,
+        silences: 0,
+        failures: 0,
+        endReason: null,
+        finalizeAt: null,
+        recording: {
+          wanted: input.config.enable_recording,
+          started: false,
+          attempts: 0,
+          nextAt: input.config.enable_recording ? now + RECORDING_START_DELAY_MS : null,
+        },
+      };
+      this.save();
+      await this.scheduleAlarm();
+      await this.writeLog();
+      log.info("call_started", {
+        ...this.logFields(),
+        to: input.to,
+        display_name: input.config.display_name,
+        config_version: input.config.version,
+        config_source: input.configSource,
+        mode: input.mode,
+      });
+    }
+    const greeting = await this.greeting(Budget.fromNow(5000));
+    return {
+      reply: { speech: [greeting], then: "listen", turns: this.turns.length },
+      config: this.state.config,
+    };
+  }
+
+  /** The greeting in the number's voice, synthesised once per (text, model, voice). */
+  async greeting(budget: Budget): Promise<Speech> {
+    const { config, publicBaseUrl } = this.requireState();
+    const id = await greetingId(config.greeting, config.tts_model, config.tts_voice);
+    const audio = this.audioStore(publicBaseUrl);
+    try {
+      if (await audio.get(id)) return { text: config.greeting, audioId: id };
+      const bytes = await this.providers().tts.synthesize({
+        text: config.greeting,
+        model: config.tts_model,
+        voice: config.tts_voice,
+        format: "mp3",
+        signal: budget.signal(4500, 0),
+      });
+      await audio.put(id, bytes, "greeting");
+      return { text: config.greeting, audioId: id };
+    } catch (err) {
+      log.warn("greeting_tts_fell_back_to_say", { ...this.logFields(), ...errorFields(err) });
+      return saying(config.greeting);
+    }
+  }
+
+  /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
+  async turn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+    if (!this.state) return { speech: [], then: "hangup", turns: 0 };
+    const done = this.turns.find((t) => t.key === input.key);
+    if (done) return done.reply;
+    let pending = this.inFlight.get(input.key);
+    if (!pending) {
+      pending = this.runTurn(input).finally(() => this.inFlight.delete(input.key));
+      this.inFlight.set(input.key, pending);
+    }
+    return pending;
+  }
+
+  private async runTurn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+    const state = this.requireState();
+    const budget = Budget.fromNow(WEBHOOK_BUDGET_MS);
+    const seq = this.turns.length + 1;
+    const at = new Date().toISOString();
+    if (Date.now() >= state.deadlineAt) {
+      state.endReason = "max_duration";
+      return this.finishTurn(input.key, seq, at, null, {
+        speech: [saying(PHRASES.goodbyeDuration)],
+        then: "hangup",
+        turns: seq,
+      });
+    }
+    if (input.recordingUrl === null) return this.silentTurn(input.key, seq, at, zeroTimings());
+
+    const recordingUrl = input.recordingUrl;
+    const twilio = this.twilio();
+    const audio = this.audioStore(state.publicBaseUrl);
+    const outcome = await runTurn(
+      {
+        ...this.providers(),
+        fetchRecording: (retryUntil) => twilio.fetchRecording(recordingUrl, { format: "wav", retryUntil }),
+        storeAudio: async (bytes) => {
+          const id = `r-${crypto.randomUUID()}`;
+          await audio.put(id, bytes, "reply");
+          return id;
+        },
+        now: Date.now,
+      },
+      { config: state.config, history: this.history(), budget, logFields: { ...this.logFields(), seq } },
+    );
+
+    if (outcome.kind === "silence") return this.silentTurn(input.key, seq, at, outcome.timings);
+    if (outcome.kind === "failed") {
+      state.failures += 1;
+      const giveUp = state.failures >= MAX_FAILURES;
+      if (giveUp) state.endReason = "errors";
+      return this.finishTurn(
+        input.key,
+        seq,
+        at,
+        {
+          seq,
+          at,
+          outcome: "failed",
+          failed_stage: outcome.stage,
+          transcript: outcome.transcript ?? null,
+          reply: null,
+          timings: outcome.timings,
+        },
+        {
+          speech: [saying(giveUp ? PHRASES.goodbyeErrors : PHRASES.apology)],
+          then: giveUp ? "hangup" : "listen",
+          turns: seq,
+        },
+      );
+    }
+    state.failures = 0;
+    state.silences = 0;
+    log.info("turn_answered", {
+      ...this.logFields(),
+      seq,
+      ...outcome.timings,
+      tts_fallback: outcome.audioId === null,
+    });
+    return this.finishTurn(
+      input.key,
+      seq,
+      at,
+      {
+        seq,
+        at,
+        outcome: "reply",
+        transcript: outcome.transcript,
+        reply: outcome.reply,
+        timings: outcome.timings,
+      },
+      { speech: [{ text: outcome.reply, audioId: outcome.audioId }], then: "listen", turns: seq },
+    );
+  }
+
+  private silentTurn(key: string, seq: number, at: string, timings: TurnRecord["timings"]): CallReply {
+    const state = this.requireState();
+    state.silences += 1;
+    const giveUp = state.silences >= MAX_SILENCES;
+    if (giveUp) state.endReason = "silence";
+    return this.finishTurn(
+      key,
+      seq,
+      at,
+      { seq, at, outcome: "silence", transcript: null, reply: null, timings },
+      {
+        speech: [saying(giveUp ? PHRASES.goodbyeSilence : PHRASES.reprompt)],
+        then: giveUp ? "hangup" : "listen",
+        turns: seq,
+      },
+    );
+  }
+
+  private finishTurn(
+    key: string,
+    seq: number,
+    at: string,
+    record: TurnRecord | null,
+    reply: CallReply,
+  ): CallReply {
+    const stored: StoredTurn = {
+      key,
+      record: record ?? {
+        seq,
+        at,
+        outcome: "silence",
+        transcript: null,
+        reply: null,
+        timings: zeroTimings(),
+      },
+      reply,
+    };
+    this.turns.push(stored);
+    this.ctx.storage.sql.exec(
+      "INSERT INTO turns (seq, key, data) VALUES (?, ?, ?)",
+      seq,
+      key,
+      JSON.stringify(stored),
+    );
+    if (reply.then === "hangup") this.requireState().finalizeAt = Date.now() + FINALIZE_GRACE_MS;
+    this.save();
+    this.ctx.waitUntil(this.scheduleAlarm());
+    return reply;
+  }
+
+  private history(): ChatMessage[] {
+    return this.turns
+      .filter((t) => t.record.outcome === "reply" && t.record.transcript && t.record.reply)
+      .slice(-HISTORY_TURNS)
+      .flatMap((t) => [
+        { role: "user" as const, content: t.record.transcript as string },
+        { role: "assistant" as const, content: t.record.reply as string },
+      ]);
+  }
+
+  /** Twilio's status callback: the call is over. Writes the summary and frees the object. */
+  async end(input: { status: string; durationSeconds?: number }): Promise<CallSummary | null> {
+    if (!this.state) return null;
+    const reason = this.state.endReason ?? statusReason(input.status);
+    return this.finalize(reason, input.durationSeconds);
+  }
+
+  /** The call as it stands (null when this object holds no call). */
+  async snapshot(): Promise<CallSummary | null> {
+    return this.state ? this.summary(null, undefined) : null;
+  }
+
+  override async alarm(): Promise<void> {
+    const state = this.state;
+    if (!state) return;
+    const now = Date.now();
+    if (state.finalizeAt !== null && now >= state.finalizeAt) {
+      await this.finalize(state.endReason ?? "abandoned");
+      return;
+    }
+    if (now >= state.deadlineAt && state.endReason !== "max_duration") await this.endForDuration();
+    if (state.recording.nextAt !== null && now >= state.recording.nextAt) await this.startRecording();
+    this.save();
+    await this.scheduleAlarm();
+  }
+
+  private async endForDuration(): Promise<void> {
+    const state = this.requireState();
+    state.endReason = "max_duration";
+    state.finalizeAt = Date.now() + FINALIZE_GRACE_MS;
+    try {
+      const result = await this.twilio().updateCall(state.callSid, {
+        twiml: goodbyeTwiml(PHRASES.goodbyeDuration),
+      });
+      if (!result.ok) {
+        // Already over: nothing to hang up, and Twilio's status callback may never come.
+        log.info("call_already_ended", { ...this.logFields(), reason: result.reason });
+        state.finalizeAt = Date.now();
+      }
+      log.info("call_ended_max_duration", {
+        ...this.logFields(),
+        max_call_duration: state.config.max_call_duration,
+      });
+    } catch (err) {
+      log.error("call_end_failed", { ...this.logFields(), ...errorFields(err) });
+    }
+  }
+
+  private async startRecording(): Promise<void> {
+    const { recording, callSid } = this.requireState();
+    recording.attempts += 1;
+    recording.nextAt = null;
+    try {
+      const result = await this.twilio().startRecording(callSid);
+      if (result.ok) {
+        recording.started = true;
+        log.info("call_recording_started", { ...this.logFields(), recording_sid: result.recording.sid });
+        return;
+      }
+      log.info("call_recording_not_yet_possible", {
+        ...this.logFields(),
+        reason: result.reason,
+        attempt: recording.attempts,
+      });
+    } catch (err) {
+      log.warn("call_recording_failed", {
+        ...this.logFields(),
+        attempt: recording.attempts,
+        ...errorFields(err),
+      });
+    }
+    if (recording.attempts < RECORDING_MAX_ATTEMPTS)
+      recording.nextAt = Date.now() + 2000 * recording.attempts;
+  }
+
+  private async scheduleAlarm(): Promise<void> {
+    const state = this.state;
+    if (!state) return;
+    const candidates = [
+      state.finalizeAt,
+      state.recording.nextAt,
+      state.endReason === "max_duration" ? null : state.deadlineAt,
+    ];
+    const next = Math.min(...candidates.filter((t): t is number => t !== null));
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
+  }
+
+  private async finalize(reason: EndReason, durationSeconds?: number): Promise<CallSummary> {
+    const summary = this.summary(reason, durationSeconds);
+    await callLog(this.env).record(summary);
+    log.info("call_ended", {
+      ...this.logFields(),
+      end_reason: reason,
+      duration_seconds: summary.duration_seconds,
+      turns: summary.turns.length,
+    });
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.state = null;
+    this.turns = [];
+    return summary;
+  }
+
+  private summary(reason: EndReason | null, durationSeconds: number | undefined): CallSummary {
+    const state = this.requireState();
+    const ended = reason !== null;
+    return {
+      call_sid: state.callSid,
+      from: state.from,
+      to: state.to,
+      display_name: state.config.display_name,
+      config_version: state.config.version,
+      config_source: state.configSource,
+      uses_defaults: state.config.uses_defaults,
+      mode: state.mode,
+      status: ended ? "ended" : "in_progress",
+      started_at: new Date(state.startedAt).toISOString(),
+      ended_at: ended ? new Date().toISOString() : null,
+      duration_seconds: ended ? (durationSeconds ?? Math.round((Date.now() - state.startedAt) / 1000)) : null,
+      end_reason: reason,
+      turns: this.turns.map((t) => t.record),
+    };
+  }
+
+  private async writeLog(): Promise<void> {
+    try {
+      await callLog(this.env).record(this.summary(null, undefined));
+    } catch (err) {
+      // The call goes on without its log entry; the final summary is written again at the end.
+      log.warn("call_log_write_failed", { ...this.logFields(), ...errorFields(err) });
+    }
+  }
+
+  private requireState(): CallState {
+    if (!this.state) throw new Error("this call session holds no call");
+    return this.state;
+  }
+}
+
+function zeroTimings() {
+  return { recording_ms: 0, stt_ms: 0, llm_ms: 0, tts_ms: 0, total_ms: 0 };
+}
+
+const STATUS_REASONS: Record<string, EndReason> = {
+  completed: "completed",
+  busy: "busy",
+  failed: "failed",
+  "no-answer": "no-answer",
+  canceled: "canceled",
+};
+
+function statusReason(status: string): EndReason {
+  return STATUS_REASONS[status] ?? "completed";
+}

@@ -1,0 +1,49 @@
+import { sign, verify } from "./tokens.ts";
+
+/**
+ * Synthesised speech waiting for Twilio to fetch it through `<Play>`. Replies live for an
+ * hour (Twilio fetches within seconds); greetings are keyed by (text, model, voice) and kept
+ * for a week, so repeated calls to a number never synthesise the same greeting twice.
+ */
+const REPLY_TTL_SECONDS = 3600;
+const GREETING_TTL_SECONDS = 7 * 24 * 3600;
+/** How long a signed URL works: enough for Twilio's fetch and a retry, useless for reuse. */
+const URL_LIFETIME_MS = 10 * 60 * 1000;
+
+export const AUDIO_CONTENT_TYPE = "audio/mpeg";
+
+export async function greetingId(text: string, model: string, voice: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(`${model}\n${voice}\n${text}`),
+  );
+  return `g-${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+export class AudioStore {
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly secret: string,
+    private readonly publicBaseUrl: string,
+  ) {}
+
+  async get(id: string): Promise<ArrayBuffer | null> {
+    return this.kv.get(`audio:${id}`, "arrayBuffer");
+  }
+
+  async put(id: string, audio: Uint8Array, kind: "reply" | "greeting"): Promise<void> {
+    await this.kv.put(`audio:${id}`, audio, {
+      expirationTtl: kind === "greeting" ? GREETING_TTL_SECONDS : REPLY_TTL_SECONDS,
+    });
+  }
+
+  async signedUrl(id: string, now = Date.now()): Promise<string> {
+    const expires = now + URL_LIFETIME_MS;
+    const sig = await sign(this.secret, "audio", id, expires);
+    return `${this.publicBaseUrl}/audio/${encodeURIComponent(id)}.mp3?exp=${expires}&sig=${sig}`;
+  }
+
+  verifyUrl(id: string, expires: number, sig: string, now = Date.now()) {
+    return verify(this.secret, "audio", id, expires, sig, now);
+  }
+}

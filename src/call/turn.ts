@@ -1,0 +1,130 @@
+import type { CallConfig } from "../config/defaults.ts";
+import { errorFields, log } from "../log.ts";
+import type { ChatMessage, ChatModel, SpeechToText, TextToSpeech } from "../providers/types.ts";
+import type { Budget } from "./budget.ts";
+
+/**
+ * One record→reply turn: the caller's recording → transcript (stt_model) → reply
+ * (inference_model, system_prompt, history, temperature, max_tokens) → speech
+ * (tts_model/tts_voice). Failures are outcomes, not exceptions: the session turns each
+ * into something the caller hears.
+ */
+
+export interface TurnTimings {
+  recording_ms: number;
+  stt_ms: number;
+  llm_ms: number;
+  tts_ms: number;
+  total_ms: number;
+}
+
+export type TurnOutcome =
+  | { kind: "reply"; transcript: string; reply: string; audioId: string | null; timings: TurnTimings }
+  | { kind: "silence"; timings: TurnTimings }
+  | { kind: "failed"; stage: "recording" | "stt" | "llm"; transcript?: string; timings: TurnTimings };
+
+export interface TurnDeps {
+  stt: SpeechToText;
+  llm: ChatModel;
+  tts: TextToSpeech;
+  fetchRecording(retryUntil: number): Promise<{ bytes: Uint8Array; contentType: string }>;
+  storeAudio(audio: Uint8Array): Promise<string>;
+  now: () => number;
+}
+
+export interface TurnInput {
+  config: CallConfig;
+  history: ChatMessage[];
+  budget: Budget;
+  logFields: Record<string, unknown>;
+}
+
+/** Transcripts of noise come back as punctuation or nothing at all. */
+export function isSilence(transcript: string): boolean {
+  return !/[\p{L}\p{N}]/u.test(transcript);
+}
+
+export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOutcome> {
+  const { config, budget, logFields } = input;
+  const started = deps.now();
+  const timings: TurnTimings = { recording_ms: 0, stt_ms: 0, llm_ms: 0, tts_ms: 0, total_ms: 0 };
+  const timed = async <T>(
+    key: Exclude<keyof TurnTimings, "total_ms">,
+    work: () => Promise<T>,
+  ): Promise<T> => {
+    const t0 = deps.now();
+    try {
+      return await work();
+    } finally {
+      timings[key] = deps.now() - t0;
+      timings.total_ms = deps.now() - started;
+    }
+  };
+  const failed = (stage: "recording" | "stt" | "llm", err: unknown, transcript?: string): TurnOutcome => {
+    log.warn("turn_step_failed", { ...logFields, stage, ...errorFields(err) });
+    return { kind: "failed", stage, ...(transcript !== undefined && { transcript }), timings };
+  };
+
+  let recording: { bytes: Uint8Array; contentType: string };
+  try {
+    // Twilio may call back before the file is ready; keep ~8 s for the steps after this one.
+    recording = await timed("recording_ms", () =>
+      deps.fetchRecording(deps.now() + budget.sliceMs(4000, 8000)),
+    );
+  } catch (err) {
+    return failed("recording", err);
+  }
+
+  let transcript: string;
+  try {
+    const result = await timed("stt_ms", () =>
+      deps.stt.transcribe(
+        { data: recording.bytes, contentType: recording.contentType, filename: "turn.wav" },
+        { model: config.stt_model, signal: budget.signal(5000, 5000) },
+      ),
+    );
+    transcript = result.text.trim();
+  } catch (err) {
+    return failed("stt", err);
+  }
+  if (isSilence(transcript)) return { kind: "silence", timings };
+
+  let reply: string;
+  try {
+    const result = await timed("llm_ms", () =>
+      deps.llm.complete({
+        model: config.inference_model,
+        messages: [
+          { role: "system", content: config.system_prompt },
+          ...input.history,
+          { role: "user", content: transcript },
+        ],
+        temperature: config.temperature,
+        maxTokens: config.max_tokens,
+        signal: budget.signal(6000, 2000),
+      }),
+    );
+    reply = result.text.trim();
+    if (!reply) throw new Error("the model returned an empty reply");
+  } catch (err) {
+    return failed("llm", err, transcript);
+  }
+
+  let audioId: string | null = null;
+  try {
+    audioId = await timed("tts_ms", async () => {
+      const audio = await deps.tts.synthesize({
+        text: reply,
+        model: config.tts_model,
+        voice: config.tts_voice,
+        format: "mp3",
+        signal: budget.signal(4500, 300),
+      });
+      return deps.storeAudio(audio);
+    });
+  } catch (err) {
+    // The caller still hears the reply, in Twilio's own voice.
+    log.warn("turn_tts_fell_back_to_say", { ...logFields, ...errorFields(err) });
+  }
+  return { kind: "reply", transcript, reply, audioId, timings };
+}

@@ -1,0 +1,99 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { callLog } from "../call/call-log.ts";
+import { normalizePhoneNumber } from "../config/phone-number.ts";
+import { AppError } from "../errors.ts";
+import type { App } from "../http/types.ts";
+
+/** Recent calls and their details: config version, transcripts, per-turn timings, end reason. */
+
+const Timings = z.record(z.string(), z.number());
+const Turn = z.object({
+  seq: z.number().int(),
+  at: z.string(),
+  outcome: z.enum(["reply", "silence", "failed"]),
+  transcript: z.string().nullable(),
+  reply: z.string().nullable(),
+  failed_stage: z.string().optional(),
+  timings: Timings,
+  interrupted: z.boolean().optional(),
+});
+const CallSummarySchema = z
+  .object({
+    call_sid: z.string(),
+    from: z.string(),
+    to: z.string(),
+    display_name: z.string(),
+    config_version: z.number().int(),
+    config_source: z.string(),
+    uses_defaults: z.boolean(),
+    mode: z.enum(["turns", "stream"]),
+    status: z.enum(["in_progress", "ended"]),
+    started_at: z.string(),
+    ended_at: z.string().nullable(),
+    duration_seconds: z.number().nullable(),
+    end_reason: z.string().nullable(),
+    turns: z.array(Turn),
+  })
+  .openapi("CallSummary");
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+const listCalls = createRoute({
+  method: "get",
+  path: "/calls",
+  tags: ["Calls"],
+  summary: "Recent calls, newest first",
+  security: [{ bearerAuth: [] }],
+  request: {
+    query: z.object({
+      phone_number: z.string().optional().openapi({ description: "only calls to this number" }),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({ success: z.literal(true), total: z.number().int(), calls: z.array(CallSummarySchema) }),
+      "Calls",
+    ),
+  },
+});
+
+const getCall = createRoute({
+  method: "get",
+  path: "/calls/{call_sid}",
+  tags: ["Calls"],
+  summary: "One call, live or ended",
+  security: [{ bearerAuth: [] }],
+  request: {
+    params: z.object({
+      call_sid: z.string().regex(/^CA[0-9a-zA-Z]{1,64}$/, "must be a Twilio CallSid (CA...)"),
+    }),
+  },
+  responses: {
+    200: json(z.object({ success: z.literal(true), call: CallSummarySchema }), "The call"),
+    404: json(z.object({ success: z.literal(false) }).passthrough(), "Unknown call"),
+  },
+});
+
+export function registerCallRoutes(app: App): void {
+  app.openapi(listCalls, async (c) => {
+    const { phone_number, limit } = c.req.valid("query");
+    const phoneNumber = phone_number
+      ? normalizePhoneNumber(phone_number, c.var.services.settings.DEFAULT_COUNTRY)
+      : undefined;
+    const calls = await callLog(c.env).list({ ...(phoneNumber && { phoneNumber }), limit });
+    return c.json({ success: true as const, total: calls.length, calls }, 200);
+  });
+
+  app.openapi(getCall, async (c) => {
+    const { call_sid } = c.req.valid("param");
+    // A live call's own object has the turns so far; an ended one is in the log.
+    const live = await c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(call_sid)).snapshot();
+    const call = live ?? (await callLog(c.env).get(call_sid));
+    if (!call) throw new AppError("NOT_FOUND", `No call ${call_sid}`);
+    return c.json({ success: true as const, call }, 200);
+  });
+}

@@ -1,0 +1,145 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { AudioStore } from "../call/audio-store.ts";
+import { type CallReply, PHRASES, saying } from "../call/reply.ts";
+import { signingSecret } from "../call/tokens.ts";
+import { type CallConfig, defaultCallConfig } from "../config/defaults.ts";
+import { type E164, normalizePhoneNumber } from "../config/phone-number.ts";
+import type { ConfigSource } from "../config/resolver.ts";
+import { requireTwilioSignature } from "../http/twilio-auth.ts";
+import type { AppEnv } from "../http/types.ts";
+import { errorFields, log } from "../log.ts";
+import { replyTwiml } from "../twilio/call-twiml.ts";
+import { parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
+
+/**
+ * Twilio's voice webhooks. Each answers TwiML whatever happens inside, because a caller
+ * must never hear Twilio's "application error": a failure becomes an apology.
+ */
+
+type Ctx = Context<AppEnv>;
+
+const FINAL_STATUSES = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
+
+function baseUrl(c: Ctx): string {
+  return (c.var.services.settings.PUBLIC_BASE_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+}
+
+function xml(c: Ctx, body: string): Response {
+  return c.body(body, 200, { "Content-Type": "text/xml; charset=utf-8" });
+}
+
+async function formOf(c: Ctx): Promise<Record<string, string>> {
+  const form = await c.req.parseBody();
+  return Object.fromEntries(
+    Object.entries(form).filter((e): e is [string, string] => typeof e[1] === "string"),
+  );
+}
+
+async function render(c: Ctx, reply: CallReply): Promise<Response> {
+  const base = baseUrl(c);
+  const audio = new AudioStore(c.env.AUDIO_CACHE, signingSecret(c.var.services.settings), base);
+  return xml(
+    c,
+    await replyTwiml(reply, {
+      recordAction: `${base}/webhooks/twilio/recording`,
+      silenceAction: `${base}/webhooks/twilio/recording?no_speech=${reply.turns}`,
+      audioUrl: (id) => audio.signedUrl(id),
+    }),
+  );
+}
+
+/** Any failure while answering: apologise in Twilio's voice, and keep listening or say goodbye. */
+async function answerFailure(
+  c: Ctx,
+  where: string,
+  err: unknown,
+  then: CallReply["then"],
+): Promise<Response> {
+  log.error("twilio_webhook_failed", { request_id: c.var.requestId, where, ...errorFields(err) });
+  return render(c, {
+    speech: [saying(then === "listen" ? PHRASES.apology : PHRASES.unavailable)],
+    then,
+    turns: 0,
+  });
+}
+
+export function session(c: Ctx, callSid: string) {
+  return c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid));
+}
+
+async function configFor(
+  c: Ctx,
+  to: string,
+  callSid: string,
+): Promise<{ config: CallConfig; source: ConfigSource }> {
+  const { settings, resolver } = c.var.services;
+  let phone: E164;
+  try {
+    phone = normalizePhoneNumber(to, settings.DEFAULT_COUNTRY, "To");
+  } catch (err) {
+    // A SIP or client: address has no config of its own; the call still gets the defaults.
+    log.warn("call_to_not_a_phone_number", { callSid, to, ...errorFields(err) });
+    return { config: defaultCallConfig(settings, to as E164), source: "default" };
+  }
+  return resolver.resolve(phone, { callSid, request_id: c.var.requestId });
+}
+
+export function twilioVoiceRoutes() {
+  const app = new Hono<AppEnv>();
+  app.use(requireTwilioSignature);
+
+  app.post("/voice", async (c) => {
+    try {
+      const event = parseVoiceWebhook("incoming_call", await formOf(c));
+      const { config, source } = await configFor(c, event.to, event.callSid);
+      const { reply } = await session(c, event.callSid).start({
+        callSid: event.callSid,
+        from: event.from,
+        to: config.phone_number,
+        config,
+        configSource: source,
+        mode: "turns",
+        publicBaseUrl: baseUrl(c),
+      });
+      return render(c, reply);
+    } catch (err) {
+      return answerFailure(c, "voice", err, "hangup");
+    }
+  });
+
+  app.post("/recording", async (c) => {
+    try {
+      const form = await formOf(c);
+      const silent = c.req.query("no_speech");
+      const callSid = form.CallSid;
+      if (silent !== undefined && callSid && !form.RecordingUrl) {
+        return render(c, await session(c, callSid).turn({ key: `no-speech:${silent}`, recordingUrl: null }));
+      }
+      const event = parseVoiceWebhook("recording", form);
+      return render(
+        c,
+        await session(c, event.callSid).turn({ key: recordingKey(event), recordingUrl: event.recordingUrl }),
+      );
+    } catch (err) {
+      return answerFailure(c, "recording", err, "listen");
+    }
+  });
+
+  app.post("/status", async (c) => {
+    try {
+      const event = parseVoiceWebhook("call_status", await formOf(c));
+      if (FINAL_STATUSES.has(event.callStatus)) {
+        await session(c, event.callSid).end({
+          status: event.callStatus,
+          ...(event.callDuration !== undefined && { durationSeconds: event.callDuration }),
+        });
+      }
+    } catch (err) {
+      log.error("twilio_status_failed", { request_id: c.var.requestId, ...errorFields(err) });
+    }
+    return xml(c, '<?xml version="1.0" encoding="UTF-8"?><Response/>');
+  });
+
+  return app;
+}
