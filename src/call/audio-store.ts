@@ -12,12 +12,19 @@ const URL_LIFETIME_MS = 10 * 60 * 1000;
 
 export const AUDIO_CONTENT_TYPE = "audio/mpeg";
 
-export async function greetingId(text: string, model: string, voice: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(`${model}\n${voice}\n${text}`),
-  );
-  return `g-${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+/**
+ * A greeting's cache id: the same text in the same model and voice is the same audio.
+ * `mp3` is for <Play>; `mulaw` is 8 kHz μ-law for Media Streams.
+ */
+export async function greetingId(
+  text: string,
+  model: string,
+  voice: string,
+  format: "mp3" | "mulaw" = "mp3",
+): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${model}\n${voice}\n${text}`));
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${format === "mp3" ? "g" : "u"}-${hex}`;
 }
 
 export class AudioStore {
