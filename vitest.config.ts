@@ -1,3 +1,4 @@
+import { builtinModules } from "node:module";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { FAKES } from "./test/fakes/index.ts";
@@ -20,6 +21,10 @@ const workers = cloudflareTest(({ inject }) => ({
       // The Worker's own providers are the fakes' root namespaces (used by the e2e tests).
       OPENAI_BASE_URL: `${inject<string>("fake:openai")}/v1`,
       TWILIO_API_BASE_URL: inject<string>("fake:twilio"),
+      // The mongodb store's driver talks to the MongoDB wire-protocol fake; a live server joins
+      // the conformance suite when MONGODB_TEST_URL is set (empty: that block is skipped).
+      MONGODB_URL: inject<string>("mongo:url"),
+      MONGODB_TEST_URL: process.env.MONGODB_TEST_URL ?? "",
       // Fake provider servers (test/fakes), reachable from inside workerd as FAKE_<NAME>_URL.
       ...Object.fromEntries(
         Object.keys(FAKES).map((name) => [`FAKE_${name.toUpperCase()}_URL`, inject<string>(`fake:${name}`)]),
@@ -28,18 +33,33 @@ const workers = cloudflareTest(({ inject }) => ({
   },
 }));
 
+/**
+ * The runner would resolve `require("bson")` inside the mongodb driver to the driver's own
+ * lib/bson.js and recurse until the stack overflows; pre-bundling the driver avoids its
+ * resolver, and declaring Node's builtins leaves `net`, `util`, ... to workerd.
+ */
+const workerdModules = {
+  resolve: { builtins: [...builtinModules, /^node:/] },
+};
+const bundleDriver = { optimizer: { ssr: { enabled: true, include: ["mongodb"] } } };
+
 export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
     projects: [
       // Pure functions, routes, Durable Objects and stores, inside workerd; files run in parallel
       // and each uses its own namespace on the shared fake servers.
-      { plugins: [workers], test: { name: "workers", include: ["test/{unit,integration}/**/*.test.ts"] } },
+      {
+        plugins: [workers],
+        ...workerdModules,
+        test: { name: "workers", include: ["test/{unit,integration}/**/*.test.ts"], deps: bundleDriver },
+      },
       // Whole calls through the Worker's real bindings: those point at the fakes' root
       // namespace, so these files take turns.
       {
         plugins: [workers],
-        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], fileParallelism: false },
+        ...workerdModules,
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], fileParallelism: false, deps: bundleDriver },
       },
       // Node-side tests: tools, scripts and fakes that run outside workerd.
       { test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node" } },

@@ -1,11 +1,11 @@
-import { scriptSettings } from "./lib/dev-vars.ts";
+import { scriptEnv } from "./dev-vars.ts";
 
 /**
  * The seed's create_sample_config, through the admin API of a running server
  * (`npm run dev` first): BASE_URL (default http://localhost:4002), ADMIN_API_KEY and
  * TWILIO_PHONE_NUMBER (default +18668134984) from the environment or .dev.vars.
  */
-const settings = scriptSettings();
+const settings = scriptEnv(process.cwd(), process.env);
 const baseUrl = (settings.BASE_URL ?? "http://localhost:4002").replace(/\/+$/, "");
 const adminKey = settings.ADMIN_API_KEY?.split(",")[0]?.trim();
 const phone = settings.TWILIO_PHONE_NUMBER ?? "+18668134984";

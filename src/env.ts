@@ -81,9 +81,12 @@ export type Settings = z.output<typeof SettingsSchema>;
 export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as (keyof Settings)[];
 
 export class SettingsError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
     super(`Invalid Worker settings:\n  - ${problems.join("\n  - ")}`);
     this.name = "SettingsError";
+    this.problems = problems;
   }
 }
 

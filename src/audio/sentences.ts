@@ -40,7 +40,10 @@ export class SentenceSplitter {
   /** Everything before this index of `pending` has been checked and holds no boundary. */
   private scanned = 0;
 
-  constructor(private readonly maxLength = DEFAULT_MAX_SENTENCE_LENGTH) {
+  private readonly maxLength: number;
+
+  constructor(maxLength = DEFAULT_MAX_SENTENCE_LENGTH) {
+    this.maxLength = maxLength;
     if (!Number.isInteger(maxLength) || maxLength < 1) {
       throw new RangeError(`maxLength must be a positive integer, got ${maxLength}`);
     }

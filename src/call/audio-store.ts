@@ -22,17 +22,24 @@ export async function greetingId(
   voice: string,
   format: "mp3" | "mulaw" = "mp3",
 ): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${model}\n${voice}\n${text}`));
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(`${model}\n${voice}\n${text}`),
+  );
   const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
   return `${format === "mp3" ? "g" : "u"}-${hex}`;
 }
 
 export class AudioStore {
-  constructor(
-    private readonly kv: KVNamespace,
-    private readonly secret: string,
-    private readonly publicBaseUrl: string,
-  ) {}
+  private readonly kv: KVNamespace;
+  private readonly secret: string;
+  private readonly publicBaseUrl: string;
+
+  constructor(kv: KVNamespace, secret: string, publicBaseUrl: string) {
+    this.kv = kv;
+    this.secret = secret;
+    this.publicBaseUrl = publicBaseUrl;
+  }
 
   async get(id: string): Promise<ArrayBuffer | null> {
     return this.kv.get(`audio:${id}`, "arrayBuffer");

@@ -8,10 +8,13 @@ export const TWILIO_WEBHOOK_TIMEOUT_MS = 15_000;
 export const WEBHOOK_BUDGET_MS = 12_000;
 
 export class Budget {
-  constructor(
-    readonly deadline: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  readonly deadline: number;
+  private readonly now: () => number;
+
+  constructor(deadline: number, now: () => number = Date.now) {
+    this.deadline = deadline;
+    this.now = now;
+  }
 
   static fromNow(ms: number, now: () => number = Date.now): Budget {
     return new Budget(now() + ms, now);

@@ -6,13 +6,15 @@ import { errorFields, log } from "../log.ts";
 import { createOpenAIProviders, type OpenAIProviders } from "../providers/openai.ts";
 import type { ChatMessage } from "../providers/types.ts";
 import { goodbyeTwiml } from "../twilio/call-twiml.ts";
+import { clearMessage, markMessage, mediaMessage, parseStreamMessage } from "../twilio/media-stream.ts";
 import { TwilioRest } from "../twilio/rest.ts";
 import { AudioStore, greetingId } from "./audio-store.ts";
 import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
 import { callLog } from "./call-log.ts";
+import { type OutboundAudio, RealtimeConversation, synthesizeMulaw } from "./realtime.ts";
 import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
 import type { CallSummary, EndReason, TurnRecord } from "./summary.ts";
-import { signingSecret } from "./tokens.ts";
+import { signingSecret, verify } from "./tokens.ts";
 import { runTurn } from "./turn.ts";
 
 /**
@@ -50,6 +52,8 @@ interface CallState {
   /** when to finalise even if Twilio's status callback never comes */
   finalizeAt: number | null;
   recording: { wanted: boolean; started: boolean; attempts: number; nextAt: number | null };
+  /** stream mode: the Media Stream this call's audio flows through, once it has started */
+  stream: { streamSid: string | null; tokenUsed: boolean };
 }
 
 interface StoredTurn {
@@ -73,6 +77,8 @@ export class CallSession extends DurableObject<Env> {
   private turns: StoredTurn[] = [];
   /** A Twilio retry arriving while the first delivery is still being answered waits for it. */
   private readonly inFlight = new Map<string, Promise<CallReply>>();
+  /** stream mode: the live conversation engine (rebuilt if the object was evicted mid-call) */
+  private realtime: RealtimeConversation | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -160,6 +166,7 @@ export class CallSession extends DurableObject<Env> {
           attempts: 0,
           nextAt: input.config.enable_recording ? now + RECORDING_START_DELAY_MS : null,
         },
+        stream: { streamSid: null, tokenUsed: false },
       };
       this.save();
       await this.scheduleAlarm();
@@ -356,6 +363,162 @@ export class CallSession extends DurableObject<Env> {
       ]);
   }
 
+  /**
+   * Stream mode: Twilio's WebSocket for this call (the route checked X-Twilio-Signature on the
+   * handshake). The only URL-level entry into the object, because a socket cannot cross RPC.
+   * Hibernatable: the object may sleep between frames without dropping the call.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426 });
+    }
+    if (!this.state || this.state.mode !== "stream")
+      return new Response("no streaming call here", { status: 404 });
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const event = parseStreamMessage(
+      typeof message === "string" ? message : new TextDecoder().decode(message),
+    );
+    const state = this.state;
+    if (!state) {
+      ws.close(1000, "call ended");
+      return;
+    }
+    switch (event.kind) {
+      case "invalid":
+        log.warn("stream_message_skipped", { ...this.logFields(), reason: event.reason });
+        return;
+      case "start":
+        await this.startStream(ws, event.streamSid, event.callSid, event.customParameters.token ?? "");
+        return;
+      case "media":
+        if (event.track === "inbound") this.engine(ws)?.pushAudio(event.payload);
+        return;
+      case "mark":
+        this.engine(ws)?.markPlayed(event.name);
+        return;
+      case "stop":
+        await this.finalizeStream("completed");
+        return;
+      default:
+        return;
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    ws.close(code === 1005 ? 1000 : code, "closing");
+    await this.finalizeStream("stream_closed");
+  }
+
+  override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
+    log.warn("stream_socket_error", { ...this.logFields(), ...errorFields(error) });
+    await this.finalizeStream("stream_closed");
+  }
+
+  private async startStream(ws: WebSocket, streamSid: string, callSid: string, token: string): Promise<void> {
+    const state = this.requireState();
+    const [expires, signature] = token.split(".");
+    const check =
+      callSid === state.callSid && !state.stream.tokenUsed
+        ? await verify(signingSecret(this.settings), "stream", callSid, Number(expires), signature ?? "")
+        : ({ ok: false, reason: "bad_signature" } as const);
+    if (!check.ok) {
+      log.warn("stream_refused", {
+        ...this.logFields(),
+        reason: state.stream.tokenUsed ? "token_reused" : check.reason,
+      });
+      ws.close(1008, "invalid stream token");
+      return;
+    }
+    state.stream = { streamSid, tokenUsed: true };
+    this.save();
+    const engine = this.engine(ws);
+    if (!engine) return;
+    log.info("stream_started", { ...this.logFields(), streamSid });
+    const greeting = await this.streamGreeting();
+    if (greeting) engine.playAudio(greeting, state.config.greeting);
+  }
+
+  /** The greeting as 8 kHz μ-law, from the cache or synthesised once per (text, model, voice). */
+  private async streamGreeting(): Promise<Uint8Array | null> {
+    const { config, publicBaseUrl } = this.requireState();
+    const id = await greetingId(config.greeting, config.tts_model, config.tts_voice, "mulaw");
+    const audio = this.audioStore(publicBaseUrl);
+    try {
+      const cached = await audio.get(id);
+      if (cached) return new Uint8Array(cached);
+      const mulaw = await synthesizeMulaw(this.providers().tts, {
+        text: config.greeting,
+        model: config.tts_model,
+        voice: config.tts_voice,
+        signal: AbortSignal.timeout(8000),
+      });
+      await audio.put(id, mulaw, "greeting");
+      return mulaw;
+    } catch (err) {
+      log.warn("stream_greeting_failed", { ...this.logFields(), ...errorFields(err) });
+      return null;
+    }
+  }
+
+  private engine(ws: WebSocket): RealtimeConversation | null {
+    const state = this.state;
+    const streamSid = state?.stream.streamSid;
+    if (!state || !streamSid) return null;
+    if (!this.realtime) {
+      this.realtime = new RealtimeConversation(
+        {
+          ...this.providers(),
+          send: (out) => sendOutbound(ws, streamSid, out),
+          onTurn: (record) => this.recordStreamTurn(record),
+          now: Date.now,
+          logFields: { ...this.logFields(), streamSid },
+        },
+        { config: state.config, history: this.history(), nextSeq: this.turns.length + 1 },
+      );
+    }
+    return this.realtime;
+  }
+
+  private recordStreamTurn(record: TurnRecord): void {
+    if (!this.state) return;
+    const stored: StoredTurn = {
+      key: `stream:${record.seq}`,
+      record,
+      reply: { speech: [], then: "listen", turns: record.seq },
+    };
+    this.turns.push(stored);
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO turns (seq, key, data) VALUES (?, ?, ?)",
+      record.seq,
+      stored.key,
+      JSON.stringify(stored),
+    );
+    log.info("stream_turn", {
+      ...this.logFields(),
+      seq: record.seq,
+      outcome: record.outcome,
+      interrupted: record.interrupted ?? false,
+      ...record.timings,
+    });
+  }
+
+  private async finalizeStream(reason: EndReason): Promise<void> {
+    if (!this.state) return;
+    const engine = this.realtime;
+    this.realtime = null;
+    if (engine) {
+      engine.close();
+      await engine.idle();
+    }
+    await this.finalize(this.state.endReason ?? reason);
+    for (const ws of this.ctx.getWebSockets()) ws.close(1000, "call ended");
+  }
+
   /** Twilio's status callback: the call is over. Writes the summary and frees the object. */
   async end(input: { status: string; durationSeconds?: number }): Promise<CallSummary | null> {
     if (!this.state) return null;
@@ -444,6 +607,8 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private async finalize(reason: EndReason, durationSeconds?: number): Promise<CallSummary> {
+    this.realtime?.close();
+    this.realtime = null;
     const summary = this.summary(reason, durationSeconds);
     await callLog(this.env).record(summary);
     log.info("call_ended", {
@@ -492,6 +657,17 @@ export class CallSession extends DurableObject<Env> {
   private requireState(): CallState {
     if (!this.state) throw new Error("this call session holds no call");
     return this.state;
+  }
+}
+
+function sendOutbound(ws: WebSocket, streamSid: string, out: OutboundAudio): void {
+  try {
+    if (out.kind === "media") ws.send(mediaMessage(streamSid, out.mulaw));
+    else if (out.kind === "mark") ws.send(markMessage(streamSid, out.name));
+    else ws.send(clearMessage(streamSid));
+  } catch (err) {
+    // The socket closed under us; webSocketClose finalises the call.
+    log.warn("stream_send_failed", { streamSid, ...errorFields(err) });
   }
 }
 

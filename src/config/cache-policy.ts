@@ -46,7 +46,11 @@ export function parseEntry(raw: string | null): CacheEntry | null {
 export class MemoryCache {
   private readonly entries = new Map<string, CacheEntry>();
 
-  constructor(private readonly maxEntries = 10_000) {}
+  private readonly maxEntries: number;
+
+  constructor(maxEntries = 10_000) {
+    this.maxEntries = maxEntries;
+  }
 
   get(phone: string): CacheEntry | undefined {
     return this.entries.get(phone);

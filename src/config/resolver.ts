@@ -44,7 +44,10 @@ export class ConfigResolver {
   private readonly memory: MemoryCache;
   private readonly now: () => number;
 
-  constructor(private readonly deps: ResolverDeps) {
+  private readonly deps: ResolverDeps;
+
+  constructor(deps: ResolverDeps) {
+    this.deps = deps;
     this.memory = deps.memory ?? isolateMemory;
     this.now = deps.now ?? Date.now;
   }

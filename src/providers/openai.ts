@@ -179,10 +179,13 @@ function badResponse(operation: ProviderOperation, message: string): ProviderErr
 
 /** Starts calls that share the timeout and the secret to keep out of error messages. */
 class CallFactory {
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly apiKey: string,
-  ) {}
+  private readonly timeoutMs: number;
+  private readonly apiKey: string;
+
+  constructor(timeoutMs: number, apiKey: string) {
+    this.timeoutMs = timeoutMs;
+    this.apiKey = apiKey;
+  }
 
   start(operation: ProviderOperation, callerSignal: AbortSignal | undefined): ProviderCall {
     return new ProviderCall(operation, this.timeoutMs, this.apiKey, callerSignal);
@@ -215,12 +218,21 @@ class ProviderCall {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timedOut = false;
 
+  readonly operation: ProviderOperation;
+  private readonly timeoutMs: number;
+  private readonly apiKey: string;
+  private readonly callerSignal: AbortSignal | undefined;
+
   constructor(
-    readonly operation: ProviderOperation,
-    private readonly timeoutMs: number,
-    private readonly apiKey: string,
-    private readonly callerSignal: AbortSignal | undefined,
+    operation: ProviderOperation,
+    timeoutMs: number,
+    apiKey: string,
+    callerSignal: AbortSignal | undefined,
   ) {
+    this.operation = operation;
+    this.timeoutMs = timeoutMs;
+    this.apiKey = apiKey;
+    this.callerSignal = callerSignal;
     if (callerSignal?.aborted) this.#controller.abort(callerSignal.reason);
     else callerSignal?.addEventListener("abort", this.#onCallerAbort, { once: true });
     this.resume();

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { AudioStore } from "../call/audio-store.ts";
 import { type CallReply, PHRASES, saying } from "../call/reply.ts";
-import { signingSecret } from "../call/tokens.ts";
+import { sign, signingSecret } from "../call/tokens.ts";
 import { type CallConfig, defaultCallConfig } from "../config/defaults.ts";
 import { type E164, normalizePhoneNumber } from "../config/phone-number.ts";
 import type { ConfigSource } from "../config/resolver.ts";
@@ -10,6 +10,7 @@ import { requireTwilioSignature } from "../http/twilio-auth.ts";
 import type { AppEnv } from "../http/types.ts";
 import { errorFields, log } from "../log.ts";
 import { replyTwiml } from "../twilio/call-twiml.ts";
+import { connectStream, twiml } from "../twilio/twiml.ts";
 import { parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
 
 /**
@@ -20,6 +21,8 @@ import { parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
 type Ctx = Context<AppEnv>;
 
 const FINAL_STATUSES = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
+/** Twilio opens the Media Stream within a second or two of our answer. */
+const STREAM_TOKEN_LIFETIME_MS = 60_000;
 
 function baseUrl(c: Ctx): string {
   return (c.var.services.settings.PUBLIC_BASE_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
@@ -64,6 +67,20 @@ async function answerFailure(
   });
 }
 
+/**
+ * <Connect><Stream> to this call's socket. <Stream url> takes no query string, so the call
+ * goes in the path and a one-time signed token in a <Parameter>, checked on `start`.
+ */
+async function streamAnswer(c: Ctx, callSid: string): Promise<Response> {
+  const expires = Date.now() + STREAM_TOKEN_LIFETIME_MS;
+  const token = `${expires}.${await sign(signingSecret(c.var.services.settings), "stream", callSid, expires)}`;
+  const wsBase = baseUrl(c).replace(/^http/, "ws");
+  return xml(
+    c,
+    twiml(connectStream({ url: `${wsBase}/webhooks/twilio/media/${callSid}`, parameters: { token } })),
+  );
+}
+
 export function session(c: Ctx, callSid: string) {
   return c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid));
 }
@@ -93,16 +110,17 @@ export function twilioVoiceRoutes() {
     try {
       const event = parseVoiceWebhook("incoming_call", await formOf(c));
       const { config, source } = await configFor(c, event.to, event.callSid);
+      const mode = config.conversation_mode;
       const { reply } = await session(c, event.callSid).start({
         callSid: event.callSid,
         from: event.from,
         to: config.phone_number,
         config,
         configSource: source,
-        mode: "turns",
+        mode,
         publicBaseUrl: baseUrl(c),
       });
-      return render(c, reply);
+      return mode === "stream" ? streamAnswer(c, event.callSid) : render(c, reply);
     } catch (err) {
       return answerFailure(c, "voice", err, "hangup");
     }
@@ -124,6 +142,17 @@ export function twilioVoiceRoutes() {
     } catch (err) {
       return answerFailure(c, "recording", err, "listen");
     }
+  });
+
+  // Stream mode: Twilio's WebSocket, handed to the call's Durable Object.
+  app.get("/media/:callSid{CA[0-9a-zA-Z]+}", async (c) => {
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+      return c.json(
+        { success: false, error: { code: "UPGRADE_REQUIRED", message: "expected a WebSocket" } },
+        426,
+      );
+    }
+    return session(c, c.req.param("callSid")).fetch(c.req.raw);
   });
 
   app.post("/status", async (c) => {

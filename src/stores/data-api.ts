@@ -52,7 +52,10 @@ export class DataApiStore implements ConfigStore {
   private readonly base: string;
   private readonly collection: string;
 
-  constructor(private readonly options: DataApiStoreOptions) {
+  private readonly options: DataApiStoreOptions;
+
+  constructor(options: DataApiStoreOptions) {
+    this.options = options;
     this.base = options.url.replace(/\/+$/, "");
     this.collection = options.collection ?? "phone_configs";
   }

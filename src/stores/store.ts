@@ -51,12 +51,11 @@ export type StoreErrorKind =
 
 /** What every backend's failures become, so routes and the resolver handle one type. */
 export class StoreError extends Error {
-  constructor(
-    readonly kind: StoreErrorKind,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
+  readonly kind: StoreErrorKind;
+
+  constructor(kind: StoreErrorKind, message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "StoreError";
+    this.kind = kind;
   }
 }

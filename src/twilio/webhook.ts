@@ -61,7 +61,11 @@ type Form = URLSearchParams | Record<string, string>;
 class FieldReader {
   readonly problems: ErrorDetail[] = [];
 
-  constructor(private readonly form: Form) {}
+  private readonly form: Form;
+
+  constructor(form: Form) {
+    this.form = form;
+  }
 
   private raw(name: string): string | undefined {
     const value = this.form instanceof URLSearchParams ? this.form.get(name) : this.form[name];

@@ -37,7 +37,10 @@ describe("scriptEnv", () => {
 
   it("takes .dev.vars, with the environment winning and empty environment values not counting", () => {
     dir = mkdtempSync(join(tmpdir(), "dev-vars-"));
-    writeFileSync(join(dir, ".dev.vars"), "CONFIG_STORE=mongodb\nMONGODB_DB_NAME=from_file\nMONGODB_URL=mongodb://f/\n");
+    writeFileSync(
+      join(dir, ".dev.vars"),
+      "CONFIG_STORE=mongodb\nMONGODB_DB_NAME=from_file\nMONGODB_URL=mongodb://f/\n",
+    );
     expect(scriptEnv(dir, { MONGODB_DB_NAME: "from_env", MONGODB_URL: "" })).toEqual({
       CONFIG_STORE: "mongodb",
       MONGODB_DB_NAME: "from_env",

@@ -106,7 +106,10 @@ describe("mongo wire fake", () => {
   });
 
   it("creates indexes idempotently and lists them; a missing collection has none", async () => {
-    const missing = await collection.listIndexes().toArray().catch((e: unknown) => e);
+    const missing = await collection
+      .listIndexes()
+      .toArray()
+      .catch((e: unknown) => e);
     expect((missing as MongoServerError).code).toBe(26);
 
     await collection.createIndexes([

@@ -55,7 +55,9 @@ afterEach(() => {
 });
 
 describe("setup:db", () => {
-  it("creates the mongodb indexes, then finds them present on a second run", { timeout: 60_000 }, async () => {
+  it("creates the mongodb indexes, then finds them present on a second run", {
+    timeout: 60_000,
+  }, async () => {
     const env = { CONFIG_STORE: "mongodb", MONGODB_URL: mongo.url, MONGODB_DB_NAME: "voice_setup" };
 
     const first = await setupDb(env);

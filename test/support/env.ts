@@ -15,6 +15,9 @@ export interface TestEnv extends Env {
   FAKE_DATA_API_URL: string;
   FAKE_TWILIO_URL: string;
   FAKE_OPENAI_URL: string;
+  /** the MongoDB wire-protocol fake; MONGODB_TEST_URL a live server, or "" */
+  MONGODB_URL: string;
+  MONGODB_TEST_URL: string;
 }
 
 export const testEnv = env as unknown as TestEnv;

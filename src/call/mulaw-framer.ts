@@ -1,0 +1,68 @@
+import { encodeSample } from "../audio/mulaw.ts";
+import { Pcm16Decoder } from "../audio/pcm16.ts";
+import { Resampler } from "../audio/resample.ts";
+
+/**
+ * Text-to-speech PCM (16-bit little-endian, any rate) to the phone line's 20 ms frames of 8 kHz
+ * μ-law, streaming: bytes go in as they arrive and each frame leaves as soon as it is full.
+ * One framer is reused for every stream of a call (`end` or `discard` starts over).
+ */
+
+export const LINE_RATE = 8000;
+/** 20 ms at 8 kHz, one byte per sample: what Twilio expects per media message. */
+export const FRAME_BYTES = 160;
+/** μ-law for 0: pads a stream's last frame. */
+export const MULAW_SILENCE = 0xff;
+
+export class MulawFramer {
+  private decoder = new Pcm16Decoder();
+  private readonly resampler: Resampler;
+  private readonly frame = new Uint8Array(FRAME_BYTES);
+  private fill = 0;
+
+  /** Receives each full frame; the array is the caller's to keep. */
+  private readonly emit: (frame: Uint8Array) => void;
+
+  constructor(inRate: number, emit: (frame: Uint8Array) => void) {
+    this.emit = emit;
+    this.resampler = new Resampler(inRate, LINE_RATE);
+  }
+
+  /** The next bytes of the stream; returns how many frames they completed. */
+  push(bytes: Uint8Array): number {
+    return this.write(this.resampler.push(this.decoder.push(bytes)));
+  }
+
+  /** The stream is complete: emit what is left, the last frame padded with silence. */
+  end(): number {
+    let frames = this.write(this.resampler.flush());
+    if (this.fill > 0) {
+      this.frame.fill(MULAW_SILENCE, this.fill);
+      frames += this.sendFrame();
+    }
+    this.decoder = new Pcm16Decoder();
+    return frames;
+  }
+
+  /** Drop the stream without emitting anything more (it was cancelled). */
+  discard(): void {
+    this.resampler.flush();
+    this.decoder = new Pcm16Decoder();
+    this.fill = 0;
+  }
+
+  private write(samples: Int16Array): number {
+    let frames = 0;
+    for (let i = 0; i < samples.length; i++) {
+      this.frame[this.fill++] = encodeSample(samples[i] as number);
+      if (this.fill === FRAME_BYTES) frames += this.sendFrame();
+    }
+    return frames;
+  }
+
+  private sendFrame(): number {
+    this.fill = 0;
+    this.emit(this.frame.slice());
+    return 1;
+  }
+}

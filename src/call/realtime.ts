@@ -1,0 +1,609 @@
+import { pcm16ToMulaw } from "../audio/mulaw.ts";
+import { Pcm16Decoder } from "../audio/pcm16.ts";
+import { Resampler } from "../audio/resample.ts";
+import { SentenceSplitter } from "../audio/sentences.ts";
+import type { CallConfig } from "../config/defaults.ts";
+import { errorFields, log } from "../log.ts";
+import type { ChatMessage, ChatModel, SpeechToText, TextToSpeech } from "../providers/types.ts";
+import { FRAME_BYTES, LINE_RATE, MULAW_SILENCE, MulawFramer } from "./mulaw-framer.ts";
+import type { RealtimeTimings, TurnRecord } from "./summary.ts";
+import { isSilence } from "./turn.ts";
+import { type CapturedUtterance, UtteranceCapture } from "./utterance-capture.ts";
+
+/**
+ * One call's realtime conversation over a Media Stream: the caller's audio is cut into
+ * utterances; each is transcribed, answered by the streamed LLM reply, and spoken sentence by
+ * sentence (text-to-speech of the first sentence starts while the model is still writing the
+ * rest). Marks sent after each sentence tell which sentences the caller has actually heard, so
+ * a barge-in records the reply as heard. The Durable Object owns the socket and the call
+ * record; this class owns the conversation's timing.
+ */
+
+/** What the engine sends toward the caller; the DO turns it into Twilio JSON (src/twilio/media-stream.ts). */
+export type OutboundAudio =
+  | { kind: "media"; mulaw: Uint8Array } // exactly one 20 ms frame: 160 bytes of 8 kHz μ-law
+  | { kind: "mark"; name: string } // Twilio echoes it back when everything sent before it has played
+  | { kind: "clear" }; // drop all audio Twilio has buffered (barge-in)
+
+export interface RealtimeDeps {
+  stt: SpeechToText;
+  llm: ChatModel;
+  tts: TextToSpeech;
+  send(out: OutboundAudio): void;
+  /** a completed (or interrupted) turn, for the call summary and the conversation history */
+  onTurn(turn: TurnRecord, messages: ChatMessage[]): void;
+  now(): number;
+  logFields: Record<string, unknown>;
+}
+
+export interface RealtimeOptions {
+  config: CallConfig;
+  /** the conversation so far, oldest first, without the system prompt */
+  history: ChatMessage[];
+  /** seq of the first turn this engine records */
+  nextSeq: number;
+}
+
+/** Text-to-speech `pcm` is 24 kHz. */
+export const TTS_RATE = 24_000;
+export const APOLOGY = "Sorry, I had trouble with that. Could you say it again?";
+/** The conversation kept for the model: the last dozen exchanges, like record→reply mode. */
+const MAX_HISTORY_MESSAGES = 24;
+
+/** A caller utterance waiting for its answer. */
+interface Utterance {
+  wav: Uint8Array;
+  /** deps.now() when the end of speech was detected: what the turn's timings count from */
+  endedAt: number;
+  at: string;
+}
+
+/** deps.now() when the turn reached each step. */
+interface Reached {
+  transcript?: number;
+  firstToken?: number;
+  firstAudio?: number;
+  firstFrame?: number;
+}
+
+/** An answered utterance from its transcript until it is reported through onTurn. */
+interface Turn {
+  seq: number;
+  at: string;
+  transcript: string | null;
+  endedAt: number;
+  reached: Reached;
+  /** sentences whose audio has been sent in full, in order */
+  sentences: string[];
+  /** how many of `sentences` the caller has heard (their marks came back) */
+  heard: number;
+  /** marks sent for this turn that have not come back */
+  marksOut: number;
+  /** replying: the reply is being generated; sent: all of it was sent, marks are outstanding */
+  state: "replying" | "sent";
+  /** set once the turn is over; it is reported when every earlier turn has been */
+  record?: TurnRecord;
+  messages: ChatMessage[];
+}
+
+interface Mark {
+  name: string;
+  turn?: Turn;
+  /** when it comes back, this many of the turn's sentences have been heard */
+  heard?: number;
+}
+
+/** The provider work in flight; barge-in and close abort it. */
+interface Work {
+  controller: AbortController;
+  phase: "stt" | "reply" | "apology";
+}
+
+export class RealtimeConversation {
+  private readonly deps: RealtimeDeps;
+  private readonly config: CallConfig;
+  private readonly interruptMs: number;
+  private readonly capture: UtteranceCapture;
+  private readonly framer: MulawFramer;
+  private readonly history: ChatMessage[];
+  private nextSeq: number;
+  /** utterances waiting for the turn in flight to finish */
+  private readonly queue: Utterance[] = [];
+  private running: Promise<void> | undefined;
+  private work: Work | undefined;
+  /** turns not reported yet, in seq order */
+  private readonly pending: Turn[] = [];
+  /** marks sent and not yet echoed, in the order sent (Twilio plays in order) */
+  private readonly marks: Mark[] = [];
+  private greetings = 0;
+  private closed = false;
+  /** the utterance in progress began while the agent was speaking */
+  private overlapping = false;
+  /** the utterance in progress has already interrupted the agent */
+  private bargedIn = false;
+
+  constructor(deps: RealtimeDeps, options: RealtimeOptions) {
+    this.deps = deps;
+    this.config = options.config;
+    this.interruptMs = options.config.interrupt_timeout * 1000;
+    this.history = options.history.slice(-MAX_HISTORY_MESSAGES);
+    this.nextSeq = options.nextSeq;
+    this.capture = new UtteranceCapture(
+      { silenceMs: options.config.end_of_speech_ms },
+      {
+        speechStarted: () => this.speechStarted(),
+        speechContinues: (speechMs) => this.speechContinues(speechMs),
+        utterance: (utterance) => this.utteranceEnded(utterance),
+      },
+    );
+    this.framer = new MulawFramer(TTS_RATE, (frame) => this.send({ kind: "media", mulaw: frame }));
+  }
+
+  /** true while agent audio has been sent whose marks have not all come back, or a reply is being generated */
+  get speaking(): boolean {
+    const work = this.work;
+    return (
+      this.marks.length > 0 || (work !== undefined && work.phase !== "stt" && !work.controller.signal.aborted)
+    );
+  }
+
+  /**
+   * Plays pre-rendered 8 kHz μ-law audio (the cached greeting) as frames followed by a mark.
+   * Frames are views of `mulaw` except the padded last one. `text` joins the history as the
+   * agent's words, so the model knows how the call opened.
+   */
+  playAudio(mulaw: Uint8Array, text: string): void {
+    if (this.closed || mulaw.length === 0) return;
+    for (let at = 0; at < mulaw.length; at += FRAME_BYTES) {
+      let frame = mulaw.subarray(at, at + FRAME_BYTES);
+      if (frame.length < FRAME_BYTES) {
+        const padded = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
+        padded.set(frame);
+        frame = padded;
+      }
+      this.send({ kind: "media", mulaw: frame });
+    }
+    this.addMark({ name: `greeting-${++this.greetings}` });
+    this.remember([{ role: "assistant", content: text }]);
+  }
+
+  /** One inbound `media` payload (μ-law bytes, normally 160 = 20 ms; handle any length). */
+  pushAudio(mulaw: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.capture.push(mulaw);
+    } catch (err) {
+      // Called from the socket's message handler: one bad payload must not end the call.
+      log.error("realtime_audio_failed", {
+        ...this.deps.logFields,
+        bytes: mulaw?.length,
+        ...errorFields(err),
+      });
+    }
+  }
+
+  /** Twilio echoed a mark: the audio sent before it has been heard. */
+  markPlayed(name: string): void {
+    if (this.closed) return;
+    const index = this.marks.findIndex((mark) => mark.name === name);
+    // Not outstanding: a mark dropped by a clear (Twilio echoes those too), or not one of ours.
+    if (index < 0) return;
+    for (const mark of this.marks.splice(0, index + 1)) {
+      const turn = mark.turn;
+      if (!turn) continue;
+      turn.marksOut -= 1;
+      if (mark.heard !== undefined) turn.heard = Math.max(turn.heard, mark.heard);
+      if (turn.state === "sent" && turn.marksOut === 0 && !turn.record) this.completed(turn);
+    }
+    this.report();
+  }
+
+  /** Abort in-flight work (socket closed / call ended). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.marks.length = 0;
+    this.work?.controller.abort(new DOMException("the call ended", "AbortError"));
+    for (const turn of this.pending) {
+      if (turn.record) continue;
+      // Whether the audio already sent was played cannot be known any more: count it as heard.
+      const reply = turn.sentences.join(" ");
+      this.settle(turn, { outcome: "reply", reply, interrupted: turn.state === "replying" }, reply);
+    }
+    this.report();
+  }
+
+  /** Resolves when no turn is in flight (tests and graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private speechStarted(): void {
+    this.overlapping = this.speaking;
+    this.bargedIn = false;
+  }
+
+  private speechContinues(speechMs: number): void {
+    if (this.bargedIn || !this.config.enable_interrupts) return;
+    if (speechMs >= this.interruptMs && this.speaking) this.bargeIn();
+  }
+
+  private utteranceEnded(utterance: CapturedUtterance): void {
+    const fields = { ...this.deps.logFields, duration_ms: utterance.durationMs };
+    if (utterance.truncated) log.warn("realtime_utterance_truncated", fields);
+    // Too short to interrupt while the agent spoke: a cough, a noise or an "uh-huh", not a turn.
+    if (
+      this.config.enable_interrupts &&
+      this.overlapping &&
+      !this.bargedIn &&
+      utterance.durationMs < this.interruptMs
+    ) {
+      log.info("realtime_utterance_ignored", fields);
+      return;
+    }
+    this.queue.push({ wav: utterance.wav, endedAt: this.deps.now(), at: new Date().toISOString() });
+    if (!this.running) {
+      this.running = this.drain().finally(() => {
+        this.running = undefined;
+      });
+    }
+  }
+
+  private bargeIn(): void {
+    this.bargedIn = true;
+    log.info("realtime_barge_in", { ...this.deps.logFields });
+    this.send({ kind: "clear" });
+    // Twilio echoes the marks a clear drops: they must not count as heard.
+    this.marks.length = 0;
+    for (const turn of this.pending) {
+      if (turn.record) continue;
+      const heard = turn.sentences.slice(0, turn.heard).join(" ");
+      this.settle(turn, { outcome: "reply", reply: heard, interrupted: true }, heard);
+    }
+    // A transcription in flight is the caller's earlier words: it goes on and gets answered.
+    if (this.work && this.work.phase !== "stt") {
+      this.work.controller.abort(new DOMException("the caller barged in", "AbortError"));
+    }
+    this.report();
+  }
+
+  /** Answer queued utterances one at a time, in order. */
+  private async drain(): Promise<void> {
+    for (let next = this.queue.shift(); next && !this.closed; next = this.queue.shift()) {
+      try {
+        await this.respond(next);
+      } catch (err) {
+        // respond handles provider failures itself; this is a bug, and the next caller turn may still work.
+        log.error("realtime_turn_crashed", { ...this.deps.logFields, ...errorFields(err) });
+      }
+    }
+  }
+
+  private async respond(utterance: Utterance): Promise<void> {
+    const work: Work = { controller: new AbortController(), phase: "stt" };
+    this.work = work;
+    try {
+      let text: string;
+      try {
+        ({ text } = await this.deps.stt.transcribe(
+          { data: utterance.wav, contentType: "audio/wav", filename: "utterance.wav" },
+          { model: this.config.stt_model, signal: work.controller.signal },
+        ));
+      } catch (err) {
+        if (this.closed) return;
+        return await this.failed(this.startTurn(utterance, null), "stt", err, work);
+      }
+      const transcribedAt = this.deps.now();
+      const transcript = text.trim();
+      if (isSilence(transcript)) {
+        log.info("realtime_utterance_silent", { ...this.deps.logFields });
+        return;
+      }
+      const turn = this.startTurn(utterance, transcript);
+      turn.reached.transcript = transcribedAt;
+      work.phase = "reply";
+      await this.reply(turn, work);
+    } finally {
+      this.work = undefined;
+    }
+  }
+
+  private startTurn(utterance: Utterance, transcript: string | null): Turn {
+    const turn: Turn = {
+      seq: this.nextSeq++,
+      at: utterance.at,
+      transcript,
+      endedAt: utterance.endedAt,
+      reached: {},
+      sentences: [],
+      heard: 0,
+      marksOut: 0,
+      state: "replying",
+      messages: [],
+    };
+    this.pending.push(turn);
+    return turn;
+  }
+
+  /** Stream the reply and speak it sentence by sentence, in order. */
+  private async reply(turn: Turn, work: Work): Promise<void> {
+    const signal = work.controller.signal;
+    const messages: ChatMessage[] = [
+      { role: "system", content: this.config.system_prompt },
+      ...this.history,
+      // Earlier turns not reported yet (their audio is still playing) are part of the conversation.
+      ...this.pending.flatMap((t) =>
+        t === turn ? [] : t.record ? t.messages : exchange(t, t.sentences.join(" ")),
+      ),
+      { role: "user", content: turn.transcript ?? "" },
+    ];
+    const sentences = new SentenceQueue();
+    const producing = this.produce(turn, messages, sentences, signal);
+    let stage: "llm" | "tts" = "llm";
+    try {
+      for (let text = await sentences.next(); text !== undefined; text = await sentences.next()) {
+        stage = "tts";
+        const index = turn.sentences.length;
+        await this.speak(
+          text,
+          { name: `turn-${turn.seq}-${index}`, turn, heard: index + 1 },
+          signal,
+          turn.reached,
+        );
+        turn.sentences.push(text);
+        stage = "llm";
+      }
+      if (turn.sentences.length === 0) throw new Error("the model returned an empty reply");
+    } catch (err) {
+      // A barge-in or hang-up: whoever aborted has recorded the turn.
+      if (signal.aborted) return;
+      work.controller.abort(new DOMException(`the reply's ${stage} step failed`, "AbortError"));
+      await producing;
+      return this.failed(turn, stage, err, work);
+    }
+    if (signal.aborted) return;
+    turn.state = "sent";
+    if (turn.marksOut === 0 && !turn.record) this.completed(turn);
+    this.report();
+  }
+
+  /** The model's reply, as sentences, into `out`; never rejects (a failure ends `out`). */
+  private async produce(
+    turn: Turn,
+    messages: ChatMessage[],
+    out: SentenceQueue,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const splitter = new SentenceSplitter();
+    try {
+      const deltas = this.deps.llm.stream({
+        model: this.config.inference_model,
+        messages,
+        temperature: this.config.temperature,
+        maxTokens: this.config.max_tokens,
+        signal,
+      });
+      for await (const delta of deltas) {
+        turn.reached.firstToken ??= this.deps.now();
+        for (const sentence of splitter.push(delta)) out.push(sentence);
+      }
+      const rest = splitter.flush();
+      if (rest) out.push(rest);
+      out.end();
+    } catch (err) {
+      out.fail(err);
+    }
+  }
+
+  /**
+   * Synthesize `text` and send it as frames, then `mark`. Throws if the provider fails (the
+   * audio sent so far is still followed by a mark, which then counts nothing as heard) or the
+   * signal aborts (nothing more is sent).
+   */
+  private async speak(text: string, mark: Mark, signal: AbortSignal, reached?: Reached): Promise<void> {
+    let complete = false;
+    let frames = 0;
+    try {
+      const audio = this.deps.tts.synthesizeStream({
+        text,
+        model: this.config.tts_model,
+        voice: this.config.tts_voice,
+        format: "pcm",
+        signal,
+      });
+      for await (const chunk of audio) {
+        signal.throwIfAborted();
+        if (reached) reached.firstAudio ??= this.deps.now();
+        const sentNow = this.framer.push(chunk);
+        if (sentNow > 0 && reached) reached.firstFrame ??= this.deps.now();
+        frames += sentNow;
+      }
+      signal.throwIfAborted();
+      complete = true;
+    } finally {
+      if (signal.aborted) {
+        this.framer.discard();
+      } else {
+        const sentNow = this.framer.end();
+        if (sentNow > 0 && reached) reached.firstFrame ??= this.deps.now();
+        frames += sentNow;
+        if (complete) this.addMark(mark);
+        // Audio cut short still gets a mark, so `speaking` lasts while it plays; it counts nothing as heard.
+        else if (frames > 0) this.addMark({ name: mark.name, ...(mark.turn && { turn: mark.turn }) });
+      }
+    }
+  }
+
+  private async failed(turn: Turn, stage: "stt" | "llm" | "tts", err: unknown, work: Work): Promise<void> {
+    log.warn("realtime_turn_failed", { ...this.deps.logFields, seq: turn.seq, stage, ...errorFields(err) });
+    const spoken = turn.sentences.join(" ");
+    this.settle(turn, { outcome: "failed", reply: spoken || null, failed_stage: stage }, null);
+    this.report();
+    work.controller = new AbortController();
+    work.phase = "apology";
+    const signal = work.controller.signal;
+    try {
+      await this.speak(APOLOGY, { name: `turn-${turn.seq}-apology` }, signal);
+    } catch (apologyErr) {
+      if (!signal.aborted) {
+        log.warn("realtime_apology_failed", {
+          ...this.deps.logFields,
+          seq: turn.seq,
+          ...errorFields(apologyErr),
+        });
+      }
+    }
+  }
+
+  /** Every sentence was sent and has been heard. */
+  private completed(turn: Turn): void {
+    const reply = turn.sentences.join(" ");
+    this.settle(turn, { outcome: "reply", reply }, reply);
+  }
+
+  /**
+   * Fix the turn's record; `assistant` is the reply text the history keeps (null: the turn
+   * leaves no trace in the history, as a failed one).
+   */
+  private settle(
+    turn: Turn,
+    result: Pick<TurnRecord, "outcome" | "reply" | "failed_stage" | "interrupted">,
+    assistant: string | null,
+  ): void {
+    turn.record = {
+      seq: turn.seq,
+      at: turn.at,
+      outcome: result.outcome,
+      transcript: turn.transcript,
+      reply: result.reply,
+      ...(result.failed_stage !== undefined && { failed_stage: result.failed_stage }),
+      timings: timingsOf(turn),
+      ...(result.interrupted && { interrupted: true }),
+    };
+    turn.messages = assistant === null ? [] : exchange(turn, assistant);
+  }
+
+  /** Report finished turns in seq order. */
+  private report(): void {
+    for (let turn = this.pending[0]; turn?.record; turn = this.pending[0]) {
+      this.pending.shift();
+      this.remember(turn.messages);
+      try {
+        this.deps.onTurn(turn.record, turn.messages);
+      } catch (err) {
+        log.error("realtime_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
+      }
+    }
+  }
+
+  private remember(messages: ChatMessage[]): void {
+    this.history.push(...messages);
+    if (this.history.length > MAX_HISTORY_MESSAGES) {
+      this.history.splice(0, this.history.length - MAX_HISTORY_MESSAGES);
+    }
+  }
+
+  private addMark(mark: Mark): void {
+    this.marks.push(mark);
+    if (mark.turn) mark.turn.marksOut += 1;
+    this.send({ kind: "mark", name: mark.name });
+  }
+
+  private send(out: OutboundAudio): void {
+    if (this.closed) return;
+    try {
+      this.deps.send(out);
+    } catch (err) {
+      // The socket is gone; its close event may never come, so stop here.
+      log.warn("realtime_send_failed", { ...this.deps.logFields, kind: out.kind, ...errorFields(err) });
+      this.close();
+    }
+  }
+}
+
+/** Whole text → 8 kHz μ-law (for the greeting cache): synthesizeStream pcm → resample 24k→8k → μ-law. */
+export async function synthesizeMulaw(
+  tts: TextToSpeech,
+  req: { text: string; model: string; voice: string; signal?: AbortSignal },
+): Promise<Uint8Array> {
+  const decoder = new Pcm16Decoder();
+  const resampler = new Resampler(TTS_RATE, LINE_RATE);
+  const parts: Int16Array[] = [];
+  let total = 0;
+  const keep = (samples: Int16Array) => {
+    parts.push(samples);
+    total += samples.length;
+  };
+  for await (const chunk of tts.synthesizeStream({ ...req, format: "pcm" })) {
+    keep(resampler.push(decoder.push(chunk)));
+  }
+  keep(resampler.flush());
+  const mulaw = new Uint8Array(total);
+  let at = 0;
+  for (const samples of parts) {
+    pcm16ToMulaw(samples, mulaw.subarray(at, at + samples.length));
+    at += samples.length;
+  }
+  return mulaw;
+}
+
+function exchange(turn: Turn, assistant: string): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (turn.transcript !== null) messages.push({ role: "user", content: turn.transcript });
+  if (assistant) messages.push({ role: "assistant", content: assistant });
+  return messages;
+}
+
+/** Milestones not reached (a failed or interrupted turn) count as 0. */
+function timingsOf(turn: Turn): RealtimeTimings {
+  const since = (at: number | undefined) => (at === undefined ? 0 : Math.max(0, at - turn.endedAt));
+  return {
+    transcript_ms: since(turn.reached.transcript),
+    first_token_ms: since(turn.reached.firstToken),
+    first_audio_ms: since(turn.reached.firstAudio),
+    first_frame_ms: since(turn.reached.firstFrame),
+  };
+}
+
+/** Sentences from the model to the speaker: the one producer pushes, the one consumer awaits. */
+class SentenceQueue {
+  private readonly items: string[] = [];
+  private ended = false;
+  private failure: { error: unknown } | undefined;
+  private wake: (() => void) | undefined;
+
+  push(sentence: string): void {
+    this.items.push(sentence);
+    this.notify();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.notify();
+  }
+
+  fail(error: unknown): void {
+    this.failure = { error };
+    this.end();
+  }
+
+  /** The next sentence; undefined at the end; throws the producer's failure after what came before it. */
+  async next(): Promise<string | undefined> {
+    for (;;) {
+      const item = this.items.shift();
+      if (item !== undefined) return item;
+      if (this.failure) throw this.failure.error;
+      if (this.ended) return undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}

@@ -1,0 +1,460 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { mulawToPcm16, pcm16ToMulaw } from "../../src/audio/mulaw.ts";
+import { decodeWav } from "../../src/audio/wav.ts";
+import {
+  APOLOGY,
+  type OutboundAudio,
+  RealtimeConversation,
+  synthesizeMulaw,
+} from "../../src/call/realtime.ts";
+import type { TurnRecord } from "../../src/call/summary.ts";
+import type { CallConfig } from "../../src/config/defaults.ts";
+import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
+import { createOpenAIProviders } from "../../src/providers/openai.ts";
+import type { ChatMessage, ChatRequest, SpeechRequest } from "../../src/providers/types.ts";
+import { fakeControl } from "../fakes/client.ts";
+import { type OpenAIScript, openaiScript } from "../fakes/openai-client.ts";
+import type { RecordedRequest } from "../fakes/types.ts";
+import { testEnv } from "../support/env.ts";
+import { concat, fixtureSamples, whiteNoise } from "../unit/audio/signals.ts";
+
+const CONFIG: CallConfig = {
+  ...SETTING_DEFAULTS,
+  phone_number: "+15550100",
+  display_name: "Rosa's Bakery",
+  stt_model: "whisper-test",
+  tts_model: "tts-1-hd",
+  tts_voice: "nova",
+  inference_model: "gpt-test",
+  temperature: 0.3,
+  max_tokens: 123,
+  system_prompt: "You are the front desk of Rosa's Bakery.",
+  greeting: "Welcome to Rosa's Bakery!",
+  conversation_mode: "stream",
+  enable_interrupts: true,
+  interrupt_timeout: 0.5,
+  end_of_speech_ms: 300,
+  created_at: "2026-01-01T00:00:00.000Z",
+  updated_at: "2026-01-01T00:00:00.000Z",
+  version: 3,
+  uses_defaults: false,
+};
+
+/** The fake speaks 50 ms per character: 2.5 frames of 20 ms. */
+const framesFor = (text: string) => text.length * 2.5;
+const silence = (ms: number) => new Int16Array(8 * ms);
+const hello = () => fixtureSamples("hello");
+
+const engines: RealtimeConversation[] = [];
+afterEach(() => {
+  for (const engine of engines.splice(0)) engine.close();
+});
+
+async function setup(options: {
+  script: OpenAIScript;
+  config?: Partial<CallConfig>;
+  history?: ChatMessage[];
+}) {
+  const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
+  await openaiScript(fake.url, options.script);
+  const providers = createOpenAIProviders({ apiKey: "sk-test", baseUrl: `${fake.url}/v1` });
+  const sent: OutboundAudio[] = [];
+  const turns: Array<{ turn: TurnRecord; messages: ChatMessage[] }> = [];
+  // What the engine asked of the providers, and when (as a position in `sent`).
+  const chats: ChatRequest[] = [];
+  const speeches: Array<{ text: string; sentBefore: number }> = [];
+  const engine = new RealtimeConversation(
+    {
+      stt: providers.stt,
+      llm: {
+        complete: (req) => providers.llm.complete(req),
+        stream: (req) => {
+          chats.push(req);
+          return providers.llm.stream(req);
+        },
+      },
+      tts: {
+        synthesize: (req) => providers.tts.synthesize(req),
+        synthesizeStream: (req: SpeechRequest & { format: "pcm" }) => {
+          speeches.push({ text: req.text, sentBefore: sent.length });
+          return providers.tts.synthesizeStream(req);
+        },
+      },
+      send: (out) => sent.push(out),
+      onTurn: (turn, messages) => turns.push({ turn, messages }),
+      now: () => Date.now(),
+      logFields: { test: "realtime" },
+    },
+    { config: { ...CONFIG, ...options.config }, history: options.history ?? [], nextSeq: 1 },
+  );
+  engines.push(engine);
+  const requests = async (path: string): Promise<RecordedRequest[]> =>
+    (await fake.requests()).filter((r) => r.path === path);
+  return { fake, engine, sent, turns, chats, speeches, requests };
+}
+
+/** The caller says `speech`, then stays quiet long enough to end the utterance, in 20 ms payloads. */
+function say(engine: RealtimeConversation, speech: Int16Array): void {
+  const mulaw = pcm16ToMulaw(concat(speech, silence(600)));
+  for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
+}
+
+const markNames = (sent: OutboundAudio[]) => sent.flatMap((o) => (o.kind === "mark" ? [o.name] : []));
+
+/** Twilio has played everything sent so far. */
+function playAll(engine: RealtimeConversation, sent: OutboundAudio[]): void {
+  for (const name of markNames(sent)) engine.markPlayed(name);
+}
+
+/** Each mark with the number of media frames sent since the previous mark (or clear). */
+function segments(sent: OutboundAudio[]): Array<{ mark: string; frames: number }> {
+  const out: Array<{ mark: string; frames: number }> = [];
+  let frames = 0;
+  for (const o of sent) {
+    if (o.kind === "media") frames++;
+    else {
+      if (o.kind === "mark") out.push({ mark: o.name, frames });
+      frames = 0;
+    }
+  }
+  return out;
+}
+
+function expectWholeFrames(sent: OutboundAudio[]): void {
+  for (const o of sent) if (o.kind === "media") expect(o.mulaw.length).toBe(160);
+}
+
+function expectSpoken(segment: { mark: string; frames: number } | undefined, mark: string, text: string) {
+  expect(segment?.mark).toBe(mark);
+  expect(Math.abs((segment?.frames ?? 0) - framesFor(text))).toBeLessThanOrEqual(1);
+}
+
+const waitForMark = (sent: OutboundAudio[], name: string) =>
+  vi.waitFor(() => expect(markNames(sent)).toContain(name), { timeout: 5000, interval: 10 });
+
+describe("RealtimeConversation answering the caller", () => {
+  it("transcribes an utterance, streams the reply and speaks it sentence by sentence", async () => {
+    const sentences = ["We open at nine on Sundays.", "The ovens start at five!", "Anything else?"];
+    const history: ChatMessage[] = [
+      { role: "assistant", content: "Hello, Rosa's Bakery." },
+      { role: "user", content: "Hi there." },
+    ];
+    const { engine, sent, turns, requests } = await setup({
+      script: { transcripts: ["When do you open on Sunday?"], replies: [sentences.join(" ")] },
+      history,
+    });
+
+    say(engine, concat(silence(200), hello()));
+    await engine.idle();
+
+    const [stt] = await requests("/v1/audio/transcriptions");
+    const form = await new Response(
+      Uint8Array.from(atob(stt?.bodyBase64 ?? ""), (c) => c.charCodeAt(0)),
+      {
+        headers: { "content-type": stt?.headers["content-type"] ?? "" },
+      },
+    ).formData();
+    expect(form.get("model")).toBe("whisper-test");
+    const wav = decodeWav(await (form.get("file") as File).arrayBuffer());
+    expect(wav.sampleRate).toBe(8000);
+    // The 1.4 s utterance with a little audio either side, not the silence around it.
+    expect(wav.samples.length / 8000).toBeGreaterThan(1.4);
+    expect(wav.samples.length / 8000).toBeLessThan(2.2);
+
+    const [chat] = await requests("/v1/chat/completions");
+    expect(JSON.parse(chat?.body ?? "")).toMatchObject({
+      model: "gpt-test",
+      temperature: 0.3,
+      max_tokens: 123,
+      stream: true,
+      messages: [
+        { role: "system", content: "You are the front desk of Rosa's Bakery." },
+        ...history,
+        { role: "user", content: "When do you open on Sunday?" },
+      ],
+    });
+
+    const speech = (await requests("/v1/audio/speech")).map((r) => JSON.parse(r.body));
+    expect(speech).toEqual(
+      sentences.map((input) => ({ model: "tts-1-hd", voice: "nova", input, response_format: "pcm" })),
+    );
+
+    expectWholeFrames(sent);
+    const spoken = segments(sent);
+    expect(spoken).toHaveLength(3);
+    for (const [i, text] of sentences.entries()) expectSpoken(spoken[i], `turn-1-${i}`, text);
+    expect(sent.at(-1)).toEqual({ kind: "mark", name: "turn-1-2" });
+
+    // The turn is recorded once the caller has heard it all.
+    expect(engine.speaking).toBe(true);
+    expect(turns).toHaveLength(0);
+    playAll(engine, sent);
+    expect(engine.speaking).toBe(false);
+    expect(turns).toHaveLength(1);
+    const [{ turn, messages }] = turns as [(typeof turns)[number]];
+    expect(turn).toMatchObject({
+      seq: 1,
+      outcome: "reply",
+      transcript: "When do you open on Sunday?",
+      reply: sentences.join(" "),
+    });
+    expect(turn.interrupted).toBeUndefined();
+    expect(Object.keys(turn.timings).sort()).toEqual([
+      "first_audio_ms",
+      "first_frame_ms",
+      "first_token_ms",
+      "transcript_ms",
+    ]);
+    for (const ms of Object.values(turn.timings)) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(messages).toEqual([
+      { role: "user", content: "When do you open on Sunday?" },
+      { role: "assistant", content: sentences.join(" ") },
+    ]);
+  });
+
+  it("drops an utterance the transcriber hears as silence", async () => {
+    const { engine, sent, turns, requests } = await setup({ script: { transcripts: ["..."] } });
+    say(engine, hello());
+    await engine.idle();
+    expect(await requests("/v1/audio/transcriptions")).toHaveLength(1);
+    expect(await requests("/v1/chat/completions")).toHaveLength(0);
+    expect(sent).toEqual([]);
+    expect(turns).toEqual([]);
+  });
+});
+
+describe("RealtimeConversation barge-in", () => {
+  it("stops talking when the caller talks over it, and keeps only what the caller heard", async () => {
+    const long = [
+      "We bake sourdough every morning.",
+      "Rye comes out on Fridays.",
+      "Croissants sell out by ten.",
+      "Would you like to order?",
+    ];
+    const { engine, sent, turns, chats, speeches } = await setup({
+      script: {
+        transcripts: ["What do you bake?", "Do you have rye today?"],
+        replies: [long.join(" "), "Yes, we do."],
+        delayMs: { tts: 300 },
+      },
+    });
+
+    say(engine, hello());
+    await waitForMark(sent, "turn-1-0");
+    engine.markPlayed("turn-1-0");
+    say(engine, hello());
+
+    const clearAt = sent.findIndex((o) => o.kind === "clear");
+    expect(clearAt).toBeGreaterThan(0);
+    // The interrupted turn is recorded at once, cut to the sentence whose mark came back.
+    expect(turns).toEqual([
+      {
+        turn: expect.objectContaining({
+          seq: 1,
+          outcome: "reply",
+          transcript: "What do you bake?",
+          reply: long[0],
+          interrupted: true,
+        }),
+        messages: [
+          { role: "user", content: "What do you bake?" },
+          { role: "assistant", content: long[0] },
+        ],
+      },
+    ]);
+    await engine.idle();
+
+    // The reply's model stream was cancelled and none of its later sentences were started.
+    expect(chats[0]?.signal?.aborted).toBe(true);
+    const firstReplySpeech = speeches.filter((s) => long.includes(s.text));
+    expect(firstReplySpeech.length).toBeLessThan(long.length);
+    for (const s of firstReplySpeech) expect(s.sentBefore).toBeLessThanOrEqual(clearAt);
+
+    // After the clear, only the answer to the interruption is spoken.
+    const after = sent.slice(clearAt + 1);
+    expectWholeFrames(after);
+    const spoken = segments(after);
+    expect(spoken).toHaveLength(1);
+    expectSpoken(spoken[0], "turn-2-0", "Yes, we do.");
+    // ...and the model knew what the caller had heard of the first reply.
+    expect(chats[1]?.messages).toEqual([
+      { role: "system", content: CONFIG.system_prompt },
+      { role: "user", content: "What do you bake?" },
+      { role: "assistant", content: long[0] },
+      { role: "user", content: "Do you have rye today?" },
+    ]);
+    // Twilio echoes the marks the clear dropped; they do not make the first turn heard.
+    playAll(engine, sent);
+    expect(turns.map((t) => [t.turn.seq, t.turn.reply, t.turn.interrupted])).toEqual([
+      [1, long[0], true],
+      [2, "Yes, we do.", undefined],
+    ]);
+  });
+
+  it("keeps talking through a noise shorter than interrupt_timeout", async () => {
+    const reply = ["Our shop is on Elm Street.", "Parking is behind it."];
+    const { engine, sent, turns, requests } = await setup({
+      script: { transcripts: ["Where are you?"], replies: [reply.join(" ")], delayMs: { tts: 200 } },
+    });
+
+    say(engine, hello());
+    await waitForMark(sent, "turn-1-0");
+    // A 300 ms burst, loud enough to be voiced, while the reply is still playing.
+    say(engine, whiteNoise(2400, 3000));
+    await engine.idle();
+
+    expect(sent.some((o) => o.kind === "clear")).toBe(false);
+    expect(segments(sent).map((s) => s.mark)).toEqual(["turn-1-0", "turn-1-1"]);
+    playAll(engine, sent);
+    expect(turns.map((t) => t.turn)).toEqual([expect.objectContaining({ seq: 1, reply: reply.join(" ") })]);
+    expect(turns[0]?.turn.interrupted).toBeUndefined();
+    // The noise was not taken for a turn of its own.
+    expect(await requests("/v1/audio/transcriptions")).toHaveLength(1);
+  });
+
+  it("interrupts the greeting too, then answers the caller", async () => {
+    const { engine, sent, turns } = await setup({
+      script: { transcripts: ["Are you open?"], replies: ["Yes, until five."] },
+    });
+    const greeting = pcm16ToMulaw(whiteNoise(8 * 1230, 1000));
+    engine.playAudio(greeting, "Welcome to Rosa's Bakery!");
+    expect(segments(sent)).toEqual([{ mark: "greeting-1", frames: 62 }]);
+    expectWholeFrames(sent);
+    expect(engine.speaking).toBe(true);
+
+    say(engine, hello());
+    await engine.idle();
+
+    expect(sent[63]).toEqual({ kind: "clear" });
+    expectSpoken(segments(sent.slice(64))[0], "turn-1-0", "Yes, until five.");
+    playAll(engine, sent);
+    expect(turns.map((t) => t.turn.reply)).toEqual(["Yes, until five."]);
+  });
+});
+
+describe("RealtimeConversation with interrupts off", () => {
+  it("finishes its reply, then answers what the caller said meanwhile", async () => {
+    const first = ["We deliver within five miles.", "Delivery is free over twenty dollars."];
+    const { engine, sent, turns, chats } = await setup({
+      config: { enable_interrupts: false },
+      script: {
+        transcripts: ["Do you deliver?", "What about Elm Street?"],
+        replies: [first.join(" "), "Elm Street is close enough."],
+        delayMs: { tts: 200 },
+      },
+    });
+
+    say(engine, hello());
+    await waitForMark(sent, "turn-1-0");
+    say(engine, hello());
+    await engine.idle();
+
+    expect(sent.some((o) => o.kind === "clear")).toBe(false);
+    expectWholeFrames(sent);
+    const spoken = segments(sent);
+    expect(spoken.map((s) => s.mark)).toEqual(["turn-1-0", "turn-1-1", "turn-2-0"]);
+    expectSpoken(spoken[1], "turn-1-1", first[1] as string);
+    expectSpoken(spoken[2], "turn-2-0", "Elm Street is close enough.");
+    // The second answer was written knowing the whole first reply.
+    expect(chats[1]?.messages.slice(1)).toEqual([
+      { role: "user", content: "Do you deliver?" },
+      { role: "assistant", content: first.join(" ") },
+      { role: "user", content: "What about Elm Street?" },
+    ]);
+
+    playAll(engine, sent);
+    expect(turns.map((t) => [t.turn.transcript, t.turn.reply, t.turn.interrupted])).toEqual([
+      ["Do you deliver?", first.join(" "), undefined],
+      ["What about Elm Street?", "Elm Street is close enough.", undefined],
+    ]);
+  });
+});
+
+describe("RealtimeConversation when a provider fails", () => {
+  it("apologizes, records the failed turn, and answers the next utterance", async () => {
+    const { fake, engine, sent, turns, chats } = await setup({
+      script: { transcripts: ["Do you sell cakes?", "Do you sell cakes?"], replies: ["Yes, to order."] },
+    });
+    await fake.behave({ status: 500, pathIncludes: "/chat/completions", times: 1 });
+
+    say(engine, hello());
+    await engine.idle();
+
+    expectWholeFrames(sent);
+    expectSpoken(segments(sent)[0], "turn-1-apology", APOLOGY);
+    expect(turns.map((t) => t.turn)).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        outcome: "failed",
+        failed_stage: "llm",
+        transcript: "Do you sell cakes?",
+        reply: null,
+      }),
+    ]);
+    expect(turns[0]?.messages).toEqual([]);
+
+    playAll(engine, sent);
+    say(engine, hello());
+    await engine.idle();
+    playAll(engine, sent);
+
+    expectSpoken(segments(sent)[1], "turn-2-0", "Yes, to order.");
+    expect(turns[1]?.turn).toMatchObject({ seq: 2, outcome: "reply", reply: "Yes, to order." });
+    expect(chats[1]?.messages.map((m) => m.role)).toEqual(["system", "user"]);
+  });
+
+  it("says nothing more when the apology cannot be synthesized either", async () => {
+    const { fake, engine, sent, turns } = await setup({ script: { transcripts: ["Hello?"] } });
+    await fake.behave({ status: 500, pathIncludes: "/audio/speech" });
+
+    say(engine, hello());
+    await engine.idle();
+
+    expect(sent.filter((o) => o.kind === "media")).toHaveLength(0);
+    expect(turns.map((t) => [t.turn.outcome, t.turn.failed_stage])).toEqual([["failed", "tts"]]);
+  });
+});
+
+describe("RealtimeConversation closing", () => {
+  it("stops mid-reply when the call ends and records what was sent", async () => {
+    const reply = ["We close at five today.", "Tomorrow we open at eight."];
+    const { engine, sent, turns } = await setup({
+      script: { transcripts: ["When do you close?"], replies: [reply.join(" ")], delayMs: { tts: 300 } },
+    });
+
+    say(engine, hello());
+    await waitForMark(sent, "turn-1-0");
+    engine.close();
+    const closedAt = sent.length;
+    await engine.idle();
+
+    expect(sent).toHaveLength(closedAt);
+    expect(markNames(sent)).toEqual(["turn-1-0"]);
+    expect(turns.map((t) => t.turn)).toEqual([
+      expect.objectContaining({ seq: 1, reply: reply[0], interrupted: true }),
+    ]);
+  });
+});
+
+describe("synthesizeMulaw", () => {
+  it("renders text as 8 kHz μ-law of the speech's duration", async () => {
+    const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
+    const { tts } = createOpenAIProviders({ apiKey: "sk-test", baseUrl: `${fake.url}/v1` });
+    const text = "Welcome to Rosa's Bakery!";
+
+    const mulaw = await synthesizeMulaw(tts, { text, model: "tts-1", voice: "alloy" });
+
+    // 25 characters of the fake's 50 ms each: 1.25 s at 8000 bytes per second.
+    expect(mulaw.length).toBe(10_000);
+    const pcm = mulawToPcm16(mulaw.subarray(4000, 6000));
+    const rms = Math.sqrt(pcm.reduce((sum, s) => sum + s * s, 0) / pcm.length);
+    expect(rms).toBeGreaterThan(600);
+    const [request] = (await fake.requests()).filter((r) => r.path === "/v1/audio/speech");
+    expect(JSON.parse(request?.body ?? "")).toEqual({
+      model: "tts-1",
+      voice: "alloy",
+      input: text,
+      response_format: "pcm",
+    });
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { speechUtterance } from "../../bench/speech.ts";
+import { percentile, summarize } from "../../bench/stats.ts";
+import { twilioSignature } from "../../bench/twilio-client.ts";
+
+/**
+ * The bench's own measuring sticks (no timings here): if these are wrong, every number in
+ * `npm run bench` is wrong with them.
+ */
+
+describe("summaries", () => {
+  it("reports nearest-rank percentiles: p99 of 100 samples is the 99th, of 10 samples the largest", () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(summarize(hundred)).toMatchObject({ n: 100, median: 50, p99: 99, min: 1, max: 100 });
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99)).toBe(10);
+    expect(summarize([3, 1, 2]).median).toBe(2);
+  });
+
+  it("refuses to summarise nothing rather than print a made-up number", () => {
+    expect(() => summarize([])).toThrow(/no samples/);
+  });
+});
+
+describe("the simulated Twilio", () => {
+  it("signs webhooks as Twilio's documented example does", () => {
+    const params = {
+      CallSid: "CA1234567890ABCDE",
+      Caller: "+12349013030",
+      Digits: "1234",
+      From: "+12349013030",
+      To: "+18005551212",
+    };
+    expect(twilioSignature("https://mycompany.com/myapp.php?foo=1&bar=2", params, "12345")).toBe(
+      "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+    );
+  });
+});
+
+describe("the caller's utterance", () => {
+  it("ends where the Worker's detector ends it: after the fixture's speech (1896 ms) plus end_of_speech_ms", () => {
+    for (const endOfSpeechMs of [200, 700, 1500]) {
+      const utterance = speechUtterance(endOfSpeechMs);
+      // The detector works in 20 ms frames: the frame holding the last voiced sample ends at 1900 ms.
+      expect(utterance.speechEndMs).toBe(1900);
+      expect((utterance.endFrame + 1) * 20).toBe(1900 + endOfSpeechMs);
+      expect(utterance.frames.length).toBeGreaterThan(utterance.endFrame);
+    }
+  });
+});
