@@ -11,7 +11,7 @@ export interface Speech {
 
 export interface CallReply {
   speech: Speech[];
-  then: "listen" | "hangup";
+  next: "listen" | "hangup";
   /** the number of turns taken so far; names the "caller said nothing" callback uniquely */
   turns: number;
 }

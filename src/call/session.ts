@@ -182,7 +182,7 @@ export class CallSession extends DurableObject<Env> {
     }
     const greeting = await this.greeting(Budget.fromNow(5000));
     return {
-      reply: { speech: [greeting], then: "listen", turns: this.turns.length },
+      reply: { speech: [greeting], next: "listen", turns: this.turns.length },
       config: this.state.config,
     };
   }
@@ -211,7 +211,7 @@ export class CallSession extends DurableObject<Env> {
 
   /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
   async turn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
-    if (!this.state) return { speech: [], then: "hangup", turns: 0 };
+    if (!this.state) return { speech: [], next: "hangup", turns: 0 };
     const done = this.turns.find((t) => t.key === input.key);
     if (done) return done.reply;
     let pending = this.inFlight.get(input.key);
@@ -231,7 +231,7 @@ export class CallSession extends DurableObject<Env> {
       state.endReason = "max_duration";
       return this.finishTurn(input.key, seq, at, null, {
         speech: [saying(PHRASES.goodbyeDuration)],
-        then: "hangup",
+        next: "hangup",
         turns: seq,
       });
     }
@@ -274,7 +274,7 @@ export class CallSession extends DurableObject<Env> {
         },
         {
           speech: [saying(giveUp ? PHRASES.goodbyeErrors : PHRASES.apology)],
-          then: giveUp ? "hangup" : "listen",
+          next: giveUp ? "hangup" : "listen",
           turns: seq,
         },
       );
@@ -299,7 +299,7 @@ export class CallSession extends DurableObject<Env> {
         reply: outcome.reply,
         timings: outcome.timings,
       },
-      { speech: [{ text: outcome.reply, audioId: outcome.audioId }], then: "listen", turns: seq },
+      { speech: [{ text: outcome.reply, audioId: outcome.audioId }], next: "listen", turns: seq },
     );
   }
 
@@ -315,7 +315,7 @@ export class CallSession extends DurableObject<Env> {
       { seq, at, outcome: "silence", transcript: null, reply: null, timings },
       {
         speech: [saying(giveUp ? PHRASES.goodbyeSilence : PHRASES.reprompt)],
-        then: giveUp ? "hangup" : "listen",
+        next: giveUp ? "hangup" : "listen",
         turns: seq,
       },
     );
@@ -347,7 +347,7 @@ export class CallSession extends DurableObject<Env> {
       key,
       JSON.stringify(stored),
     );
-    if (reply.then === "hangup") this.requireState().finalizeAt = Date.now() + FINALIZE_GRACE_MS;
+    if (reply.next === "hangup") this.requireState().finalizeAt = Date.now() + FINALIZE_GRACE_MS;
     this.save();
     this.ctx.waitUntil(this.scheduleAlarm());
     return reply;
@@ -372,8 +372,7 @@ export class CallSession extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    if (!this.state || this.state.mode !== "stream")
-      return new Response("no streaming call here", { status: 404 });
+    if (this.state?.mode !== "stream") return new Response("no streaming call here", { status: 404 });
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
     return new Response(null, { status: 101, webSocket: pair[0] });
@@ -489,7 +488,7 @@ export class CallSession extends DurableObject<Env> {
     const stored: StoredTurn = {
       key: `stream:${record.seq}`,
       record,
-      reply: { speech: [], then: "listen", turns: record.seq },
+      reply: { speech: [], next: "listen", turns: record.seq },
     };
     this.turns.push(stored);
     this.ctx.storage.sql.exec(

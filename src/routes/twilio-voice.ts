@@ -57,12 +57,12 @@ async function answerFailure(
   c: Ctx,
   where: string,
   err: unknown,
-  then: CallReply["then"],
+  next: CallReply["next"],
 ): Promise<Response> {
   log.error("twilio_webhook_failed", { request_id: c.var.requestId, where, ...errorFields(err) });
   return render(c, {
-    speech: [saying(then === "listen" ? PHRASES.apology : PHRASES.unavailable)],
-    then,
+    speech: [saying(next === "listen" ? PHRASES.apology : PHRASES.unavailable)],
+    next,
     turns: 0,
   });
 }

@@ -23,7 +23,7 @@ export async function replyTwiml(reply: CallReply, options: ReplyTwimlOptions): 
         : say(speech.text, { voice: FALLBACK_VOICE }),
     );
   }
-  if (reply.then === "listen") {
+  if (reply.next === "listen") {
     verbs.push(
       record({
         action: options.recordAction,

@@ -30,7 +30,11 @@ describe("settings", () => {
   it("fails loudly with every problem at once", () => {
     let error: unknown;
     try {
-      parseSettings({ CONFIG_STORE: "mongodb", CONFIG_CACHE_TTL_SECONDS: "30", DEV_UNSIGNED_WEBHOOKS: "true" });
+      parseSettings({
+        CONFIG_STORE: "mongodb",
+        CONFIG_CACHE_TTL_SECONDS: "30",
+        DEV_UNSIGNED_WEBHOOKS: "true",
+      });
     } catch (err) {
       error = err;
     }

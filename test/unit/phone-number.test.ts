@@ -21,17 +21,20 @@ describe("normalizePhoneNumber", () => {
     expect(normalizePhoneNumber("+44 20 7183 8750", "US")).toBe("+442071838750");
   });
 
-  it.each(["", "12", "+1 12", "call-me", "+1866813498412345", "%ZZ"])("rejects %j with a 400 that says why", (input) => {
-    let error: unknown;
-    try {
-      normalizePhoneNumber(input, "US");
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).status).toBe(400);
-    expect((error as AppError).details[0]?.field).toBe("phone_number");
-  });
+  it.each(["", "12", "+1 12", "call-me", "+1866813498412345", "%ZZ"])(
+    "rejects %j with a 400 that says why",
+    (input) => {
+      let error: unknown;
+      try {
+        normalizePhoneNumber(input, "US");
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).status).toBe(400);
+      expect((error as AppError).details[0]?.field).toBe("phone_number");
+    },
+  );
 
   it("names the field it was asked about", () => {
     expect(() => normalizePhoneNumber("nope", "US", "To")).toThrow(/^To /);

@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { CreateConfigBody, SETTING_DEFAULTS, SettingsSchema, UpdateConfigBody } from "../../src/config/schema.ts";
+import {
+  CreateConfigBody,
+  SETTING_DEFAULTS,
+  SettingsSchema,
+  UpdateConfigBody,
+} from "../../src/config/schema.ts";
 import { canSpeak, TTS_VOICES } from "../../src/config/voices.ts";
 
-const required = { phone_number: "+18668134984", display_name: "Line", system_prompt: "Be kind.", greeting: "Hi." };
+const required = {
+  phone_number: "+18668134984",
+  display_name: "Line",
+  system_prompt: "Be kind.",
+  greeting: "Hi.",
+};
 
 describe("phone config schema", () => {
   it("fills the seed's defaults for everything but the four required fields", () => {
@@ -45,18 +55,34 @@ describe("phone config schema", () => {
   });
 
   it("knows which voices each TTS model speaks", () => {
-    expect(TTS_VOICES["tts-1"]).toEqual(["alloy", "ash", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer"]);
+    expect(TTS_VOICES["tts-1"]).toEqual([
+      "alloy",
+      "ash",
+      "coral",
+      "echo",
+      "fable",
+      "nova",
+      "onyx",
+      "sage",
+      "shimmer",
+    ]);
     expect(TTS_VOICES["tts-1-hd"]).toEqual(TTS_VOICES["tts-1"]);
     for (const voice of ["ballad", "verse", "marin", "cedar"]) {
       expect(canSpeak("gpt-4o-mini-tts", voice)).toBe(true);
       expect(canSpeak("tts-1", voice)).toBe(false);
     }
-    const result = SettingsSchema.safeParse({ ...CreateConfigBody.parse(required), phone_number: undefined, tts_voice: "verse" });
+    const result = SettingsSchema.safeParse({
+      ...CreateConfigBody.parse(required),
+      phone_number: undefined,
+      tts_voice: "verse",
+    });
     expect(result.success).toBe(false);
   });
 
   it("rejects unknown fields in both create and update bodies", () => {
-    expect(CreateConfigBody.safeParse({ ...required, voice: "nova" }).error?.issues[0]?.code).toBe("unrecognized_keys");
+    expect(CreateConfigBody.safeParse({ ...required, voice: "nova" }).error?.issues[0]?.code).toBe(
+      "unrecognized_keys",
+    );
     expect(UpdateConfigBody.safeParse({ temprature: 1 }).error?.issues[0]?.code).toBe("unrecognized_keys");
     expect(UpdateConfigBody.parse({})).toEqual({});
   });

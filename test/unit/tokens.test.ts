@@ -6,7 +6,10 @@ describe("signed tokens", () => {
   it("verifies its own token until it expires", async () => {
     const sig = await sign("secret", "audio", "r-1", 2_000);
     expect(await verify("secret", "audio", "r-1", 2_000, sig, 1_999)).toEqual({ ok: true });
-    expect(await verify("secret", "audio", "r-1", 2_000, sig, 2_001)).toEqual({ ok: false, reason: "expired" });
+    expect(await verify("secret", "audio", "r-1", 2_000, sig, 2_001)).toEqual({
+      ok: false,
+      reason: "expired",
+    });
   });
 
   it("refuses another subject, purpose, expiry or key", async () => {
@@ -17,7 +20,10 @@ describe("signed tokens", () => {
       ["secret", "audio", "r-1", 9_000],
       ["other", "audio", "r-1", 2_000],
     ] as const) {
-      expect(await verify(secret, purpose, subject, exp, sig, 1_000)).toEqual({ ok: false, reason: "bad_signature" });
+      expect(await verify(secret, purpose, subject, exp, sig, 1_000)).toEqual({
+        ok: false,
+        reason: "bad_signature",
+      });
     }
     expect(await verify("secret", "audio", "r-1", 2_000, "not base64!", 1_000)).toEqual({
       ok: false,
