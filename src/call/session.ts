@@ -180,11 +180,9 @@ export class CallSession extends DurableObject<Env> {
         mode: input.mode,
       });
     }
-    const greeting = await this.greeting(Budget.fromNow(5000));
-    return {
-      reply: { speech: [greeting], next: "listen", turns: this.turns.length },
-      config: this.state.config,
-    };
+    // In stream mode the greeting plays over the Media Stream as soon as it starts.
+    const speech = this.state.mode === "turns" ? [await this.greeting(Budget.fromNow(5000))] : [];
+    return { reply: { speech, next: "listen", turns: this.turns.length }, config: this.state.config };
   }
 
   /** The greeting in the number's voice, synthesised once per (text, model, voice). */
@@ -515,7 +513,6 @@ export class CallSession extends DurableObject<Env> {
       await engine.idle();
     }
     await this.finalize(this.state.endReason ?? reason);
-    for (const ws of this.ctx.getWebSockets()) ws.close(1000, "call ended");
   }
 
   /** Twilio's status callback: the call is over. Writes the summary and frees the object. */
@@ -618,6 +615,7 @@ export class CallSession extends DurableObject<Env> {
     });
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    for (const ws of this.ctx.getWebSockets()) ws.close(1000, "call ended");
     this.state = null;
     this.turns = [];
     return summary;

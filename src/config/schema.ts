@@ -68,7 +68,7 @@ export const SETTING_DEFAULTS = {
   interrupt_timeout: 0.5,
   enable_recording: true,
   max_call_duration: 3600,
-  conversation_mode: "turns",
+  conversation_mode: "stream",
   end_of_speech_ms: 700,
   is_active: true,
 } as const satisfies Omit<PhoneSettings, "display_name" | "system_prompt" | "greeting">;

@@ -1,7 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { greetingId } from "../../src/call/audio-store.ts";
 import type { CallSession } from "../../src/call/session.ts";
 import { fakeControl } from "../fakes/client.ts";
 import { openaiScript } from "../fakes/openai-client.ts";
@@ -44,7 +43,9 @@ function verbs(body: string, name: string): TwimlVerb[] {
 
 async function createNumber(overrides: Record<string, unknown>) {
   const phone = uniquePhone();
-  const res = await admin("POST", "/admin/phone-config", { body: sampleBody(phone, overrides) });
+  const res = await admin("POST", "/admin/phone-config", {
+    body: sampleBody(phone, { conversation_mode: "turns", ...overrides }),
+  });
   expect(res.status).toBe(201);
   return phone;
 }
@@ -157,12 +158,18 @@ describe("a call in turns mode", () => {
   it("answers a deactivated number and an unknown number with the defaults", async () => {
     const phone = await createNumber({ greeting: "Custom greeting", tts_voice: "onyx" });
     await admin("DELETE", `/admin/phone-config/${phone}`);
-    // The default greeting is synthesised once and then served from the greeting cache.
-    const defaultGreeting = await greetingId("Hello! How can I help you today?", "tts-1", "alloy");
     for (const to of [phone, uniquePhone()]) {
-      const res = await twilioPost("/webhooks/twilio/voice", incomingCall(callSid(), to));
+      const sid = callSid();
+      const res = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, to));
       expect(res.status).toBe(200);
-      expect(verbs(res.body, "Play")[0]?.text).toContain(`/audio/${defaultGreeting}.mp3?`);
+      // The defaults talk in stream mode, the default for new configurations too.
+      expect(parseTwiml(res.body).map((v) => v.name)).toEqual(["Connect"]);
+      const call = await admin("GET", `/admin/calls/${sid}`);
+      expect(call.json.call).toMatchObject({
+        uses_defaults: true,
+        display_name: "Default Configuration",
+        mode: "stream",
+      });
     }
     expect((await speechRequests()).filter((r) => r.voice === "onyx")).toHaveLength(0);
   });
@@ -345,14 +352,7 @@ describe("a call in turns mode", () => {
   it("still answers when the config store is down, with the defaults", async () => {
     const down = fakeControl(testEnv.FAKE_DATA_API_URL);
     await down.behave({ status: 503 });
-    const greeting = `Default greeting ${crypto.randomUUID()}`;
-    const env = {
-      ...testEnv,
-      CONFIG_STORE: "data-api",
-      DATA_API_URL: down.url,
-      DATA_API_KEY: "k",
-      DEFAULT_GREETING: greeting,
-    };
+    const env = { ...testEnv, CONFIG_STORE: "data-api", DATA_API_URL: down.url, DATA_API_KEY: "k" };
     const { createApp } = await import("../../src/app.ts");
     const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
     const params = incomingCall(callSid(), uniquePhone());
@@ -373,8 +373,9 @@ describe("a call in turns mode", () => {
     );
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
-    expect(verbs(await res.text(), "Record")).toHaveLength(1);
-    expect(await speechRequests()).toEqual([expect.objectContaining({ input: greeting })]);
+    expect(parseTwiml(await res.text()).map((v) => v.name)).toEqual(["Connect"]);
+    const call = await admin("GET", `/admin/calls/${params.CallSid}`);
+    expect(call.json.call).toMatchObject({ uses_defaults: true, config_source: "default" });
   });
 });
 
