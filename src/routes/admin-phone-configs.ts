@@ -231,7 +231,8 @@ export function registerPhoneConfigRoutes(app: App): void {
     if (!merged.success) throw validationError(merged.error, "configuration after update");
     const { config } = await services.store.put(phone, merged.data, {
       now: new Date(),
-      expectedVersion: existing.version,
+      // Version 0 is a document from before versions existed: nothing to compare against.
+      ...(existing.version > 0 && { expectedVersion: existing.version }),
     });
     await services.resolver.publish(phone, config);
     log.info("phone_config_updated", {

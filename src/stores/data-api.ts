@@ -1,7 +1,8 @@
 import { EJSON } from "bson";
 import { z } from "zod";
 import type { E164 } from "../config/phone-number.ts";
-import { type PhoneConfig, PhoneConfigSchema, type PhoneSettings } from "../config/schema.ts";
+import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
+import { configFromDocument } from "./document.ts";
 import { type ConfigStore, type PutOptions, StoreError } from "./store.ts";
 
 /**
@@ -62,7 +63,7 @@ export class DataApiStore implements ConfigStore {
 
   async get(phone: E164): Promise<PhoneConfig | null> {
     const { document } = await this.call("findOne", { filter: { phone_number: phone } });
-    return document ? fromDocument(document) : null;
+    return document ? configFromDocument(document) : null;
   }
 
   async list(filter: { includeInactive: boolean }): Promise<PhoneConfig[]> {
@@ -70,7 +71,7 @@ export class DataApiStore implements ConfigStore {
       filter: filter.includeInactive ? {} : { is_active: true },
       sort: { phone_number: 1 },
     });
-    return documents.map(fromDocument);
+    return documents.map(configFromDocument);
   }
 
   /**
@@ -246,23 +247,4 @@ function gatewayMessage(text: string): string {
     // Not JSON (a proxy's HTML page, say): the raw text below is the best description.
   }
   return text.slice(0, 200) || "(empty body)";
-}
-
-/** A stored document as a PhoneConfig: BSON dates to ISO strings, `_id` and unknown fields dropped. */
-function fromDocument(doc: Doc): PhoneConfig {
-  const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
-  const parsed = PhoneConfigSchema.safeParse({
-    ...doc,
-    created_at: iso(doc.created_at),
-    updated_at: iso(doc.updated_at),
-  });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ");
-    throw new StoreError(
-      "bad_response",
-      `stored document for ${String(doc.phone_number)} is not a valid phone config: ${problems}`,
-      { cause: parsed.error },
-    );
-  }
-  return parsed.data;
 }

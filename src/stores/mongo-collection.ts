@@ -1,6 +1,7 @@
 import type { Collection, Document, IndexDescription } from "mongodb";
 import type { E164 } from "../config/phone-number.ts";
-import { type PhoneConfig, PhoneConfigSchema, type PhoneSettings } from "../config/schema.ts";
+import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
+import { configFromDocument } from "./document.ts";
 import { storeErrorFrom } from "./mongo-errors.ts";
 import { type PutOptions, StoreError } from "./store.ts";
 
@@ -36,7 +37,7 @@ export class MongoCollectionStore {
 
   async get(phone: E164): Promise<PhoneConfig | null> {
     const doc = await this.run(`get ${phone}`, () => this.collection.findOne({ phone_number: phone }));
-    return doc ? fromDocument(doc) : null;
+    return doc ? configFromDocument(doc) : null;
   }
 
   async list(includeInactive: boolean): Promise<PhoneConfig[]> {
@@ -46,7 +47,7 @@ export class MongoCollectionStore {
         .sort({ phone_number: 1 })
         .toArray(),
     );
-    return docs.map(fromDocument);
+    return docs.map(configFromDocument);
   }
 
   /**
@@ -102,7 +103,7 @@ export class MongoCollectionStore {
         `${phone} changed while it was being updated (expected version ${expectedVersion}; it has a different version or no longer exists)`,
       );
     }
-    return { config: fromDocument(result.value), created };
+    return { config: configFromDocument(result.value), created };
   }
 
   async deactivate(phone: E164, now: Date): Promise<PhoneConfig | null> {
@@ -113,7 +114,7 @@ export class MongoCollectionStore {
         { returnDocument: "after" },
       ),
     );
-    return doc ? fromDocument(doc) : null;
+    return doc ? configFromDocument(doc) : null;
   }
 
   async remove(phone: E164): Promise<boolean> {
@@ -166,23 +167,4 @@ export class MongoCollectionStore {
       throw storeErrorFrom(err, `${this.where} ${what}`);
     }
   }
-}
-
-/** A stored document as a PhoneConfig: BSON dates to ISO strings, `_id` and unknown fields dropped. */
-function fromDocument(doc: Document): PhoneConfig {
-  const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
-  const parsed = PhoneConfigSchema.safeParse({
-    ...doc,
-    created_at: iso(doc.created_at),
-    updated_at: iso(doc.updated_at),
-  });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ");
-    throw new StoreError(
-      "bad_response",
-      `stored document for ${String(doc.phone_number)} is not a valid phone config: ${problems}`,
-      { cause: parsed.error },
-    );
-  }
-  return parsed.data;
 }

@@ -183,3 +183,47 @@ describe("data-api store failures", () => {
     expect(err.kind).toBe("conflict");
   });
 });
+
+describe("documents written before a setting existed", () => {
+  it("reads a document from the original Python service with defaults for the newer fields", async () => {
+    const { fake, store } = dataApi();
+    // Exactly what the seed's save_phone_config wrote: no version, conversation_mode or end_of_speech_ms.
+    const response = await fetch(`${fake.url}/action/insertOne`, {
+      method: "POST",
+      headers: { "Content-Type": "application/ejson", apiKey: API_KEY },
+      body: JSON.stringify({
+        dataSource: "mongodb-atlas",
+        database: "voiceagent",
+        collection: "phone_configs",
+        document: {
+          phone_number: "+18668134984",
+          display_name: "Legacy Line",
+          stt_model: "whisper-1",
+          tts_model: "tts-1",
+          tts_voice: "nova",
+          inference_model: "gpt-4o-mini",
+          temperature: 0.7,
+          max_tokens: 500,
+          system_prompt: "Old prompt.",
+          greeting: "Old greeting.",
+          enable_interrupts: true,
+          interrupt_timeout: 0.5,
+          enable_recording: true,
+          max_call_duration: 3600,
+          is_active: true,
+          created_at: { $date: "2025-01-02T03:04:05.000Z" },
+          updated_at: { $date: "2025-01-02T03:04:05.000Z" },
+        },
+      }),
+    });
+    expect(response.status).toBeLessThan(300);
+    const config = await store.get("+18668134984" as E164);
+    expect(config).toMatchObject({
+      display_name: "Legacy Line",
+      conversation_mode: "stream",
+      end_of_speech_ms: 700,
+      version: 0,
+      created_at: "2025-01-02T03:04:05.000Z",
+    });
+  });
+});
