@@ -45,6 +45,10 @@ const bundleDriver = { optimizer: { ssr: { enabled: true, include: ["mongodb"] }
 
 export default defineConfig({
   test: {
+    // A cold Durable Object (first call into workerd, the driver bundle) can take seconds on a
+    // busy 2-core machine; these are limits against hangs, not performance assertions.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
     globalSetup: ["./test/global-setup.ts"],
     projects: [
       // Pure functions, routes, Durable Objects and stores, inside workerd; files run in parallel

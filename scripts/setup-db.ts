@@ -6,7 +6,7 @@
  */
 import { MongoClient } from "mongodb";
 import { parseSettings, type Settings } from "../src/env.ts";
-import { DataApiStore } from "../src/stores/data-api.ts";
+import { DataApiStore, dataApiOptions } from "../src/stores/data-api.ts";
 import { COLLECTION_NAME, MongoCollectionStore } from "../src/stores/mongo-collection.ts";
 import { scrubCredentials, storeErrorFrom } from "../src/stores/mongo-errors.ts";
 import { StoreError } from "../src/stores/store.ts";
@@ -22,13 +22,7 @@ async function setup(settings: Settings): Promise<string[]> {
         "embedded store: nothing to do (its Durable Object creates its SQLite table and is_active index on first use)",
       ];
     case "data-api":
-      return new DataApiStore({
-        url: settings.DATA_API_URL as string,
-        apiKey: settings.DATA_API_KEY as string,
-        dataSource: settings.DATA_API_DATA_SOURCE,
-        database: settings.MONGODB_DB_NAME,
-        timeoutMs: TIMEOUT_MS,
-      }).setup();
+      return new DataApiStore({ ...dataApiOptions(settings), timeoutMs: TIMEOUT_MS }).setup();
     case "mongodb":
       return setupMongo(settings.MONGODB_URL as string, settings.MONGODB_DB_NAME);
   }

@@ -34,14 +34,7 @@ export interface StartInput {
   publicBaseUrl: string;
 }
 
-interface CallState {
-  callSid: string;
-  from: string;
-  to: string;
-  config: CallConfig;
-  configSource: ConfigSource;
-  mode: "turns" | "stream";
-  publicBaseUrl: string;
+interface CallState extends StartInput {
   startedAt: number;
   deadlineAt: number;
   /** consecutive turns with nothing said / with a failure */
@@ -147,13 +140,7 @@ export class CallSession extends DurableObject<Env> {
       this.ensureSchema();
       const now = Date.now();
       this.state = {
-        callSid: input.callSid,
-        from: input.from,
-        to: input.to,
-        config: input.config,
-        configSource: input.configSource,
-        mode: input.mode,
-        publicBaseUrl: input.publicBaseUrl,
+        ...input,
         startedAt: now,
         deadlineAt: now + input.config.max_call_duration * 1000,
         silences: 0,

@@ -2,8 +2,10 @@ import { EJSON } from "bson";
 import { z } from "zod";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
+import type { Settings } from "../env.ts";
 import { configFromDocument } from "./document.ts";
 import { type ConfigStore, type PutOptions, StoreError } from "./store.ts";
+import { versionedWrite } from "./versioned-write.ts";
 
 /**
  * Phone configs in MongoDB reached over HTTPS with the Atlas Data API v1 wire format (Atlas
@@ -43,10 +45,18 @@ const RESPONSES = {
   deleteOne: z.object({ deletedCount: z.number() }),
 } satisfies Record<Action, z.ZodType>;
 
-/** Relaxed Extended JSON date; stored as a BSON date, not a string. */
-const ejsonDate = (d: Date) => ({ $date: d.toISOString() });
-
 const DUPLICATE_KEY = /E11000|duplicate key/i;
+
+/** The store's options from the Worker's settings (env.ts has checked URL and key are set). */
+export function dataApiOptions(settings: Settings): DataApiStoreOptions {
+  return {
+    url: settings.DATA_API_URL as string,
+    apiKey: settings.DATA_API_KEY as string,
+    dataSource: settings.DATA_API_DATA_SOURCE,
+    database: settings.MONGODB_DB_NAME,
+    timeoutMs: settings.CONFIG_STORE_TIMEOUT_MS,
+  };
+}
 
 export class DataApiStore implements ConfigStore {
   readonly backend = "data-api" as const;
@@ -74,47 +84,18 @@ export class DataApiStore implements ConfigStore {
     return documents.map(configFromDocument);
   }
 
-  /**
-   * One atomic updateOne per put, never a read first:
-   * - no expectedVersion: upsert on phone_number; $set the settings, $inc version (1 on insert),
-   *   $setOnInsert created_at.
-   * - expectedVersion > 0: no upsert, filter also on that version; matching nothing is a conflict
-   *   (the document changed or is gone) and writes nothing.
-   * - expectedVersion 0 ("must not exist yet"): upsert whose update is only $setOnInsert, so an
-   *   existing document matches and is left untouched; no upsertedId means it existed.
-   * A duplicate-key error (two upserts racing to insert the same number, given the unique index
-   * on phone_number) is a conflict too.
-   */
+  /** One atomic updateOne (see versionedWrite), then a findOne for the document as written. */
   async put(
     phone: E164,
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<{ config: PhoneConfig; created: boolean }> {
     const { now, expectedVersion } = options;
-    const stamp = ejsonDate(now);
-    const write =
-      expectedVersion === 0
-        ? {
-            filter: { phone_number: phone },
-            update: { $setOnInsert: { ...settings, created_at: stamp, updated_at: stamp, version: 1 } },
-            upsert: true,
-          }
-        : {
-            filter:
-              expectedVersion === undefined
-                ? { phone_number: phone }
-                : { phone_number: phone, version: expectedVersion },
-            update: {
-              $set: { ...settings, updated_at: stamp },
-              $setOnInsert: { created_at: stamp },
-              $inc: { version: 1 },
-            },
-            upsert: expectedVersion === undefined,
-          };
+    const write = versionedWrite(phone, settings, now, expectedVersion);
 
     let result: z.output<typeof RESPONSES.updateOne>;
     try {
-      result = await this.call("updateOne", write);
+      result = await this.call("updateOne", { ...write });
     } catch (err) {
       if (err instanceof StoreError && err.kind === "conflict") {
         throw new StoreError("conflict", `${phone} was created by a concurrent write`, { cause: err });
@@ -139,7 +120,7 @@ export class DataApiStore implements ConfigStore {
   async deactivate(phone: E164, now: Date): Promise<PhoneConfig | null> {
     const { matchedCount } = await this.call("updateOne", {
       filter: { phone_number: phone },
-      update: { $set: { is_active: false, updated_at: ejsonDate(now) }, $inc: { version: 1 } },
+      update: { $set: { is_active: false, updated_at: now }, $inc: { version: 1 } },
     });
     if (matchedCount === 0) return null;
     return this.get(phone);
@@ -177,12 +158,16 @@ export class DataApiStore implements ConfigStore {
           "Content-Type": "application/ejson",
           Accept: "application/ejson",
         },
-        body: JSON.stringify({
-          dataSource: this.options.dataSource,
-          database: this.options.database,
-          collection: this.collection,
-          ...args,
-        }),
+        // Relaxed EJSON: a Date goes as {"$date": ...} and is stored as a BSON date, not a string.
+        body: EJSON.stringify(
+          {
+            dataSource: this.options.dataSource,
+            database: this.options.database,
+            collection: this.collection,
+            ...args,
+          },
+          { relaxed: true },
+        ),
         signal,
       });
       status = response.status;

@@ -4,6 +4,7 @@ import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import { configFromDocument } from "./document.ts";
 import { storeErrorFrom } from "./mongo-errors.ts";
 import { type PutOptions, StoreError } from "./store.ts";
+import { versionedWrite } from "./versioned-write.ts";
 
 /**
  * The store operations against one MongoDB collection through the official driver, shared by
@@ -50,42 +51,14 @@ export class MongoCollectionStore {
     return docs.map(configFromDocument);
   }
 
-  /**
-   * One atomic write:
-   * - no expectedVersion: upsert on phone_number; $set the settings, $setOnInsert created_at,
-   *   $inc version (so 1 on insert).
-   * - expectedVersion 0 ("must not exist"): an upsert whose update is only $setOnInsert, so an
-   *   existing document matches and is left untouched, which is the conflict. This holds even
-   *   if setup never created the unique index; with it, two racing creates are a duplicate-key
-   *   error, which is a conflict too.
-   * - expectedVersion > 0: no upsert, filter also on that version; matching nothing means the
-   *   document changed or is gone: a conflict that wrote nothing.
-   */
+  /** One atomic findOneAndUpdate (see versionedWrite) that also returns the document as written. */
   async put(
     phone: E164,
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<{ config: PhoneConfig; created: boolean }> {
     const { now, expectedVersion } = options;
-    const write =
-      expectedVersion === 0
-        ? {
-            filter: { phone_number: phone },
-            update: { $setOnInsert: { ...settings, created_at: now, updated_at: now, version: 1 } },
-            upsert: true,
-          }
-        : {
-            filter:
-              expectedVersion === undefined
-                ? { phone_number: phone }
-                : { phone_number: phone, version: expectedVersion },
-            update: {
-              $set: { ...settings, updated_at: now },
-              $setOnInsert: { created_at: now },
-              $inc: { version: 1 },
-            },
-            upsert: expectedVersion === undefined,
-          };
+    const write = versionedWrite(phone, settings, now, expectedVersion);
     const result = await this.run(`put ${phone}`, () =>
       this.collection.findOneAndUpdate(write.filter, write.update, {
         upsert: write.upsert,

@@ -9,6 +9,7 @@ import {
   type RecordedRequest,
   startFakeServer,
 } from "./server.ts";
+import { tone, wavFile } from "./wav.ts";
 
 /**
  * A fake OpenAI speaking the real wire formats of the three endpoints we use, deterministic
@@ -198,35 +199,12 @@ async function speak(req: RecordedRequest, res: ServerResponse, script: Script):
   }
   await sleep(script.delayMs.tts ?? 0);
   res.writeHead(200, { "content-type": format === "wav" ? "audio/wav" : "audio/mpeg" });
-  res.end(wav(pcm));
+  res.end(wavFile(pcm, SAMPLE_RATE));
 }
 
 /** Mono 16-bit little-endian samples of a sine tone. */
 export function tonePcm(durationMs: number): Buffer {
-  const samples = Math.round((SAMPLE_RATE * durationMs) / 1000);
-  const pcm = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) {
-    pcm.writeInt16LE(Math.round(TONE_AMPLITUDE * Math.sin((2 * Math.PI * TONE_HZ * i) / SAMPLE_RATE)), i * 2);
-  }
-  return pcm;
-}
-
-function wav(pcm: Buffer): Buffer {
-  const header = Buffer.alloc(44);
-  header.write("RIFF", 0, "ascii");
-  header.writeUInt32LE(36 + pcm.byteLength, 4);
-  header.write("WAVE", 8, "ascii");
-  header.write("fmt ", 12, "ascii");
-  header.writeUInt32LE(16, 16); // fmt chunk size
-  header.writeUInt16LE(1, 20); // PCM
-  header.writeUInt16LE(1, 22); // mono
-  header.writeUInt32LE(SAMPLE_RATE, 24);
-  header.writeUInt32LE(SAMPLE_RATE * 2, 28); // byte rate
-  header.writeUInt16LE(2, 32); // block align
-  header.writeUInt16LE(16, 34); // bits per sample
-  header.write("data", 36, "ascii");
-  header.writeUInt32LE(pcm.byteLength, 40);
-  return Buffer.concat([header, pcm]);
+  return tone(SAMPLE_RATE, durationMs, TONE_HZ, TONE_AMPLITUDE);
 }
 
 /** The body parsed and validated, or undefined once a 400 has been answered as OpenAI would. */

@@ -6,6 +6,7 @@ import {
   type RecordedRequest,
   startFakeServer,
 } from "./server.ts";
+import { tone, wavFile } from "./wav.ts";
 
 /**
  * Twilio's REST API, for exactly the endpoints src/twilio/rest.ts uses, in Twilio's own formats:
@@ -53,27 +54,7 @@ const notReady = (state: NamespaceState) => slot(state, "notReady", () => new Ma
 const sid = (prefix: string) => `${prefix}${crypto.randomUUID().replaceAll("-", "")}`;
 
 /** One second of a 440 Hz tone as Twilio's recordings come: WAV, 16-bit PCM, 8 kHz, mono. */
-function toneWav(): Buffer {
-  const rate = 8000;
-  const samples = rate;
-  const wav = Buffer.alloc(44 + samples * 2);
-  wav.write("RIFF", 0, "ascii");
-  wav.writeUInt32LE(36 + samples * 2, 4);
-  wav.write("WAVEfmt ", 8, "ascii");
-  wav.writeUInt32LE(16, 16); // fmt chunk size
-  wav.writeUInt16LE(1, 20); // PCM
-  wav.writeUInt16LE(1, 22); // mono
-  wav.writeUInt32LE(rate, 24);
-  wav.writeUInt32LE(rate * 2, 28); // byte rate
-  wav.writeUInt16LE(2, 32); // block align
-  wav.writeUInt16LE(16, 34); // bits per sample
-  wav.write("data", 36, "ascii");
-  wav.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) {
-    wav.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
-  }
-  return wav;
-}
+const toneWav = () => wavFile(tone(8000, 1000, 440, 8000), 8000);
 
 const TONE = toneWav();
 

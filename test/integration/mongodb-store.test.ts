@@ -5,9 +5,8 @@ import type { E164 } from "../../src/config/phone-number.ts";
 import { errorFields } from "../../src/log.ts";
 import { COLLECTION_NAME } from "../../src/stores/mongo-collection.ts";
 import { MongoConfigStore, MongoStore } from "../../src/stores/mongodb.ts";
-import { StoreError } from "../../src/stores/store.ts";
 import { testEnv } from "../support/env.ts";
-import { describeStoreConformance, sampleSettings } from "./store-conformance.ts";
+import { describeStoreConformance, rejection, sampleSettings } from "./store-conformance.ts";
 
 /**
  * The mongodb store through the official driver, inside workerd, against the wire-protocol
@@ -45,17 +44,6 @@ async function storeAt(url: string, database: string): Promise<MongoStore> {
     get: () => instance,
   } as unknown as DurableObjectNamespace<MongoConfigStore>;
   return new MongoStore(namespace, { database });
-}
-
-async function storeError(promise: Promise<unknown>): Promise<StoreError> {
-  const err = await promise.then(
-    () => {
-      throw new Error("expected the call to reject with a StoreError");
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StoreError);
-  return err as StoreError;
 }
 
 const A = "+14155550100" as E164;
@@ -112,7 +100,7 @@ describe("mongodb store", () => {
     } finally {
       await client.close();
     }
-    const err = await storeError(new MongoStore(testEnv.MONGO_STORE, { database }).setup());
+    const err = await rejection(new MongoStore(testEnv.MONGO_STORE, { database }).setup());
     expect(err.kind).toBe("conflict");
     expect(err.message).toContain("E11000 duplicate key");
     expect(err.message).toContain(A);
@@ -141,7 +129,7 @@ describe("mongodb store failures", () => {
   it("maps an unreachable server to unavailable, without the password", { timeout: 20_000 }, async () => {
     // Port 1 on loopback: nothing listens there, so every connection is refused.
     const store = await storeAt(`mongodb://voice:${PASSWORD}@127.0.0.1:1/`, randomDatabase());
-    const err = await storeError(store.get(A));
+    const err = await rejection(store.get(A));
     expect(err.kind).toBe("unavailable");
     expect(errorFields(err).error).not.toContain(PASSWORD);
     const state = await store.connectionState();
@@ -154,7 +142,7 @@ describe("mongodb store failures", () => {
       fakeUrl().replace("mongodb://", `mongodb://voice:${PASSWORD}@`),
       randomDatabase(),
     );
-    const err = await storeError(store.list({ includeInactive: true }));
+    const err = await rejection(store.list({ includeInactive: true }));
     expect(err.kind).toBe("auth");
     expect(err.message).toContain("Authentication failed");
     expect(errorFields(err).error).not.toContain(PASSWORD);
@@ -165,7 +153,7 @@ describe("mongodb store failures", () => {
 
   it("reports a missing MONGODB_URL as misconfigured", async () => {
     const store = await storeAt("", randomDatabase());
-    const err = await storeError(store.ping());
+    const err = await rejection(store.ping());
     expect(err.kind).toBe("misconfigured");
     expect(err.message).toContain("MONGODB_URL");
   });

@@ -48,7 +48,8 @@ const T1 = new Date("2026-03-01T10:00:00.000Z");
 const T2 = new Date("2026-03-02T11:30:00.000Z");
 const T3 = new Date("2026-03-03T12:45:00.000Z");
 
-async function rejection(promise: Promise<unknown>): Promise<StoreError> {
+/** The StoreError a store call rejects with (fails the test if it resolves or rejects otherwise). */
+export async function rejection(promise: Promise<unknown>): Promise<StoreError> {
   const err = await promise.then(
     () => {
       throw new Error("expected the call to reject with a StoreError");

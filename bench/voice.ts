@@ -1,0 +1,235 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { opCost } from "./in-worker.ts";
+import { LATE_SLACK_MS, SimulatedCall } from "./media-caller.ts";
+import { STREAM_PHONE } from "./numbers.ts";
+import { PROVIDER_DELAY_TOTAL_MS, PROVIDER_DELAYS, type Profile, profileFrom } from "./profile.ts";
+import {
+  fmtMs,
+  loadAverage,
+  opData,
+  opNotes,
+  opValue,
+  type Row,
+  renderFacts,
+  renderTable,
+  skippedRow,
+} from "./report.ts";
+import { STREAM_END_OF_SPEECH_MS, seedStreamNumber } from "./seed.ts";
+import { speechUtterance, type Utterance } from "./speech.ts";
+import { machineFacts, type Stack, startStack } from "./stack.ts";
+import { summarize } from "./stats.ts";
+
+/**
+ * Issue 4 ("bench:voice"): realtime calls over Media Streams (src/call/realtime.ts in the
+ * CallSession), driven by simulated Twilio callers over real WebSockets. Runs as part of
+ * `npm run bench`, or alone: `node bench/voice.ts [--quick]`.
+ */
+
+const DELAYS = `stt ${PROVIDER_DELAYS.stt} + llm ${PROVIDER_DELAYS.llmFirstToken} + tts ${PROVIDER_DELAYS.tts} ms`;
+/** A reply's first frame must come within this of the end of speech, or the call failed. */
+const REPLY_TIMEOUT_MS = 15_000;
+/** The agent has finished speaking once it has been quiet (audio played, marks echoed) this long. */
+const QUIET_MS = 400;
+const AGENT_TIMEOUT_MS = 30_000;
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The caller says the utterance; returns what the Worker added between the detector's end of
+ * speech (the frame that completes end_of_speech_ms of silence leaving Node) and the reply's
+ * first frame arriving, beyond the providers' fixed delays.
+ */
+async function speakAndTime(call: SimulatedCall, utterance: Utterance): Promise<number> {
+  const replyStarts = call.nextAgentUtterance();
+  const first = call.say(utterance.frames);
+  const endOfSpeechSent = await call.sentAt(first + utterance.endFrame);
+  const replyAt = await within(replyStarts, REPLY_TIMEOUT_MS, `${call.callSid}: reply`);
+  await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
+  return replyAt - endOfSpeechSent - PROVIDER_DELAY_TOTAL_MS;
+}
+
+async function answered(stack: Stack): Promise<SimulatedCall> {
+  const call = await SimulatedCall.dial(stack.client, stack.base, STREAM_PHONE);
+  try {
+    await within(call.greeting, REPLY_TIMEOUT_MS, `${call.callSid}: greeting`);
+    await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
+  } catch (err) {
+    call.hangUp();
+    throw err;
+  }
+  return call;
+}
+
+/** One call saying the utterance `times` times; the added latency of each. */
+async function conversation(stack: Stack, utterance: Utterance, times: number): Promise<number[]> {
+  const call = await answered(stack);
+  try {
+    const added: number[] = [];
+    for (let i = 0; i < times; i++) added.push(await speakAndTime(call, utterance));
+    return added;
+  } finally {
+    call.hangUp();
+  }
+}
+
+interface LevelResult {
+  calls: number;
+  failed: number;
+  firstFailure?: string;
+  lateFrames: number;
+  worstGapMs: number;
+  senderLagMs: number;
+  /** p99 delay of Node's own event loop meanwhile: above a frame, the simulated callers are the bottleneck */
+  nodeLoopP99Ms: number;
+  addedMs: number[];
+}
+
+/** `calls` simultaneous calls (started within a second), each greeted, then saying the utterance once. */
+async function level(stack: Stack, utterance: Utterance, calls: number): Promise<LevelResult> {
+  const result: LevelResult = {
+    calls,
+    failed: 0,
+    lateFrames: 0,
+    worstGapMs: 0,
+    senderLagMs: 0,
+    nodeLoopP99Ms: 0,
+    addedMs: [],
+  };
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  await Promise.all(
+    Array.from({ length: calls }, async (_, i) => {
+      await new Promise((resolve) => setTimeout(resolve, (i * 1000) / calls));
+      let call: SimulatedCall | undefined;
+      try {
+        call = await answered(stack);
+        result.addedMs.push(await speakAndTime(call, utterance));
+      } catch (err) {
+        result.failed += 1;
+        result.firstFailure ??= err instanceof Error ? err.message : String(err);
+      } finally {
+        if (call) {
+          call.hangUp();
+          result.lateFrames += call.stats.lateFrames;
+          result.worstGapMs = Math.max(result.worstGapMs, call.stats.worstGapMs);
+          result.senderLagMs = Math.max(result.senderLagMs, call.stats.senderLagMs);
+        }
+      }
+    }),
+  );
+  loop.disable();
+  result.nodeLoopP99Ms = loop.percentile(99) / 1e6;
+  return result;
+}
+
+const LATE_DEFINITION = `late frame: an agent frame arriving >${LATE_SLACK_MS} ms after the audio sent before it had finished playing at real time (an audible gap mid-reply)`;
+
+/** "20 ok 137 ms" or "40 219 late frames (worst gap 338 ms) 983 ms": the level, its outcome, its median added latency. */
+function describeLevel(r: LevelResult): string {
+  const problems = [
+    r.lateFrames > 0 && `${r.lateFrames} late frames (worst gap ${fmtMs(r.worstGapMs)})`,
+    r.failed > 0 && `${r.failed} calls failed (${r.firstFailure})`,
+  ].filter(Boolean);
+  const latency = r.addedMs.length ? ` ${fmtMs(summarize(r.addedMs).median)}` : "";
+  return `${r.calls} ${problems.length ? problems.join(", ") : "ok"}${latency}`;
+}
+
+async function capacityRow(stack: Stack, profile: Profile, utterance: Utterance): Promise<Row> {
+  const results: LevelResult[] = [];
+  for (const calls of profile.voice.levels) {
+    const result = await level(stack, utterance, calls);
+    results.push(result);
+    if (result.failed > 0 || result.lateFrames > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  const held = results.filter((r) => r.failed === 0 && r.lateFrames === 0).at(-1);
+  const last = results.at(-1);
+  const ended = last && (last.failed > 0 || last.lateFrames > 0) ? "" : " (ramp's last level)";
+  return {
+    issue: "4",
+    measurement: "simultaneous calls one local workerd holds with no late frame",
+    value: held ? `${held.calls} calls${ended}` : `fewer than ${profile.voice.levels[0]} calls`,
+    baseline: "",
+    notes: `ramp (calls, outcome, median added latency): ${results.map(describeLevel).join("; ")}. ${LATE_DEFINITION}. Each call: greeting, one utterance, the reply; calls start within 1 s; Node's event-loop p99 ≤ ${fmtMs(Math.max(...results.map((r) => r.nodeLoopP99Ms)))}`,
+    data: {
+      levels: results.map((r) => ({ ...r, addedMs: r.addedMs.length ? summarize(r.addedMs) : null })),
+      late_slack_ms: LATE_SLACK_MS,
+    },
+  };
+}
+
+export async function voiceRows(stack: Stack, profile: Profile): Promise<Row[]> {
+  const utterance = speechUtterance(STREAM_END_OF_SPEECH_MS);
+  await seedStreamNumber(stack);
+  await stack.openai.setDelays(PROVIDER_DELAYS);
+  try {
+    // A first call synthesises and caches the greeting; it also proves the engine is there.
+    try {
+      await conversation(stack, utterance, 1);
+    } catch (err) {
+      const reason = `realtime engine not usable: ${err instanceof Error ? err.message : String(err)}`;
+      return ["end of speech → first reply frame", "per inbound frame", "simultaneous calls"].map((m) =>
+        skippedRow("4", m, reason),
+      );
+    }
+    const { latencyCalls, utterancesPerCall } = profile.voice;
+    const added = summarize(
+      (
+        await Promise.all(
+          Array.from({ length: latencyCalls }, () => conversation(stack, utterance, utterancesPerCall)),
+        )
+      ).flat(),
+    );
+    const frames = await opCost(stack.client, { op: "stream-frames", ...profile.op, maxN: 500_000 });
+    const capacity = await capacityRow(stack, profile, utterance);
+    return [
+      {
+        issue: "4",
+        measurement: "added latency, end of speech → first reply frame",
+        value: `median ${fmtMs(added.median)} · p99 ${fmtMs(added.p99)}`,
+        baseline: `end_of_speech_ms ${STREAM_END_OF_SPEECH_MS} + ${DELAYS}`,
+        notes: `${added.n} utterances over ${latencyCalls} simultaneous calls; from the frame completing ${STREAM_END_OF_SPEECH_MS} ms of silence after the detector's end of speech leaving Node, to the first reply frame arriving, minus the provider delays`,
+        data: {
+          added_ms: added,
+          end_of_speech_ms: STREAM_END_OF_SPEECH_MS,
+          provider_delays_ms: PROVIDER_DELAYS,
+          speech_end_in_fixture_ms: utterance.speechEndMs,
+        },
+      },
+      {
+        issue: "4",
+        measurement: "per inbound frame (parse Twilio JSON + μ-law decode + VAD + capture)",
+        value: opValue(frames),
+        baseline: "20 ms of audio per frame",
+        notes: `${((frames.perOpUs.median / 20_000) * 100).toFixed(3)}% of real time; speech fixture + 1 s silence, looped; excludes the runtime's WebSocket dispatch; ${opNotes(frames)}`,
+        data: opData(frames),
+      },
+      capacity,
+    ];
+  } finally {
+    await stack.openai.reset();
+  }
+}
+
+if (import.meta.main) {
+  const profile = profileFrom(process.argv.slice(2));
+  const startLoad = loadAverage();
+  const stack = await startStack();
+  try {
+    const rows = await voiceRows(stack, profile);
+    console.log(renderTable(rows));
+    console.log(renderFacts(machineFacts(), { start: startLoad, end: loadAverage() }));
+  } finally {
+    await stack.close();
+  }
+}

@@ -1,0 +1,193 @@
+import type { RequestSpec } from "./http.ts";
+import { opCost } from "./in-worker.ts";
+import { type LoadResult, runLoad } from "./load.ts";
+import { TURNS_PHONE } from "./numbers.ts";
+import { PROVIDER_DELAY_TOTAL_MS, PROVIDER_DELAYS, type Profile } from "./profile.ts";
+import { fmtMs, loadData, loadRatio, loadValue, opData, opNotes, opValue, type Row } from "./report.ts";
+import type { Stack } from "./stack.ts";
+import { median, summarize } from "./stats.ts";
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  callEnded,
+  incomingCall,
+  newCallSid,
+  newRecordingSid,
+  recordingDone,
+  signedForm,
+} from "./twilio-client.ts";
+
+/**
+ * Issue 3 (record→reply calls): the incoming-call webhook's throughput with the number's
+ * config and greeting audio cached, the per-call cost of its two pure steps (signature check,
+ * TwiML), and what the Worker adds to each turn beyond the providers' own time.
+ */
+
+const SPEECH = "/v1/audio/speech";
+const TURNS_PER_CALL = 5;
+
+function answersWithPlay(body: string): string | null {
+  // <Say> instead of <Play> means the greeting or reply fell back to Twilio's voice: a failure here.
+  return body.includes("<Play>") ? null : `no <Play> in the TwiML: ${body.slice(0, 200)}`;
+}
+
+/**
+ * Incoming calls, each a new CallSid (so a new CallSession), and Twilio retrying one call
+ * (same CallSid: the session exists, the answer is replayed), to show what the per-call
+ * Durable Object costs.
+ */
+async function incomingCallLoads(
+  stack: Stack,
+  profile: Profile,
+): Promise<{ calls: LoadResult; retries: LoadResult }> {
+  const voice = (callSid: string) =>
+    signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(callSid, TURNS_PHONE));
+  // The first call synthesises the greeting and caches it; the timed calls must all hit that cache.
+  const retried = newCallSid();
+  const first = await stack.client.expectOk(voice(retried));
+  const problem = answersWithPlay(first.body);
+  if (problem) throw new Error(`warm-up call: ${problem}`);
+  const synthesisedBefore = (await stack.openai.requests(SPEECH)).length;
+  const load = (next: () => RequestSpec) =>
+    runLoad({ client: stack.client, ...profile.load, next, check: (reply) => answersWithPlay(reply.body) });
+  const calls = await load(() => voice(newCallSid()));
+  const retries = await load(() => voice(retried));
+  const synthesisedDuring = (await stack.openai.requests(SPEECH)).length - synthesisedBefore;
+  if (synthesisedDuring > 0) {
+    throw new Error(
+      `the timed incoming calls synthesised the greeting ${synthesisedDuring} times: the cache was missed`,
+    );
+  }
+  return { calls, retries };
+}
+
+/** What the fakes themselves spend answering one turn's requests, with no artificial delay (ms). */
+async function fakesServiceMs(stack: Stack, replyText: string): Promise<number> {
+  const openai = stack.openai.server.url;
+  const auth = { Authorization: "Bearer sk-bench" };
+  const ok = async (what: string, response: Promise<Response>) => {
+    const res = await response;
+    if (!res.ok) throw new Error(`fake ${what} answered ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const samples: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const started = performance.now();
+    const wav = await ok(
+      "recording",
+      fetch(`${stack.twilio.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/${newRecordingSid()}.wav`, {
+        headers: { Authorization: `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString("base64")}` },
+      }),
+    );
+    const form = new FormData();
+    form.set("file", new Blob([wav], { type: "audio/wav" }), "turn.wav");
+    form.set("model", "whisper-1");
+    await ok(
+      "transcription",
+      fetch(`${openai}/v1/audio/transcriptions`, { method: "POST", headers: auth, body: form }),
+    );
+    await ok(
+      "chat",
+      fetch(`${openai}/v1/chat/completions`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Hello" }] }),
+      }),
+    );
+    await ok(
+      "speech",
+      fetch(`${openai}${SPEECH}`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ model: "tts-1", voice: "nova", input: replyText, response_format: "mp3" }),
+      }),
+    );
+    samples.push(performance.now() - started);
+  }
+  return median(samples);
+}
+
+/** Sequential record→reply turns with fixed provider delays: each turn's latency minus those delays. */
+async function turnOverheads(stack: Stack, profile: Profile): Promise<number[]> {
+  await stack.openai.setDelays(PROVIDER_DELAYS);
+  const overheads: number[] = [];
+  try {
+    let callSid = "";
+    for (let turn = 0; turn < profile.turns; turn++) {
+      if (turn % TURNS_PER_CALL === 0) {
+        if (callSid)
+          await stack.client.expectOk(
+            signedForm(stack.base, "/webhooks/twilio/status", callEnded(callSid, TURNS_PHONE)),
+          );
+        callSid = newCallSid();
+        await stack.client.expectOk(
+          signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(callSid, TURNS_PHONE)),
+        );
+      }
+      const reply = await stack.client.expectOk(
+        signedForm(
+          stack.base,
+          "/webhooks/twilio/recording",
+          recordingDone(callSid, newRecordingSid(), TURNS_PHONE),
+        ),
+      );
+      const problem = answersWithPlay(reply.body);
+      if (problem) throw new Error(`turn ${turn + 1} did not produce a spoken reply: ${problem}`);
+      overheads.push(reply.ms - PROVIDER_DELAY_TOTAL_MS);
+    }
+    if (callSid)
+      await stack.client.expectOk(
+        signedForm(stack.base, "/webhooks/twilio/status", callEnded(callSid, TURNS_PHONE)),
+      );
+  } finally {
+    await stack.openai.reset();
+  }
+  return overheads;
+}
+
+export async function webhookRows(stack: Stack, profile: Profile, floor: LoadResult): Promise<Row[]> {
+  const { calls: incoming, retries } = await incomingCallLoads(stack, profile);
+  const signature = await opCost(stack.client, { op: "verify-signature", ...profile.op, maxN: 100_000 });
+  const twiml = await opCost(stack.client, { op: "reply-twiml", ...profile.op, maxN: 100_000 });
+  // The fake's default reply to the default transcript: the text the turns' speech requests carry.
+  const fakesMs = await fakesServiceMs(
+    stack,
+    "You said: I would like to know your opening hours. We are open nine to five.",
+  );
+  const overheads = summarize(await turnOverheads(stack, profile));
+  const delays = `stt ${PROVIDER_DELAYS.stt} + llm ${PROVIDER_DELAYS.llmFirstToken} + tts ${PROVIDER_DELAYS.tts} ms`;
+  return [
+    {
+      issue: "3",
+      measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
+      value: loadValue(incoming),
+      baseline: loadValue(floor),
+      notes: `${loadRatio(incoming, floor)}; a new CallSid (new CallSession + call-log write) per request; Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      data: { ...loadData(incoming), retries_same_call_sid: loadData(retries) },
+    },
+    {
+      issue: "3",
+      measurement: "Twilio signature verification, per call",
+      value: opValue(signature),
+      baseline: "",
+      notes: `incoming-call form of 26 fields, 2 URL variants; ${opNotes(signature)}`,
+      data: opData(signature),
+    },
+    {
+      issue: "3",
+      measurement: "TwiML building (greeting <Play> + <Record>), per call",
+      value: opValue(twiml),
+      baseline: "",
+      notes: `includes signing the audio URL; ${opNotes(twiml)}`,
+      data: opData(twiml),
+    },
+    {
+      issue: "3",
+      measurement: "added latency per record→reply turn (turn time − provider delays)",
+      value: `median ${fmtMs(overheads.median)} · p99 ${fmtMs(overheads.p99)}`,
+      baseline: `fixed delays ${PROVIDER_DELAY_TOTAL_MS} ms (${delays})`,
+      notes: `${overheads.n} sequential turns; includes ≈${fmtMs(fakesMs)} the fakes spend serving a turn (measured directly)`,
+      data: { added_ms: overheads, provider_delays_ms: PROVIDER_DELAYS, fakes_service_ms: fakesMs },
+    },
+  ];
+}

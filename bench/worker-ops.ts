@@ -1,0 +1,284 @@
+import { AudioStore, greetingId } from "../src/call/audio-store.ts";
+import { RealtimeConversation } from "../src/call/realtime.ts";
+import type { CallReply } from "../src/call/reply.ts";
+import { signingSecret } from "../src/call/tokens.ts";
+import { freshKey, MemoryCache } from "../src/config/cache-policy.ts";
+import { defaultCallConfig } from "../src/config/defaults.ts";
+import type { E164 } from "../src/config/phone-number.ts";
+import { ConfigResolver, type ConfigSource } from "../src/config/resolver.ts";
+import { CreateConfigBody } from "../src/config/schema.ts";
+import { type Settings, settingsOf } from "../src/env.ts";
+import type { ChatModel, SpeechToText, TextToSpeech } from "../src/providers/types.ts";
+import { createStore } from "../src/stores/index.ts";
+import type { ConfigStore } from "../src/stores/store.ts";
+import { replyTwiml } from "../src/twilio/call-twiml.ts";
+import { parseStreamMessage } from "../src/twilio/media-stream.ts";
+import { computeSignature, verifySignature } from "../src/twilio/signature.ts";
+import hello from "../test/fixtures/audio/hello.wav.bin";
+import {
+  CONFIG_PHONE,
+  STORE_MISS_BASE,
+  STORE_MISS_NUMBERS,
+  STREAM_PHONE,
+  storeMissPhone,
+  TURNS_PHONE,
+} from "./numbers.ts";
+import { inboundMedia, mulawFrames, SILENT_FRAME } from "./stream-frames.ts";
+
+/**
+ * Operations the bench times from Node. workerd freezes the clock while code runs, so an
+ * operation cannot time itself: each request sets up, runs the operation `n` times and answers;
+ * Node times requests with n = 0 and n = N and divides the difference by N (bench/in-worker.ts).
+ * Setup is the same whatever n is, so it cancels out.
+ */
+
+export interface OpInput {
+  env: Env;
+  ctx: ExecutionContext;
+  n: number;
+  query: URLSearchParams;
+  /** a preparation's JSON body, if any */
+  body: unknown;
+}
+
+type Operation = (input: OpInput) => Promise<void>;
+
+type StoreName = keyof typeof STORE_MISS_BASE;
+
+function storeNamed(env: Env, name: StoreName): { store: ConfigStore; settings: Settings } {
+  const settings = settingsOf(env);
+  // The store CONFIG_STORE=<name> would build, whatever this Worker's own CONFIG_STORE is.
+  return { store: createStore(env, { ...settings, CONFIG_STORE: name }), settings };
+}
+
+function storeParam(query: URLSearchParams): StoreName {
+  const name = query.get("store") ?? "embedded";
+  if (name !== "embedded" && name !== "mongodb") throw new Error(`unknown store "${name}"`);
+  return name;
+}
+
+/**
+ * Cache fills the resolver left running after a store-miss batch (as production does, via
+ * waitUntil). The next batch forgets KV entries only once they have landed, or a late write
+ * would turn its misses into hits.
+ */
+const pendingFills = new Set<Promise<unknown>>();
+
+function trackFill(promise: Promise<unknown>): void {
+  pendingFills.add(promise);
+  void promise.finally(() => pendingFills.delete(promise));
+}
+
+function resolverFor(input: OpInput, store: ConfigStore, settings: Settings, memory: MemoryCache) {
+  return new ConfigResolver({
+    store,
+    kv: input.env.CONFIG_CACHE,
+    settings,
+    memory,
+    waitUntil: (p) => {
+      trackFill(p);
+      input.ctx.waitUntil(p);
+    },
+  });
+}
+
+function expectSource(actual: ConfigSource, expected: ConfigSource, phone: string): void {
+  if (actual !== expected) {
+    throw new Error(`resolve(${phone}) came from "${actual}", the bench expected "${expected}"`);
+  }
+}
+
+const resolveMemoryHit: Operation = async (input) => {
+  const { store, settings } = storeNamed(input.env, "embedded");
+  const resolver = resolverFor(input, store, settings, new MemoryCache());
+  const phone = CONFIG_PHONE as E164;
+  await resolver.resolve(phone);
+  for (let i = 0; i < input.n; i++) expectSource((await resolver.resolve(phone)).source, "memory", phone);
+};
+
+const resolveKvHit: Operation = async (input) => {
+  const { store, settings } = storeNamed(input.env, "embedded");
+  const phone = CONFIG_PHONE as E164;
+  for (let i = 0; i < input.n; i++) {
+    const resolver = resolverFor(input, store, settings, new MemoryCache());
+    expectSource((await resolver.resolve(phone)).source, "kv", phone);
+  }
+};
+
+const resolveStoreMiss: Operation = async (input) => {
+  const name = storeParam(input.query);
+  const { store, settings } = storeNamed(input.env, name);
+  if (input.n > STORE_MISS_NUMBERS)
+    throw new Error(`n may be at most ${STORE_MISS_NUMBERS} for a store miss`);
+  for (let i = 0; i < input.n; i++) {
+    const phone = storeMissPhone(STORE_MISS_BASE[name], i) as E164;
+    const resolver = resolverFor(input, store, settings, new MemoryCache());
+    expectSource((await resolver.resolve(phone)).source, "store", phone);
+  }
+};
+
+const TWILIO_URL = "https://voice.example.test/webhooks/twilio/voice";
+
+/** A realistic incoming-call form: the parameters Twilio sends with every voice webhook. */
+function incomingCallForm(): Record<string, string> {
+  return {
+    AccountSid: "AC00000000000000000000000000000000",
+    ApiToken: "",
+    ApiVersion: "2010-04-01",
+    CallSid: "CA0123456789abcdef0123456789abcdef",
+    CallStatus: "ringing",
+    Called: TURNS_PHONE,
+    CalledCity: "NEW YORK",
+    CalledCountry: "US",
+    CalledState: "NY",
+    CalledZip: "10001",
+    Caller: "+14155550100",
+    CallerCity: "SAN FRANCISCO",
+    CallerCountry: "US",
+    CallerState: "CA",
+    CallerZip: "94103",
+    Direction: "inbound",
+    From: "+14155550100",
+    FromCity: "SAN FRANCISCO",
+    FromCountry: "US",
+    FromState: "CA",
+    FromZip: "94103",
+    To: TURNS_PHONE,
+    ToCity: "NEW YORK",
+    ToCountry: "US",
+    ToState: "NY",
+    ToZip: "10001",
+  };
+}
+
+const verifyTwilioSignature: Operation = async (input) => {
+  const token = settingsOf(input.env).TWILIO_AUTH_TOKEN ?? "bench-token";
+  const form = incomingCallForm();
+  const signature = await computeSignature(token, TWILIO_URL, form);
+  for (let i = 0; i < input.n; i++) {
+    if (!(await verifySignature(token, signature, TWILIO_URL, form))) {
+      throw new Error("verifySignature rejected the bench's own signature");
+    }
+  }
+};
+
+const buildReplyTwiml: Operation = async (input) => {
+  const settings = settingsOf(input.env);
+  const base = "https://voice.example.test";
+  const audio = new AudioStore(input.env.AUDIO_CACHE, signingSecret(settings), base);
+  const greeting = "Welcome to our sales team! How can I help you today?";
+  const reply: CallReply = {
+    speech: [{ text: greeting, audioId: await greetingId(greeting, "tts-1", "nova") }],
+    next: "listen",
+    turns: 0,
+  };
+  const options = {
+    recordAction: `${base}/webhooks/twilio/recording`,
+    silenceAction: `${base}/webhooks/twilio/recording?no_speech=0`,
+    audioUrl: (id: string) => audio.signedUrl(id),
+  };
+  for (let i = 0; i < input.n; i++) await replyTwiml(reply, options);
+};
+
+/** Providers for the per-frame operation: every utterance transcribes as silence, so no reply is produced. */
+const silentStt: SpeechToText = { transcribe: async () => ({ text: "" }) };
+const unused = (what: string) => () => {
+  throw new Error(`${what} is not used by the per-frame bench (every utterance is silent)`);
+};
+const noLlm: ChatModel = { complete: unused("complete"), stream: unused("stream") };
+const noTts: TextToSpeech = {
+  synthesize: unused("synthesize"),
+  synthesizeStream: unused("synthesizeStream"),
+};
+
+/** The speech fixture then a second of silence, as Twilio's JSON frames, looped by the operation. */
+const FRAME_MESSAGES = (() => {
+  const frames = [...mulawFrames(hello), ...Array.from({ length: 50 }, () => SILENT_FRAME)];
+  return frames.map((frame, i) => inboundMedia("MZbench", i + 1, frame));
+})();
+
+/** What the CallSession does with each inbound frame: parse Twilio's JSON, push the audio to the engine. */
+const streamFrames: Operation = async (input) => {
+  const config = {
+    ...defaultCallConfig(settingsOf(input.env), STREAM_PHONE as E164),
+    conversation_mode: "stream" as const,
+  };
+  const engine = new RealtimeConversation(
+    {
+      stt: silentStt,
+      llm: noLlm,
+      tts: noTts,
+      send: unused("send"),
+      onTurn: () => {},
+      now: Date.now,
+      logFields: { bench: "stream-frames" },
+    },
+    { config, history: [], nextSeq: 1 },
+  );
+  for (let i = 0; i < input.n; i++) {
+    const event = parseStreamMessage(FRAME_MESSAGES[i % FRAME_MESSAGES.length] as string);
+    if (event.kind !== "media") throw new Error(`bench frame parsed as ${event.kind}`);
+    engine.pushAudio(event.payload);
+  }
+  engine.close();
+  await engine.idle();
+};
+
+export const OPERATIONS: Record<string, Operation> = {
+  "resolve-memory": resolveMemoryHit,
+  "resolve-kv": resolveKvHit,
+  "resolve-store": resolveStoreMiss,
+  "verify-signature": verifyTwilioSignature,
+  "reply-twiml": buildReplyTwiml,
+  "stream-frames": streamFrames,
+};
+
+/**
+ * Untimed preparation before a batch: the cache state an operation expects. Each returns a
+ * short description for the bench's log.
+ */
+export const PREPARATIONS: Record<string, (input: OpInput) => Promise<string>> = {
+  /** A fresh KV entry for CONFIG_PHONE, as an admin write leaves it. */
+  "kv-fresh": async ({ env }) => {
+    const { store, settings } = storeNamed(env, "embedded");
+    const phone = CONFIG_PHONE as E164;
+    const doc = await store.get(phone);
+    if (!doc) throw new Error(`${phone} is not in the embedded store: seed it first`);
+    await new ConfigResolver({ store, kv: env.CONFIG_CACHE, settings, memory: new MemoryCache() }).publish(
+      phone,
+      doc,
+    );
+    return `published ${phone} to KV`;
+  },
+  /** No fresh KV entry for the first `count` store-miss numbers of a store. */
+  "kv-forget": async ({ env, query }) => {
+    const name = storeParam(query);
+    const count = Number(query.get("count") ?? STORE_MISS_NUMBERS);
+    await Promise.all(pendingFills);
+    const keys = Array.from({ length: count }, (_, i) => freshKey(storeMissPhone(STORE_MISS_BASE[name], i)));
+    await Promise.all(keys.map((key) => env.CONFIG_CACHE.delete(key)));
+    return `deleted ${keys.length} KV entries`;
+  },
+  /** The store-miss numbers written to a store (the admin API writes only to this Worker's own store). */
+  "store-seed": async ({ env, query, body }) => {
+    const name = storeParam(query);
+    const { store } = storeNamed(env, name);
+    const now = new Date();
+    // The admin API's create rules (defaults included); the number itself is set per document.
+    const { phone_number: _phone, ...settings } = CreateConfigBody.parse({
+      ...(body as object),
+      phone_number: CONFIG_PHONE,
+    });
+    for (let i = 0; i < STORE_MISS_NUMBERS; i++) {
+      await store.put(storeMissPhone(STORE_MISS_BASE[name], i) as E164, settings, { now });
+    }
+    return `seeded ${STORE_MISS_NUMBERS} numbers into ${name}`;
+  },
+  "store-clean": async ({ env, query }) => {
+    const name = storeParam(query);
+    const { store } = storeNamed(env, name);
+    for (let i = 0; i < STORE_MISS_NUMBERS; i++)
+      await store.remove(storeMissPhone(STORE_MISS_BASE[name], i) as E164);
+    return `removed ${STORE_MISS_NUMBERS} numbers from ${name}`;
+  },
+};

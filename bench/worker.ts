@@ -1,0 +1,48 @@
+import app from "../src/index.ts";
+import { errorFields, log } from "../src/log.ts";
+import { OPERATIONS, type OpInput, PREPARATIONS } from "./worker-ops.ts";
+
+/**
+ * The bench-only Worker (bench/wrangler.bench.toml): the real app, unchanged, plus timing
+ * routes under /__bench/* that production (src/index.ts) never serves:
+ *   GET  /__bench/empty                 an empty response: the runtime's floor
+ *   GET  /__bench/op/<name>?n=N&...     run an operation N times (bench/worker-ops.ts)
+ *   POST /__bench/prepare/<name>?...    put the caches and stores in the state an operation expects
+ */
+
+export { CallLog, CallSession, EmbeddedConfigStore, MongoConfigStore } from "../src/index.ts";
+
+async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
+  if (url.pathname === "/__bench/empty") return new Response(null, { status: 204 });
+  const match = /^\/__bench\/(op|prepare)\/([a-z-]+)$/.exec(url.pathname);
+  const table = match?.[1] === "op" ? OPERATIONS : PREPARATIONS;
+  const name = match?.[2] ?? "";
+  const run = Object.hasOwn(table, name) ? table[name] : undefined;
+  if (!run) return Response.json({ error: `no bench route ${url.pathname}` }, { status: 404 });
+  const n = Number(url.searchParams.get("n") ?? "0");
+  if (!Number.isInteger(n) || n < 0)
+    return Response.json({ error: "n must be a whole number" }, { status: 400 });
+  try {
+    const text = request.method === "POST" ? await request.text() : "";
+    const input: OpInput = {
+      env,
+      ctx,
+      n,
+      query: url.searchParams,
+      body: text ? JSON.parse(text) : undefined,
+    };
+    const done = await run(input);
+    return Response.json({ name, n, ...(typeof done === "string" && { done }) });
+  } catch (err) {
+    log.error("bench_route_failed", { route: url.pathname, ...errorFields(err) });
+    return Response.json({ error: errorFields(err).error }, { status: 500 });
+  }
+}
+
+export default {
+  fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith("/__bench/")) return benchRoute(request, url, env, ctx);
+    return app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;
