@@ -49,6 +49,8 @@ export default defineConfig({
     // busy 2-core machine; these are limits against hangs, not performance assertions.
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // CI reads the counts from this file to print one plain "N passed, N failed" line.
+    reporters: process.env.CI ? ["default", ["json", { outputFile: ".ci/results.json" }]] : ["default"],
     globalSetup: ["./test/global-setup.ts"],
     projects: [
       // Pure functions, routes, Durable Objects and stores, inside workerd; files run in parallel
