@@ -469,7 +469,13 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private recordStreamTurn(record: TurnRecord): void {
-    if (!this.state) return;
+    const state = this.state;
+    if (!state) return;
+    // As in turns mode: after MAX_FAILURES failed turns in a row, apologise and hang up.
+    state.failures = record.outcome === "failed" ? state.failures + 1 : 0;
+    if (state.failures >= MAX_FAILURES && state.endReason === null) {
+      this.ctx.waitUntil(this.hangUp("errors", PHRASES.goodbyeErrors));
+    }
     const stored: StoredTurn = {
       key: `stream:${record.seq}`,
       record,
@@ -482,6 +488,7 @@ export class CallSession extends DurableObject<Env> {
       stored.key,
       JSON.stringify(stored),
     );
+    this.save();
     log.info("stream_turn", {
       ...this.logFields(),
       seq: record.seq,
@@ -522,32 +529,37 @@ export class CallSession extends DurableObject<Env> {
       await this.finalize(state.endReason ?? "abandoned");
       return;
     }
-    if (now >= state.deadlineAt && state.endReason !== "max_duration") await this.endForDuration();
+    if (now >= state.deadlineAt && state.endReason !== "max_duration") {
+      await this.hangUp("max_duration", PHRASES.goodbyeDuration);
+    }
     if (state.recording.nextAt !== null && now >= state.recording.nextAt) await this.startRecording();
     this.save();
     await this.scheduleAlarm();
   }
 
-  private async endForDuration(): Promise<void> {
+  /**
+   * Ends the call from our side through Twilio's REST API, with a goodbye in Twilio's voice
+   * (max_call_duration reached, or a stream call whose providers keep failing). Twilio's status
+   * callback then finalises the call with `reason`; if it never comes, the alarm does.
+   */
+  private async hangUp(reason: EndReason, goodbye: string): Promise<void> {
     const state = this.requireState();
-    state.endReason = "max_duration";
+    state.endReason = reason;
     state.finalizeAt = Date.now() + FINALIZE_GRACE_MS;
     try {
-      const result = await this.twilio().updateCall(state.callSid, {
-        twiml: goodbyeTwiml(PHRASES.goodbyeDuration),
-      });
-      if (!result.ok) {
+      const result = await this.twilio().updateCall(state.callSid, { twiml: goodbyeTwiml(goodbye) });
+      if (result.ok) {
+        log.info("call_hung_up", { ...this.logFields(), reason });
+      } else {
         // Already over: nothing to hang up, and Twilio's status callback may never come.
         log.info("call_already_ended", { ...this.logFields(), reason: result.reason });
         state.finalizeAt = Date.now();
       }
-      log.info("call_ended_max_duration", {
-        ...this.logFields(),
-        max_call_duration: state.config.max_call_duration,
-      });
     } catch (err) {
-      log.error("call_end_failed", { ...this.logFields(), ...errorFields(err) });
+      log.error("call_end_failed", { ...this.logFields(), reason, ...errorFields(err) });
     }
+    this.save();
+    await this.scheduleAlarm();
   }
 
   private async startRecording(): Promise<void> {

@@ -187,3 +187,41 @@ describe("a call in stream mode", { timeout: 30_000 }, () => {
     await vi.waitFor(() => expect(client.closed).not.toBeNull());
   });
 });
+
+describe("a stream call whose providers keep failing", { timeout: 30_000 }, () => {
+  it("apologises each time, then says goodbye and hangs up through Twilio's REST API", async () => {
+    const twilio = fakeControl(testEnv.FAKE_TWILIO_URL, null);
+    await twilio.reset();
+    await openai.behave({ status: 500, pathIncludes: "/chat/completions" });
+    const call = await streamingCall();
+    const client = await connected(call);
+    for (let i = 1; i <= 3; i++) {
+      client.speak(concat(hello(), silence(600)));
+      await vi.waitFor(() => expect(client.marks().filter((m) => m.endsWith("-apology"))).toHaveLength(i), {
+        timeout: 8000,
+      });
+      client.echoMarks(
+        client
+          .marks()
+          .filter((m) => m.endsWith("-apology"))
+          .slice(-1),
+      );
+    }
+    await vi.waitFor(async () => {
+      const updates = (await twilio.requests()).filter((r) => r.path.endsWith(`/Calls/${call.sid}.json`));
+      expect(updates).toHaveLength(1);
+      const twiml = new URLSearchParams(updates[0]?.body).get("Twiml") ?? "";
+      expect(parseTwiml(twiml).map((v) => v.name)).toEqual(["Say", "Hangup"]);
+    });
+    client.stop();
+    await vi.waitFor(async () => {
+      const { json } = await admin("GET", `/admin/calls/${call.sid}`);
+      expect(json.call).toMatchObject({ status: "ended", end_reason: "errors" });
+      expect(json.call.turns.map((t: { outcome: string }) => t.outcome)).toEqual([
+        "failed",
+        "failed",
+        "failed",
+      ]);
+    });
+  });
+});
