@@ -8,10 +8,11 @@ import type { ChatMessage } from "../providers/types.ts";
 import { goodbyeTwiml } from "../twilio/call-twiml.ts";
 import { clearMessage, markMessage, mediaMessage, parseStreamMessage } from "../twilio/media-stream.ts";
 import { TwilioRest } from "../twilio/rest.ts";
-import { AudioStore, greetingId } from "./audio-store.ts";
+import { AudioStore } from "./audio-store.ts";
 import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
 import { callLog } from "./call-log.ts";
-import { type OutboundAudio, RealtimeConversation, synthesizeMulaw } from "./realtime.ts";
+import { greetingAudio } from "./greeting.ts";
+import { type OutboundAudio, RealtimeConversation } from "./realtime.ts";
 import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
 import type { CallSummary, EndReason, TurnRecord } from "./summary.ts";
 import { signingSecret, verify } from "./tokens.ts";
@@ -127,7 +128,7 @@ export class CallSession extends DurableObject<Env> {
     });
   }
 
-  audioStore(publicBaseUrl: string): AudioStore {
+  private audioStore(publicBaseUrl: string): AudioStore {
     return new AudioStore(this.env.AUDIO_CACHE, signingSecret(this.settings), publicBaseUrl);
   }
 
@@ -173,20 +174,16 @@ export class CallSession extends DurableObject<Env> {
   }
 
   /** The greeting in the number's voice, synthesised once per (text, model, voice). */
-  async greeting(budget: Budget): Promise<Speech> {
+  private async greeting(budget: Budget): Promise<Speech> {
     const { config, publicBaseUrl } = this.requireState();
-    const id = await greetingId(config.greeting, config.tts_model, config.tts_voice);
-    const audio = this.audioStore(publicBaseUrl);
     try {
-      if (await audio.get(id)) return { text: config.greeting, audioId: id };
-      const bytes = await this.providers().tts.synthesize({
-        text: config.greeting,
-        model: config.tts_model,
-        voice: config.tts_voice,
-        format: "mp3",
-        signal: budget.signal(4500, 0),
-      });
-      await audio.put(id, bytes, "greeting");
+      const { id } = await greetingAudio(
+        this.audioStore(publicBaseUrl),
+        this.providers().tts,
+        config,
+        "mp3",
+        budget.signal(4500, 0),
+      );
       return { text: config.greeting, audioId: id };
     } catch (err) {
       log.warn("greeting_tts_fell_back_to_say", { ...this.logFields(), ...errorFields(err) });
@@ -430,19 +427,10 @@ export class CallSession extends DurableObject<Env> {
   /** The greeting as 8 kHz μ-law, from the cache or synthesised once per (text, model, voice). */
   private async streamGreeting(): Promise<Uint8Array | null> {
     const { config, publicBaseUrl } = this.requireState();
-    const id = await greetingId(config.greeting, config.tts_model, config.tts_voice, "mulaw");
-    const audio = this.audioStore(publicBaseUrl);
     try {
-      const cached = await audio.get(id);
-      if (cached) return new Uint8Array(cached);
-      const mulaw = await synthesizeMulaw(this.providers().tts, {
-        text: config.greeting,
-        model: config.tts_model,
-        voice: config.tts_voice,
-        signal: AbortSignal.timeout(8000),
-      });
-      await audio.put(id, mulaw, "greeting");
-      return mulaw;
+      const audio = this.audioStore(publicBaseUrl);
+      return (await greetingAudio(audio, this.providers().tts, config, "mulaw", AbortSignal.timeout(8000)))
+        .bytes;
     } catch (err) {
       log.warn("stream_greeting_failed", { ...this.logFields(), ...errorFields(err) });
       return null;
