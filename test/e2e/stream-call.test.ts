@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeControl } from "../fakes/client.ts";
 import { openaiScript } from "../fakes/openai-client.ts";
@@ -222,6 +223,34 @@ describe("a stream call whose providers keep failing", { timeout: 30_000 }, () =
         "failed",
         "failed",
       ]);
+    });
+  });
+});
+
+describe("max_call_duration in stream mode", { timeout: 30_000 }, () => {
+  it("says goodbye through Twilio's REST API, and the summary says why the call ended", async () => {
+    const twilio = fakeControl(testEnv.FAKE_TWILIO_URL, null);
+    await twilio.reset();
+    const call = await streamingCall({ max_call_duration: 60 });
+    const client = await connected(call);
+    const stub = testEnv.CALL_SESSION.get(testEnv.CALL_SESSION.idFromName(call.sid));
+    // Time passes: the live object's deadline is now, and its alarm fires.
+    await runInDurableObject(stub, async (instance) => {
+      const live = instance as unknown as { state: { deadlineAt: number } };
+      live.state.deadlineAt = Date.now() - 1;
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const updates = (await twilio.requests()).filter((r) => r.path.endsWith(`/Calls/${call.sid}.json`));
+    expect(updates).toHaveLength(1);
+    expect(parseTwiml(new URLSearchParams(updates[0]?.body).get("Twiml") ?? "").map((v) => v.name)).toEqual([
+      "Say",
+      "Hangup",
+    ]);
+    // Twilio then ends the stream.
+    client.stop();
+    await vi.waitFor(async () => {
+      const { json } = await admin("GET", `/admin/calls/${call.sid}`);
+      expect(json.call).toMatchObject({ status: "ended", mode: "stream", end_reason: "max_duration" });
     });
   });
 });

@@ -180,3 +180,22 @@ describe.skipIf(!liveUrl)(
     });
   },
 );
+
+describe("/health with the mongodb store", () => {
+  it("reports the backend, that it answers and the driver's connection state", async () => {
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const { createApp } = await import("../../src/app.ts");
+    const env = {
+      ...testEnv,
+      CONFIG_STORE: "mongodb",
+      MONGODB_DB_NAME: `t_${crypto.randomUUID().slice(0, 8)}`,
+    };
+    const ctx = createExecutionContext();
+    const res = await createApp().fetch(new Request("http://localhost/health"), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { store: Record<string, unknown> };
+    expect(body.store).toMatchObject({ backend: "mongodb", ok: true, connection: "connected" });
+    expect(JSON.stringify(body)).not.toContain(testEnv.MONGODB_URL);
+  });
+});
