@@ -531,7 +531,9 @@ export class CallSession extends DurableObject<Env> {
    * callback then finalises the call with `reason`; if it never comes, the alarm does.
    */
   private async hangUp(reason: EndReason, goodbye: string): Promise<void> {
-    const state = this.requireState();
+    const state = this.state;
+    // The call may have ended on its own before a deferred hang-up ran.
+    if (!state) return;
     state.endReason = reason;
     state.finalizeAt = Date.now() + FINALIZE_GRACE_MS;
     try {
