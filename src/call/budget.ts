@@ -3,9 +3,9 @@
  * occurred". Every step of a turn gets a slice of what is left, keeping back enough for the
  * steps after it, so even a turn where every provider hangs answers in time.
  */
-export const TWILIO_WEBHOOK_TIMEOUT_MS = 15_000;
+const TWILIO_WEBHOOK_TIMEOUT_MS = 15_000;
 /** What we allow ourselves of those 15 s (the rest is network and Twilio's own overhead). */
-export const WEBHOOK_BUDGET_MS = 12_000;
+export const WEBHOOK_BUDGET_MS = TWILIO_WEBHOOK_TIMEOUT_MS - 3_000;
 
 export class Budget {
   readonly deadline: number;

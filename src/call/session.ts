@@ -210,12 +210,9 @@ export class CallSession extends DurableObject<Env> {
     const seq = this.turns.length + 1;
     const at = new Date().toISOString();
     if (Date.now() >= state.deadlineAt) {
+      // Not a turn of the conversation: the goodbye the alarm may not have delivered yet.
       state.endReason = "max_duration";
-      return this.finishTurn(input.key, seq, at, null, {
-        speech: [saying(PHRASES.goodbyeDuration)],
-        next: "hangup",
-        turns: seq,
-      });
+      return this.afterReply({ speech: [saying(PHRASES.goodbyeDuration)], next: "hangup", turns: seq - 1 });
     }
     if (input.recordingUrl === null) return this.silentTurn(input.key, seq, at, zeroTimings());
 
@@ -243,8 +240,6 @@ export class CallSession extends DurableObject<Env> {
       if (giveUp) state.endReason = "errors";
       return this.finishTurn(
         input.key,
-        seq,
-        at,
         {
           seq,
           at,
@@ -254,11 +249,8 @@ export class CallSession extends DurableObject<Env> {
           reply: null,
           timings: outcome.timings,
         },
-        {
-          speech: [saying(giveUp ? PHRASES.goodbyeErrors : PHRASES.apology)],
-          next: giveUp ? "hangup" : "listen",
-          turns: seq,
-        },
+        [saying(giveUp ? PHRASES.goodbyeErrors : PHRASES.apology)],
+        giveUp ? "hangup" : "listen",
       );
     }
     state.failures = 0;
@@ -271,8 +263,6 @@ export class CallSession extends DurableObject<Env> {
     });
     return this.finishTurn(
       input.key,
-      seq,
-      at,
       {
         seq,
         at,
@@ -281,7 +271,8 @@ export class CallSession extends DurableObject<Env> {
         reply: outcome.reply,
         timings: outcome.timings,
       },
-      { speech: [{ text: outcome.reply, audioId: outcome.audioId }], next: "listen", turns: seq },
+      [{ text: outcome.reply, audioId: outcome.audioId }],
+      "listen",
     );
   }
 
@@ -292,43 +283,27 @@ export class CallSession extends DurableObject<Env> {
     if (giveUp) state.endReason = "silence";
     return this.finishTurn(
       key,
-      seq,
-      at,
       { seq, at, outcome: "silence", transcript: null, reply: null, timings },
-      {
-        speech: [saying(giveUp ? PHRASES.goodbyeSilence : PHRASES.reprompt)],
-        next: giveUp ? "hangup" : "listen",
-        turns: seq,
-      },
+      [saying(giveUp ? PHRASES.goodbyeSilence : PHRASES.reprompt)],
+      giveUp ? "hangup" : "listen",
     );
   }
 
-  private finishTurn(
-    key: string,
-    seq: number,
-    at: string,
-    record: TurnRecord | null,
-    reply: CallReply,
-  ): CallReply {
-    const stored: StoredTurn = {
-      key,
-      record: record ?? {
-        seq,
-        at,
-        outcome: "silence",
-        transcript: null,
-        reply: null,
-        timings: zeroTimings(),
-      },
-      reply,
-    };
+  /** Stores the turn under its key, so a retried webhook gets this same reply. */
+  private finishTurn(key: string, record: TurnRecord, speech: Speech[], next: CallReply["next"]): CallReply {
+    const reply: CallReply = { speech, next, turns: record.seq };
+    const stored: StoredTurn = { key, record, reply };
     this.turns.push(stored);
     this.ctx.storage.sql.exec(
       "INSERT INTO turns (seq, key, data) VALUES (?, ?, ?)",
-      seq,
+      record.seq,
       key,
       JSON.stringify(stored),
     );
+    return this.afterReply(reply);
+  }
+
+  private afterReply(reply: CallReply): CallReply {
     if (reply.next === "hangup") this.requireState().finalizeAt = Date.now() + FINALIZE_GRACE_MS;
     this.save();
     this.ctx.waitUntil(this.scheduleAlarm());

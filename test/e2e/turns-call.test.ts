@@ -312,6 +312,8 @@ describe("a call in turns mode", () => {
       end_reason: "max_duration",
       duration_seconds: 61,
     });
+    // The goodbye to a late recording is not a turn of the conversation.
+    expect(call.json.call.turns).toEqual([]);
   });
 
   it("writes the call's summary when Twilio reports the end, and frees the call's state", async () => {
