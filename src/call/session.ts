@@ -115,8 +115,12 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private providers(): OpenAIProviders {
-    const { OPENAI_API_KEY, OPENAI_BASE_URL } = this.settings;
-    return createOpenAIProviders({ apiKey: OPENAI_API_KEY ?? "", baseUrl: OPENAI_BASE_URL });
+    const { OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TOKEN_PARAM } = this.settings;
+    return createOpenAIProviders({
+      apiKey: OPENAI_API_KEY ?? "",
+      baseUrl: OPENAI_BASE_URL,
+      tokenParam: OPENAI_TOKEN_PARAM,
+    });
   }
 
   private twilio(): TwilioRest {

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { configWarnings } from "../config/models.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import {
   CreateConfigBody,
@@ -37,8 +38,18 @@ const ErrorResponse = z
   })
   .openapi("Error");
 
+const Warning = z
+  .object({ field: z.string(), rule: z.string(), message: z.string() })
+  .openapi("ConfigWarning");
 const ConfigResponse = z
-  .object({ success: z.literal(true), message: z.string(), config: PhoneConfigSchema })
+  .object({
+    success: z.literal(true),
+    message: z.string(),
+    config: PhoneConfigSchema,
+    warnings: z.array(Warning).openapi({
+      description: "settings the write stored but a call will not send to this model (src/config/models.ts)",
+    }),
+  })
   .openapi("ConfigResponse");
 const GetResponse = z
   .object({ success: z.literal(true), active: z.boolean(), config: PhoneConfigSchema })
@@ -180,6 +191,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { services } = c.var;
     const { phone_number, ...settings } = c.req.valid("json");
     const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
+    const given = Object.keys(await c.req.json());
     const { config, created } = await services.store.put(phone, settings, { now: new Date() });
     await services.resolver.publish(phone, config);
     log.info("phone_config_saved", {
@@ -193,6 +205,7 @@ export function registerPhoneConfigRoutes(app: App): void {
         success: true as const,
         message: `Configuration ${created ? "created" : "saved"} for ${phone}`,
         config,
+        warnings: configWarnings(config, given),
       },
       created ? 201 : 200,
     );
@@ -241,7 +254,15 @@ export function registerPhoneConfigRoutes(app: App): void {
       fields: Object.keys(changes),
       version: config.version,
     });
-    return c.json({ success: true as const, message: `Configuration updated for ${phone}`, config }, 200);
+    return c.json(
+      {
+        success: true as const,
+        message: `Configuration updated for ${phone}`,
+        config,
+        warnings: configWarnings(config, Object.keys(changes)),
+      },
+      200,
+    );
   });
 
   app.openapi(deleteConfig, async (c) => {
