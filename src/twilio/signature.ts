@@ -78,11 +78,11 @@ function portVariants(url: string): string[] {
 const PARSER_ESCAPE = /%(?:2[027]|3[CE]|60|7[BD])|%[C-F][0-9A-F](?:%[89AB][0-9A-F]){1,3}/gi;
 
 function undoParserEscapes(text: string): string {
-  return text.replace(PARSER_ESCAPE, (escape) => {
+  return text.replace(PARSER_ESCAPE, (escaped) => {
     try {
-      return decodeURIComponent(escape);
+      return decodeURIComponent(escaped);
     } catch {
-      return escape; // not UTF-8: the sender wrote these bytes
+      return escaped; // not UTF-8: the sender wrote these bytes
     }
   });
 }
