@@ -7,7 +7,7 @@ import { createOpenAIProviders, type OpenAIProviders } from "../providers/openai
 import type { ChatMessage } from "../providers/types.ts";
 import { goodbyeTwiml } from "../twilio/call-twiml.ts";
 import { clearMessage, markMessage, mediaMessage, parseStreamMessage } from "../twilio/media-stream.ts";
-import { TwilioRest } from "../twilio/rest.ts";
+import { restAccountSid, TwilioRest } from "../twilio/rest.ts";
 import { AudioStore } from "./audio-store.ts";
 import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
 import { callLog } from "./call-log.ts";
@@ -27,6 +27,8 @@ import { runTurn } from "./turn.ts";
 
 export interface StartInput {
   callSid: string;
+  /** the signed webhook's AccountSid: REST calls use it when TWILIO_ACCOUNT_SID is not set */
+  accountSid: string;
   from: string;
   to: string;
   config: CallConfig;
@@ -127,7 +129,8 @@ export class CallSession extends DurableObject<Env> {
     const { TWILIO_API_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } = this.settings;
     return new TwilioRest({
       baseUrl: TWILIO_API_BASE_URL,
-      accountSid: TWILIO_ACCOUNT_SID ?? "",
+      // A call stored before accountSid was kept has none: the setting alone then.
+      accountSid: restAccountSid(TWILIO_ACCOUNT_SID, this.state?.accountSid),
       authToken: TWILIO_AUTH_TOKEN ?? "",
     });
   }
