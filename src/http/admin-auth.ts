@@ -13,6 +13,15 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
 }
 
 /**
+ * Who a key stands for: a stable, non-reversible name (`key-` and 16 hex digits of its SHA-256),
+ * so per-actor state such as Idempotency-Keys never holds the key itself.
+ */
+async function actorOf(key: string): Promise<string> {
+  const hash = new Uint8Array(await digest(key));
+  return `key-${Array.from(hash.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
  * Every admin route needs `Authorization: Bearer <key>`, where ADMIN_API_KEY may hold
  * several comma-separated keys (so a key can be rotated without downtime).
  */
@@ -35,5 +44,6 @@ export const requireAdminKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = match[1];
   const checks = await Promise.all(configured.map((key) => sameSecret(token, key)));
   if (!checks.includes(true)) throw new AppError("FORBIDDEN", "The bearer token is not a valid admin key");
+  c.set("actor", await actorOf(token));
   await next();
 };

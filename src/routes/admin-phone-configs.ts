@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { configWarnings } from "../config/models.ts";
-import { normalizePhoneNumber } from "../config/phone-number.ts";
+import { type E164, normalizePhoneNumber } from "../config/phone-number.ts";
 import {
   CreateConfigBody,
   type PhoneConfig,
@@ -13,9 +13,13 @@ import {
   UpdateConfigBody,
 } from "../config/schema.ts";
 import { AppError } from "../errors.ts";
+import { type IdempotentWrite, idempotency } from "../http/idempotency.ts";
+import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App, AppEnv } from "../http/types.ts";
 import { validationError } from "../http/validation.ts";
 import { log } from "../log.ts";
+import type { ConfigStore } from "../stores/store.ts";
+import { decideWrite, expectedVersionOf, holds } from "./write-retry.ts";
 
 /**
  * The seed's admin API for per-number configs, at the seed's paths and with its JSON shapes,
@@ -23,20 +27,6 @@ import { log } from "../log.ts";
  */
 
 const MAX_BODY_BYTES = 64 * 1024;
-
-const ErrorResponse = z
-  .object({
-    success: z.literal(false),
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      details: z.array(
-        z.object({ field: z.string().optional(), rule: z.string().optional(), message: z.string() }),
-      ),
-      request_id: z.string().optional(),
-    }),
-  })
-  .openapi("Error");
 
 const Warning = z
   .object({ field: z.string(), rule: z.string(), message: z.string() })
@@ -61,19 +51,18 @@ const DeleteResponse = z
   .object({ success: z.literal(true), message: z.string() })
   .openapi("DeleteConfigResponse");
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-
-const errors = {
-  400: json(ErrorResponse, "Invalid input: the body says which field broke which rule"),
-  401: json(ErrorResponse, "Missing bearer token"),
-  403: json(ErrorResponse, "Wrong bearer token"),
-  503: json(ErrorResponse, "Store unavailable, or ADMIN_API_KEY not set"),
-};
-
 const security = [{ bearerAuth: [] }];
+const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description:
+        "Makes a retry safe: the first answer is kept 24 h per key and admin key and replayed for the same request; another request with the key is 422",
+      example: "5f0c2f7e-9a0b-4c41-8d8e-2f3c1b7a9d10",
+    }),
+});
 const PhoneParam = z.object({
   phone_number: z.string().openapi({ param: { name: "phone_number", in: "path" }, example: "+18668134984" }),
 });
@@ -107,14 +96,15 @@ const createConfig = createRoute({
   tags: ["Phone configuration"],
   summary: "Create or update a phone number's configuration",
   security,
-  middleware: [requireJson, limitBody] as const,
-  request: { body: { ...json(CreateConfigBody, "The configuration"), required: true } },
+  middleware: [requireJson, limitBody, idempotency] as const,
+  request: {
+    headers: IdempotencyHeader,
+    body: { ...json(CreateConfigBody, "The configuration"), required: true },
+  },
   responses: {
     200: json(ConfigResponse, "Updated"),
     201: json(ConfigResponse, "Created"),
-    413: json(ErrorResponse, "Body over 64 KiB"),
-    415: json(ErrorResponse, "Body is not JSON"),
-    ...errors,
+    ...errorResponses(...WRITE_ERRORS),
   },
 });
 
@@ -125,11 +115,7 @@ const getConfig = createRoute({
   summary: "Get a phone number's configuration (inactive ones too, flagged by `active`)",
   security,
   request: { params: PhoneParam },
-  responses: {
-    200: json(GetResponse, "The configuration"),
-    404: json(ErrorResponse, "Not found"),
-    ...errors,
-  },
+  responses: { 200: json(GetResponse, "The configuration"), ...errorResponses(...ADMIN_ERRORS, 404) },
 });
 
 const listConfigs = createRoute({
@@ -141,7 +127,10 @@ const listConfigs = createRoute({
   request: {
     query: z.object({ include_inactive: boolQuery.openapi({ description: "include deactivated numbers" }) }),
   },
-  responses: { 200: json(ListResponse, "Configurations ordered by phone number"), ...errors },
+  responses: {
+    200: json(ListResponse, "Configurations ordered by phone number"),
+    ...errorResponses(...ADMIN_ERRORS),
+  },
 });
 
 const updateConfig = createRoute({
@@ -150,16 +139,13 @@ const updateConfig = createRoute({
   tags: ["Phone configuration"],
   summary: "Partially update a configuration (validated after the merge; `is_active: true` reactivates)",
   security,
-  middleware: [requireJson, limitBody] as const,
-  request: { params: PhoneParam, body: { ...json(UpdateConfigBody, "Fields to change"), required: true } },
-  responses: {
-    200: json(ConfigResponse, "Updated"),
-    404: json(ErrorResponse, "Not found"),
-    409: json(ErrorResponse, "Changed concurrently; retry"),
-    413: json(ErrorResponse, "Body over 64 KiB"),
-    415: json(ErrorResponse, "Body is not JSON"),
-    ...errors,
+  middleware: [requireJson, limitBody, idempotency] as const,
+  request: {
+    params: PhoneParam,
+    headers: IdempotencyHeader,
+    body: { ...json(UpdateConfigBody, "Fields to change"), required: true },
   },
+  responses: { 200: json(ConfigResponse, "Updated"), ...errorResponses(...WRITE_ERRORS) },
 });
 
 const deleteConfig = createRoute({
@@ -168,11 +154,16 @@ const deleteConfig = createRoute({
   tags: ["Phone configuration"],
   summary: "Deactivate (default) or permanently delete a configuration",
   security,
+  middleware: [idempotency] as const,
   request: {
     params: PhoneParam,
+    headers: IdempotencyHeader,
     query: z.object({ hard_delete: boolQuery.openapi({ description: "delete permanently" }) }),
   },
-  responses: { 200: json(DeleteResponse, "Deleted"), 404: json(ErrorResponse, "Not found"), ...errors },
+  responses: {
+    200: json(DeleteResponse, "Deleted"),
+    ...errorResponses(...ADMIN_ERRORS, 404, 409, 422),
+  },
 });
 
 function notFound(phone: string): AppError {
@@ -186,13 +177,46 @@ function settingsOf(config: PhoneConfig): PhoneSettings {
   return Object.fromEntries(SETTINGS_KEYS.map((k) => [k, config[k]])) as PhoneSettings;
 }
 
+/**
+ * A delete under an Idempotency-Key: a deactivation is a conditional write of `is_active: false`
+ * (so a delayed first attempt cannot apply it again), and a retry finds an earlier success.
+ */
+async function deleteOnce(
+  idem: IdempotentWrite,
+  store: ConfigStore,
+  phone: E164,
+  hard: boolean,
+): Promise<PhoneConfig | boolean | null> {
+  const existing = await store.get(phone);
+  const gone = (current: PhoneConfig | null) => (hard ? current === null : current?.is_active === false);
+  if ((await decideWrite(idem, phone, existing, gone)) === "applied") return existing ?? true;
+  if (!existing) return null;
+  if (hard) return store.remove(phone);
+  const { config } = await store.put(
+    phone,
+    { ...settingsOf(existing), is_active: false },
+    { now: new Date(), expectedVersion: expectedVersionOf(existing) },
+  );
+  return config;
+}
+
 export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
     const { services } = c.var;
     const { phone_number, ...settings } = c.req.valid("json");
     const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
     const given = Object.keys(await c.req.json());
-    const { config, created } = await services.store.put(phone, settings, { now: new Date() });
+    const { idempotency: idem } = c.var;
+    // Under an Idempotency-Key the write is conditional on what it read (see write-retry.ts).
+    const existing = idem ? await services.store.get(phone) : null;
+    const decision = await decideWrite(idem, phone, existing, (current) => holds(current, settings));
+    const { config, created } =
+      decision === "applied" && existing
+        ? { config: existing, created: idem?.previous?.baseVersion === 0 }
+        : await services.store.put(phone, settings, {
+            now: new Date(),
+            ...(idem && { expectedVersion: expectedVersionOf(existing) }),
+          });
     await services.resolver.publish(phone, config);
     log.info("phone_config_saved", {
       request_id: c.var.requestId,
@@ -239,14 +263,20 @@ export function registerPhoneConfigRoutes(app: App): void {
       });
     }
     const existing = await services.store.get(phone);
+    const decision = await decideWrite(c.var.idempotency, phone, existing, (current) =>
+      holds(current, changes),
+    );
     if (!existing) throw notFound(phone);
     const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
     if (!merged.success) throw validationError(merged.error, "configuration after update");
-    const { config } = await services.store.put(phone, merged.data, {
-      now: new Date(),
-      // Version 0 is a document from before versions existed: nothing to compare against.
-      ...(existing.version > 0 && { expectedVersion: existing.version }),
-    });
+    const { config } =
+      decision === "applied"
+        ? { config: existing }
+        : await services.store.put(phone, merged.data, {
+            now: new Date(),
+            // Version 0 is a document from before versions existed: nothing to compare against.
+            ...(existing.version > 0 && { expectedVersion: existing.version }),
+          });
     await services.resolver.publish(phone, config);
     log.info("phone_config_updated", {
       request_id: c.var.requestId,
@@ -269,9 +299,11 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { services } = c.var;
     const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
     const hard = c.req.valid("query").hard_delete;
-    const found = hard
-      ? await services.store.remove(phone)
-      : await services.store.deactivate(phone, new Date());
+    const found = c.var.idempotency
+      ? await deleteOnce(c.var.idempotency, services.store, phone, hard)
+      : hard
+        ? await services.store.remove(phone)
+        : await services.store.deactivate(phone, new Date());
     if (!found) throw notFound(phone);
     await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
     log.info("phone_config_deleted", { request_id: c.var.requestId, phone_number: phone, hard });
