@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { configWarnings } from "../config/models.ts";
 import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
 import { AppError } from "../errors.ts";
@@ -27,8 +28,18 @@ const ErrorResponse = z
   })
   .openapi("Error");
 
+const Warning = z
+  .object({ field: z.string(), rule: z.string(), message: z.string() })
+  .openapi("ConfigWarning");
 const ConfigResponse = z
-  .object({ success: z.literal(true), message: z.string(), config: PhoneConfigSchema })
+  .object({
+    success: z.literal(true),
+    message: z.string(),
+    config: PhoneConfigSchema,
+    warnings: z.array(Warning).openapi({
+      description: "settings the write stored but a call will not send to this model (src/config/models.ts)",
+    }),
+  })
   .openapi("ConfigResponse");
 const GetResponse = z
   .object({ success: z.literal(true), active: z.boolean(), config: PhoneConfigSchema })
@@ -156,6 +167,7 @@ const deleteConfig = createRoute({
 
 export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
+    const given = Object.keys(await c.req.json());
     const { config, created } = await saveConfig(c.var.services, c.req.valid("json"), {
       requestId: c.var.requestId,
       via: "api",
@@ -165,6 +177,7 @@ export function registerPhoneConfigRoutes(app: App): void {
         success: true as const,
         message: `Configuration ${created ? "created" : "saved"} for ${config.phone_number}`,
         config,
+        warnings: configWarnings(config, given),
       },
       created ? 201 : 200,
     );
@@ -192,7 +205,18 @@ export function registerPhoneConfigRoutes(app: App): void {
       requestId: c.var.requestId,
       via: "api",
     });
-    return c.json({ success: true as const, message: `Configuration updated for ${phone}`, config }, 200);
+    return c.json(
+      {
+        success: true as const,
+        message: `Configuration updated for ${phone}`,
+        config,
+        warnings: configWarnings(
+          config,
+          Object.keys(c.req.valid("json")).filter((k) => k !== "phone_number"),
+        ),
+      },
+      200,
+    );
   });
 
   app.openapi(deleteConfig, async (c) => {

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { configWarnings } from "../../config/models.ts";
 import type { E164 } from "../../config/phone-number.ts";
 import {
   CreateConfigBody,
@@ -223,6 +224,9 @@ function EditNumber({
         </span>
       </div>
       {flash && <Notice kind="ok">{flash}</Notice>}
+      {configWarnings(config, ["inference_model"]).map((w) => (
+        <Notice kind="error">{w.message}</Notice>
+      ))}
       <p class="meta">
         Version {config.version}, updated <time datetime={config.updated_at}>{config.updated_at}</time>.{" "}
         <a href={`/dashboard/calls?number=${encodeURIComponent(config.phone_number)}`}>
