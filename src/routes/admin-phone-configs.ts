@@ -2,24 +2,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { configWarnings } from "../config/models.ts";
-import { type E164, normalizePhoneNumber } from "../config/phone-number.ts";
-import {
-  CreateConfigBody,
-  type PhoneConfig,
-  PhoneConfigSchema,
-  type PhoneSettings,
-  SETTINGS_KEYS,
-  SettingsSchema,
-  UpdateConfigBody,
-} from "../config/schema.ts";
+import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
+import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
 import { AppError } from "../errors.ts";
-import { type IdempotentWrite, idempotency } from "../http/idempotency.ts";
+import { idempotency } from "../http/idempotency.ts";
 import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App, AppEnv } from "../http/types.ts";
-import { validationError } from "../http/validation.ts";
-import { log } from "../log.ts";
-import type { ConfigStore } from "../stores/store.ts";
-import { decideWrite, expectedVersionOf, holds } from "./write-retry.ts";
 
 /**
  * The seed's admin API for per-number configs, at the seed's paths and with its JSON shapes,
@@ -133,7 +121,7 @@ const listConfigs = createRoute({
   },
 });
 
-const updateConfig = createRoute({
+const updateConfigRoute = createRoute({
   method: "put",
   path: "/phone-config/{phone_number}",
   tags: ["Phone configuration"],
@@ -166,68 +154,18 @@ const deleteConfig = createRoute({
   },
 });
 
-function notFound(phone: string): AppError {
-  return new AppError(
-    "NOT_FOUND",
-    `Configuration not found for ${phone}. Use POST /admin/phone-config to create one.`,
-  );
-}
-
-function settingsOf(config: PhoneConfig): PhoneSettings {
-  return Object.fromEntries(SETTINGS_KEYS.map((k) => [k, config[k]])) as PhoneSettings;
-}
-
-/**
- * A delete under an Idempotency-Key: a deactivation is a conditional write of `is_active: false`
- * (so a delayed first attempt cannot apply it again), and a retry finds an earlier success.
- */
-async function deleteOnce(
-  idem: IdempotentWrite,
-  store: ConfigStore,
-  phone: E164,
-  hard: boolean,
-): Promise<PhoneConfig | boolean | null> {
-  const existing = await store.get(phone);
-  const gone = (current: PhoneConfig | null) => (hard ? current === null : current?.is_active === false);
-  if ((await decideWrite(idem, phone, existing, gone)) === "applied") return existing ?? true;
-  if (!existing) return null;
-  if (hard) return store.remove(phone);
-  const { config } = await store.put(
-    phone,
-    { ...settingsOf(existing), is_active: false },
-    { now: new Date(), expectedVersion: expectedVersionOf(existing) },
-  );
-  return config;
-}
-
 export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
-    const { services } = c.var;
-    const { phone_number, ...settings } = c.req.valid("json");
-    const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
     const given = Object.keys(await c.req.json());
-    const { idempotency: idem } = c.var;
-    // Under an Idempotency-Key the write is conditional on what it read (see write-retry.ts).
-    const existing = idem ? await services.store.get(phone) : null;
-    const decision = await decideWrite(idem, phone, existing, (current) => holds(current, settings));
-    const { config, created } =
-      decision === "applied" && existing
-        ? { config: existing, created: idem?.previous?.baseVersion === 0 }
-        : await services.store.put(phone, settings, {
-            now: new Date(),
-            ...(idem && { expectedVersion: expectedVersionOf(existing) }),
-          });
-    await services.resolver.publish(phone, config);
-    log.info("phone_config_saved", {
-      request_id: c.var.requestId,
-      phone_number: phone,
-      created,
-      version: config.version,
+    const { config, created } = await saveConfig(c.var.services, c.req.valid("json"), {
+      requestId: c.var.requestId,
+      via: "api",
+      idempotency: c.var.idempotency,
     });
     return c.json(
       {
         success: true as const,
-        message: `Configuration ${created ? "created" : "saved"} for ${phone}`,
+        message: `Configuration ${created ? "created" : "saved"} for ${config.phone_number}`,
         config,
         warnings: configWarnings(config, given),
       },
@@ -237,7 +175,7 @@ export function registerPhoneConfigRoutes(app: App): void {
 
   app.openapi(getConfig, async (c) => {
     const { services } = c.var;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
     const config = await services.store.get(phone);
     if (!config) throw notFound(phone);
     return c.json({ success: true as const, active: config.is_active, config }, 200);
@@ -250,46 +188,23 @@ export function registerPhoneConfigRoutes(app: App): void {
     return c.json({ success: true as const, total: configs.length, configs }, 200);
   });
 
-  app.openapi(updateConfig, async (c) => {
+  app.openapi(updateConfigRoute, async (c) => {
     const { services } = c.var;
-    const { DEFAULT_COUNTRY } = services.settings;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, DEFAULT_COUNTRY);
-    const { phone_number: bodyPhone, ...changes } = c.req.valid("json");
-    if (bodyPhone !== undefined && normalizePhoneNumber(bodyPhone, DEFAULT_COUNTRY) !== phone) {
-      throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
-        details: [
-          { field: "phone_number", rule: "immutable", message: "a number's document cannot be renamed" },
-        ],
-      });
-    }
-    const existing = await services.store.get(phone);
-    const decision = await decideWrite(c.var.idempotency, phone, existing, (current) =>
-      holds(current, changes),
-    );
-    if (!existing) throw notFound(phone);
-    const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
-    if (!merged.success) throw validationError(merged.error, "configuration after update");
-    const { config } =
-      decision === "applied"
-        ? { config: existing }
-        : await services.store.put(phone, merged.data, {
-            now: new Date(),
-            // Version 0 is a document from before versions existed: nothing to compare against.
-            ...(existing.version > 0 && { expectedVersion: existing.version }),
-          });
-    await services.resolver.publish(phone, config);
-    log.info("phone_config_updated", {
-      request_id: c.var.requestId,
-      phone_number: phone,
-      fields: Object.keys(changes),
-      version: config.version,
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
+    const config = await updateConfig(services, phone, c.req.valid("json"), {
+      requestId: c.var.requestId,
+      via: "api",
+      idempotency: c.var.idempotency,
     });
     return c.json(
       {
         success: true as const,
         message: `Configuration updated for ${phone}`,
         config,
-        warnings: configWarnings(config, Object.keys(changes)),
+        warnings: configWarnings(
+          config,
+          Object.keys(c.req.valid("json")).filter((k) => k !== "phone_number"),
+        ),
       },
       200,
     );
@@ -297,16 +212,13 @@ export function registerPhoneConfigRoutes(app: App): void {
 
   app.openapi(deleteConfig, async (c) => {
     const { services } = c.var;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
     const hard = c.req.valid("query").hard_delete;
-    const found = c.var.idempotency
-      ? await deleteOnce(c.var.idempotency, services.store, phone, hard)
-      : hard
-        ? await services.store.remove(phone)
-        : await services.store.deactivate(phone, new Date());
-    if (!found) throw notFound(phone);
-    await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
-    log.info("phone_config_deleted", { request_id: c.var.requestId, phone_number: phone, hard });
+    await removeConfig(services, phone, hard, {
+      requestId: c.var.requestId,
+      via: "api",
+      idempotency: c.var.idempotency,
+    });
     return c.json(
       {
         success: true as const,

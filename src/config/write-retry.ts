@@ -4,7 +4,7 @@ import { AppError } from "../errors.ts";
 import type { IdempotentWrite } from "../http/idempotency.ts";
 
 /**
- * The admin writes' side of Idempotency-Key (src/http/idempotency.ts): a write under a key is
+ * The config writes' side of Idempotency-Key (src/http/idempotency.ts): a write under a key is
  * conditional on the version it read, and records that version before it is sent. A retry of
  * an attempt whose outcome was unknown then compares: the document still at that version means
  * the first attempt never applied (and, being conditional, never will), so the retry writes; a
