@@ -20,6 +20,7 @@ import {
 } from "./browser.ts";
 
 const PHONE = "+14155550161";
+const CALLS = 2;
 
 describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
   let app: Console;
@@ -40,14 +41,17 @@ describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
       greeting: "Support here.",
       conversation_mode: "turns",
     });
-    // A whole turns-mode call as Twilio places it: signed webhooks, one recorded turn, hang-up.
-    callSid = newCallSid();
+    // Whole turns-mode calls as Twilio places them: signed webhooks, one recorded turn, hang-up
+    // (Twilio reports 10 s each).
     const { client, base } = app.stack;
-    await client.expectOk(signedForm(base, "/webhooks/twilio/voice", incomingCall(callSid, PHONE)));
-    await client.expectOk(
-      signedForm(base, "/webhooks/twilio/recording", recordingDone(callSid, newRecordingSid(), PHONE)),
-    );
-    await client.expectOk(signedForm(base, "/webhooks/twilio/status", callEnded(callSid, PHONE)));
+    for (let i = 0; i < CALLS; i++) {
+      callSid = newCallSid();
+      await client.expectOk(signedForm(base, "/webhooks/twilio/voice", incomingCall(callSid, PHONE)));
+      await client.expectOk(
+        signedForm(base, "/webhooks/twilio/recording", recordingDone(callSid, newRecordingSid(), PHONE)),
+      );
+      await client.expectOk(signedForm(base, "/webhooks/twilio/status", callEnded(callSid, PHONE)));
+    }
     await signIn(page, app.base);
   }, 90_000);
   afterAll(async () => {
@@ -66,9 +70,11 @@ describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
     await page.getByLabel("End reason").selectOption("completed");
     await page.getByRole("button", { name: "Filter" }).click();
     const rows = page.locator("table.calls tbody tr");
-    await expect(rows.count()).resolves.toBe(1);
+    await expect(rows.count()).resolves.toBe(CALLS);
     await expect(rows.first().textContent()).resolves.toContain("Support Line");
+    // Newest first: the last call placed.
     await rows.first().getByRole("link").click();
+    expect(page.url()).toContain(callSid);
 
     await page.getByRole("heading", { name: /Call/ }).waitFor();
     const transcript = page.getByRole("list", { name: "Transcript" });
@@ -80,6 +86,38 @@ describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
     await expect(page.getByRole("link", { name: `version ${logged.config_version}` }).count()).resolves.toBe(
       1,
     );
+  });
+
+  it("charts the calls with the right totals", async () => {
+    await page.goto(`${app.base}/dashboard/analytics?number=${encodeURIComponent(PHONE)}`);
+    await expect(page.locator('[data-total="calls"]').textContent()).resolves.toBe(String(CALLS));
+    await expect(page.locator('[data-total="minutes"]').textContent()).resolves.toBe(
+      String(Math.round((CALLS * 10) / 6) / 10),
+    );
+    const charted = await page.evaluate(() => {
+      const chart = (id: string) =>
+        (
+          window as unknown as {
+            Chart: {
+              getChart(el: Element | null): { data: { labels: string[]; datasets: { data: number[] }[] } };
+            };
+          }
+        ).Chart.getChart(document.getElementById(id));
+      const calls = chart("chart-calls").data.datasets[0]?.data ?? [];
+      const reasons = chart("chart-reasons").data;
+      const canvas = document.getElementById("chart-calls") as HTMLCanvasElement;
+      const pixels = canvas.getContext("2d")?.getImageData(0, 0, canvas.width, canvas.height).data ?? [];
+      let painted = 0;
+      for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) painted++;
+      return {
+        callsSum: calls.reduce((a, b) => a + b, 0),
+        reasons: reasons.labels,
+        reasonCounts: reasons.datasets[0]?.data,
+        painted,
+      };
+    });
+    expect(charted).toMatchObject({ callsSum: CALLS, reasons: ["completed"], reasonCounts: [CALLS] });
+    expect(charted.painted).toBeGreaterThan(100);
   });
 
   it("filters out calls by date range", async () => {

@@ -13,6 +13,7 @@ import { toAppError } from "../../http/errors.ts";
 import { clearFailures, delayAfter, failuresOf, recordFailure } from "../../http/login-throttle.ts";
 import { pageHeaders } from "../../http/page-headers.ts";
 import { errorFields, log } from "../../log.ts";
+import { analyticsPages } from "./analytics.tsx";
 import { callsPages } from "./calls.tsx";
 import { Layout, Notice } from "./layout.tsx";
 import { numbersPages } from "./numbers.tsx";
@@ -173,5 +174,6 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
   app.get("/", (c) => c.redirect("/dashboard/numbers", 303));
   app.route("/numbers", numbersPages());
   app.route("/calls", callsPages());
+  app.route("/analytics", analyticsPages());
   return app;
 }
