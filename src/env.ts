@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { TOKEN_PARAM_SETTINGS } from "./config/models.ts";
+import { SETTING_DEFAULTS } from "./config/schema.ts";
+import { canSpeak, TTS_MODELS, voicesFor } from "./config/voices.ts";
 
 /**
  * Every setting the Worker reads, parsed once per isolate. Values arrive as strings from
@@ -40,10 +42,11 @@ const SettingsSchema = z
     CONFIG_MEMORY_TTL_SECONDS: int(0, 60, 5),
     CONFIG_STORE_TIMEOUT_MS: int(50, 10_000, 1500),
 
-    DEFAULT_STT_MODEL: z.string().min(1).default("whisper-1"),
-    DEFAULT_TTS_MODEL: z.string().min(1).default("tts-1"),
-    DEFAULT_TTS_VOICE: z.string().min(1).default("alloy"),
-    DEFAULT_INFERENCE_MODEL: z.string().min(1).default("gpt-4o-mini"),
+    // The defaults of unknown numbers: the same literals a new number's config gets.
+    DEFAULT_STT_MODEL: z.string().min(1).default(SETTING_DEFAULTS.stt_model),
+    DEFAULT_TTS_MODEL: z.enum(TTS_MODELS).default(SETTING_DEFAULTS.tts_model),
+    DEFAULT_TTS_VOICE: z.string().min(1).default(SETTING_DEFAULTS.tts_voice),
+    DEFAULT_INFERENCE_MODEL: z.string().min(1).default(SETTING_DEFAULTS.inference_model),
     DEFAULT_SYSTEM_PROMPT: z
       .string()
       .min(1)
@@ -70,6 +73,13 @@ const SettingsSchema = z
       need("DATA_API_KEY", "when CONFIG_STORE=data-api");
     }
     if (s.CONFIG_STORE === "mongodb") need("MONGODB_URL", "when CONFIG_STORE=mongodb");
+    if (!canSpeak(s.DEFAULT_TTS_MODEL, s.DEFAULT_TTS_VOICE)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DEFAULT_TTS_VOICE"],
+        message: `"${s.DEFAULT_TTS_VOICE}" is not a voice of ${s.DEFAULT_TTS_MODEL}; choose one of: ${voicesFor(s.DEFAULT_TTS_MODEL).join(", ")}`,
+      });
+    }
     if (s.DEV_UNSIGNED_WEBHOOKS && s.ENVIRONMENT !== "development") {
       ctx.addIssue({
         code: "custom",

@@ -1,27 +1,21 @@
 import type { Settings } from "../env.ts";
 import type { E164 } from "./phone-number.ts";
 import { type PhoneConfig, SETTING_DEFAULTS } from "./schema.ts";
-import { canSpeak, TTS_MODELS, type TtsModel } from "./voices.ts";
 
 /** What a call runs with: a stored document, or the defaults for an unknown or inactive number. */
 export type CallConfig = PhoneConfig & { uses_defaults: boolean };
 
 /** The configuration for a number nobody configured (or deactivated), from the Worker's settings. */
 export function defaultCallConfig(settings: Settings, phone: E164): CallConfig {
-  const ttsModel = (TTS_MODELS as string[]).includes(settings.DEFAULT_TTS_MODEL)
-    ? (settings.DEFAULT_TTS_MODEL as TtsModel)
-    : SETTING_DEFAULTS.tts_model;
-  const ttsVoice = canSpeak(ttsModel, settings.DEFAULT_TTS_VOICE)
-    ? settings.DEFAULT_TTS_VOICE
-    : SETTING_DEFAULTS.tts_voice;
   const epoch = new Date(0).toISOString();
   return {
     ...SETTING_DEFAULTS,
     phone_number: phone,
     display_name: "Default Configuration",
     stt_model: settings.DEFAULT_STT_MODEL,
-    tts_model: ttsModel,
-    tts_voice: ttsVoice,
+    // src/env.ts has checked that this model speaks this voice.
+    tts_model: settings.DEFAULT_TTS_MODEL,
+    tts_voice: settings.DEFAULT_TTS_VOICE,
     inference_model: settings.DEFAULT_INFERENCE_MODEL,
     system_prompt: settings.DEFAULT_SYSTEM_PROMPT,
     greeting: settings.DEFAULT_GREETING,

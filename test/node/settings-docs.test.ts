@@ -61,4 +61,31 @@ describe("settings", () => {
       DEFAULT_INFERENCE_MODEL: "gpt-4o-mini",
     });
   });
+
+  it("refuses an unknown DEFAULT_TTS_MODEL and a DEFAULT_TTS_VOICE its model cannot speak, naming the choices", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        parseSettings(env);
+      } catch (err) {
+        return (err as SettingsError).problems;
+      }
+      return [];
+    };
+    const both = problems({ DEFAULT_TTS_MODEL: "tts-2", CONFIG_CACHE_TTL_SECONDS: "30" });
+    expect(both).toHaveLength(2);
+    expect(both).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^DEFAULT_TTS_MODEL .*"tts-1".*"tts-1-hd".*"gpt-4o-mini-tts"/),
+        expect.stringContaining("CONFIG_CACHE_TTL_SECONDS"),
+      ]),
+    );
+    expect(problems({ DEFAULT_TTS_MODEL: "tts-1", DEFAULT_TTS_VOICE: "marin" })).toEqual([
+      'DEFAULT_TTS_VOICE "marin" is not a voice of tts-1; choose one of: alloy, ash, coral, echo, fable, nova, onyx, sage, shimmer',
+    ]);
+    expect(parseSettings({ DEFAULT_TTS_MODEL: "gpt-4o-mini-tts", DEFAULT_TTS_VOICE: "marin" })).toMatchObject(
+      {
+        DEFAULT_TTS_VOICE: "marin",
+      },
+    );
+  });
 });
