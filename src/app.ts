@@ -19,7 +19,7 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
   app.use(requestId());
   app.use(async (c, next) => {
-    c.set("services", servicesFor(c.env, c.executionCtx));
+    c.set("services", servicesFor(c.env, c.executionCtx, c.var.requestId));
     await next();
   });
   app.onError(onError);

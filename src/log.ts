@@ -1,8 +1,19 @@
 /**
- * One structured JSON line per event. Callers pass `callSid` or `request_id` so a line can be
- * traced; secrets never go in here (connection strings and keys are not logged anywhere).
+ * One structured JSON line per event, with snake_case keys. A logger is bound once per request
+ * (`request_id`, in services.ts) and once per call (`call_sid`, in the CallSession) with
+ * `with(fields)`, and passed down, so every line about a call carries its `call_sid` without
+ * each caller repeating it. Secrets never go in here (connection strings and keys are not
+ * logged anywhere).
  */
 export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+  /** A logger whose every line also carries `fields` (a line's own fields win on a clash). */
+  with(fields: LogFields): Logger;
+}
 
 function write(level: "info" | "warn" | "error", event: string, fields: LogFields): void {
   const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...fields });
@@ -11,11 +22,17 @@ function write(level: "info" | "warn" | "error", event: string, fields: LogField
   else console.log(line);
 }
 
-export const log = {
-  info: (event: string, fields: LogFields = {}) => write("info", event, fields),
-  warn: (event: string, fields: LogFields = {}) => write("warn", event, fields),
-  error: (event: string, fields: LogFields = {}) => write("error", event, fields),
-};
+function bound(base: LogFields): Logger {
+  return {
+    info: (event, fields = {}) => write("info", event, { ...base, ...fields }),
+    warn: (event, fields = {}) => write("warn", event, { ...base, ...fields }),
+    error: (event, fields = {}) => write("error", event, { ...base, ...fields }),
+    with: (fields) => bound({ ...base, ...fields }),
+  };
+}
+
+/** The unbound logger: for lines about no request or call (isolate start, a store's connection). */
+export const log: Logger = bound({});
 
 /** An error as loggable fields, following the `cause` chain. */
 export function errorFields(err: unknown): LogFields {

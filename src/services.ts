@@ -1,5 +1,6 @@
 import { ConfigResolver } from "./config/resolver.ts";
 import { type Settings, settingsOf } from "./env.ts";
+import { type Logger, log } from "./log.ts";
 import { createStore } from "./stores/index.ts";
 import type { ConfigStore } from "./stores/store.ts";
 
@@ -8,16 +9,24 @@ export interface Services {
   settings: Settings;
   store: ConfigStore;
   resolver: ConfigResolver;
+  /** this request's logger: every line carries its `request_id` */
+  log: Logger;
 }
 
-export function servicesFor(env: Env, ctx?: Pick<ExecutionContext, "waitUntil">): Services {
+export function servicesFor(
+  env: Env,
+  ctx?: Pick<ExecutionContext, "waitUntil">,
+  requestId?: string,
+): Services {
   const settings = settingsOf(env);
   const store = createStore(env, settings);
+  const requestLog = requestId ? log.with({ request_id: requestId }) : log;
   const resolver = new ConfigResolver({
     store,
     kv: env.CONFIG_CACHE,
     settings,
+    log: requestLog,
     ...(ctx ? { waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p) } : {}),
   });
-  return { settings, store, resolver };
+  return { settings, store, resolver, log: requestLog };
 }

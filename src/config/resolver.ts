@@ -1,5 +1,5 @@
 import type { Settings } from "../env.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields, type LogFields, type Logger, log } from "../log.ts";
 import type { ConfigStore } from "../stores/store.ts";
 import { StoreError } from "../stores/store.ts";
 import {
@@ -31,6 +31,8 @@ export interface ResolverDeps {
   now?: () => number;
   /** Lets cache fills finish after the response (ExecutionContext.waitUntil). */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /** the request's logger (default: the unbound one) */
+  log?: Logger;
 }
 
 // Per isolate on purpose: this layer is what makes a warm call cost no I/O at all.
@@ -45,17 +47,20 @@ export class ConfigResolver {
   private readonly now: () => number;
 
   private readonly deps: ResolverDeps;
+  private readonly log: Logger;
 
   constructor(deps: ResolverDeps) {
     this.deps = deps;
+    this.log = deps.log ?? log;
     this.memory = deps.memory ?? isolateMemory;
     this.now = deps.now ?? Date.now;
   }
 
-  async resolve(phone: E164, logFields: Record<string, unknown> = {}): Promise<ResolvedConfig> {
+  /** `logFields` go on the resolution's line, e.g. `{ call_sid }`. */
+  async resolve(phone: E164, logFields: LogFields = {}): Promise<ResolvedConfig> {
     const started = this.now();
     const resolved = await this.lookup(phone);
-    log.info("config_resolved", {
+    this.log.info("config_resolved", {
       ...logFields,
       phone_number: phone,
       source: resolved.source,
@@ -87,7 +92,7 @@ export class ConfigResolver {
       await this.remember(phone, doc);
       return this.answer(doc, phone, "store");
     } catch (err) {
-      log.warn("config_store_failed", { phone_number: phone, ...errorFields(err) });
+      this.log.warn("config_store_failed", { phone_number: phone, ...errorFields(err) });
       const stale = inMemory ?? inKv ?? (await this.readKv(lastGoodKey(phone)));
       if (stale) return this.answer(stale.doc, phone, "stale");
       return { config: defaultCallConfig(settings, phone), source: "default" };
@@ -139,7 +144,7 @@ export class ConfigResolver {
     try {
       return parseEntry(await this.deps.kv.get(key));
     } catch (err) {
-      log.warn("config_cache_read_failed", { key, ...errorFields(err) });
+      this.log.warn("config_cache_read_failed", { key, ...errorFields(err) });
       return null;
     }
   }
@@ -154,7 +159,7 @@ export class ConfigResolver {
         this.deps.kv.put(lastGoodKey(phone), value),
       ]);
     } catch (err) {
-      log.warn("config_cache_write_failed", { phone_number: phone, ...errorFields(err) });
+      this.log.warn("config_cache_write_failed", { phone_number: phone, ...errorFields(err) });
     }
   }
 }

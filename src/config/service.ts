@@ -2,7 +2,6 @@ import type { z } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";
 import type { IdempotentWrite } from "../http/idempotency.ts";
 import { validationError } from "../http/validation.ts";
-import { log } from "../log.ts";
 import type { Services } from "../services.ts";
 import type { ConfigStore } from "../stores/store.ts";
 import { type E164, normalizePhoneNumber } from "./phone-number.ts";
@@ -26,9 +25,8 @@ import { decideWrite, expectedVersionOf, holds } from "./write-retry.ts";
 export type CreateInput = z.output<typeof CreateConfigBody>;
 export type UpdateInput = z.output<typeof UpdateConfigBody>;
 
-/** Who asked, for the log line: the request id of the API call or console page. */
+/** Who asked, for the log line (services.log already carries the request id). */
 export interface WriteContext {
-  requestId?: string | undefined;
   via: "api" | "console";
   /** the API request's Idempotency-Key: the write is then conditional and safe to retry (write-retry.ts) */
   idempotency?: IdempotentWrite | undefined;
@@ -68,8 +66,7 @@ export async function saveConfig(
           ...(idem && { expectedVersion: expectedVersionOf(existing) }),
         });
   await services.resolver.publish(phone, config);
-  log.info("phone_config_saved", {
-    request_id: context.requestId,
+  services.log.info("phone_config_saved", {
     via: context.via,
     phone_number: phone,
     created,
@@ -109,8 +106,7 @@ export async function updateConfig(
           ...(existing.version > 0 && { expectedVersion: existing.version }),
         });
   await services.resolver.publish(phone, config);
-  log.info("phone_config_updated", {
-    request_id: context.requestId,
+  services.log.info("phone_config_updated", {
     via: context.via,
     phone_number: phone,
     fields: Object.keys(changes),
@@ -133,8 +129,7 @@ export async function removeConfig(
       : await services.store.deactivate(phone, new Date());
   if (!found) throw notFound(phone);
   await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
-  log.info("phone_config_deleted", {
-    request_id: context.requestId,
+  services.log.info("phone_config_deleted", {
     via: context.via,
     phone_number: phone,
     hard,

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { SettingsError } from "../env.ts";
 import { AppError, errorBody } from "../errors.ts";
 import { errorFields, log } from "../log.ts";
+import type { Services } from "../services.ts";
 import { StoreError } from "../stores/store.ts";
 
 const STORE_ERROR_CODES = {
@@ -59,9 +60,11 @@ function writeOutcomeUnknown(err: AppError, method: string): AppError {
 export function onError(err: Error, c: Context): Response {
   const appError = writeOutcomeUnknown(toAppError(err), c.req.method);
   const requestId = c.get("requestId") as string | undefined;
-  const fields = { request_id: requestId, method: c.req.method, path: c.req.path, code: appError.code };
-  if (appError.status >= 500) log.error("request_failed", { ...fields, ...errorFields(err) });
-  else log.info("request_rejected", { ...fields, message: appError.message });
+  // No services when building them failed (invalid settings): the request id is bound here then.
+  const requestLog = (c.get("services") as Services | undefined)?.log ?? log.with({ request_id: requestId });
+  const fields = { method: c.req.method, path: c.req.path, code: appError.code };
+  if (appError.status >= 500) requestLog.error("request_failed", { ...fields, ...errorFields(err) });
+  else requestLog.info("request_rejected", { ...fields, message: appError.message });
   const response = c.json(
     errorBody(appError.code, appError.message, appError.details, requestId),
     appError.status as 400,

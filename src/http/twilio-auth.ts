@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors.ts";
-import { log } from "../log.ts";
 import { signedUrl, verifySignature } from "../twilio/signature.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -28,8 +27,7 @@ export const requireTwilioSignature: MiddlewareHandler<AppEnv> = async (c, next)
   }
   const url = signedUrl(c.req.url, settings.PUBLIC_BASE_URL, { websocket: isUpgrade });
   if (!signature || !(await verifySignature(settings.TWILIO_AUTH_TOKEN, signature, url, params))) {
-    log.warn("twilio_signature_rejected", {
-      request_id: c.var.requestId,
+    c.var.services.log.warn("twilio_signature_rejected", {
       path: c.req.path,
       signed: Boolean(signature),
     });

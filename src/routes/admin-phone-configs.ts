@@ -158,7 +158,6 @@ export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
     const given = Object.keys(await c.req.json());
     const { config, created } = await saveConfig(c.var.services, c.req.valid("json"), {
-      requestId: c.var.requestId,
       via: "api",
       idempotency: c.var.idempotency,
     });
@@ -192,7 +191,6 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { services } = c.var;
     const phone = phoneOf(services, c.req.valid("param").phone_number);
     const config = await updateConfig(services, phone, c.req.valid("json"), {
-      requestId: c.var.requestId,
       via: "api",
       idempotency: c.var.idempotency,
     });
@@ -215,7 +213,6 @@ export function registerPhoneConfigRoutes(app: App): void {
     const phone = phoneOf(services, c.req.valid("param").phone_number);
     const hard = c.req.valid("query").hard_delete;
     await removeConfig(services, phone, hard, {
-      requestId: c.var.requestId,
       via: "api",
       idempotency: c.var.idempotency,
     });

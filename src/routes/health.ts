@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ERROR_RESPONSES, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields } from "../log.ts";
 import { StoreError } from "../stores/store.ts";
 
 const HealthResponse = z
@@ -38,7 +38,7 @@ export function registerHealthRoutes(app: App): void {
     try {
       await store.ping();
     } catch (err) {
-      log.warn("health_store_failed", { request_id: c.var.requestId, ...errorFields(err) });
+      c.var.services.log.warn("health_store_failed", errorFields(err));
       error = err instanceof StoreError ? `${err.kind}: ${err.message}` : "store check failed";
     }
     const connection =

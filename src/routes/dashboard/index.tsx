@@ -82,11 +82,7 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
     const refused = err instanceof HTTPException && err.status === 403;
     const appError = toAppError(err);
     if (!refused && appError.status >= 500) {
-      log.error("console_request_failed", {
-        request_id: c.var.requestId,
-        path: c.req.path,
-        ...errorFields(err),
-      });
+      (c.var.services?.log ?? log).error("console_request_failed", { path: c.req.path, ...errorFields(err) });
     }
     const status = refused ? 403 : appError.status;
     const message = refused
@@ -127,12 +123,12 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
     if (key) {
       await startSession(c, settings, key);
       if (failures > 0) await clearFailures(kv, client);
-      log.info("console_signed_in", { request_id: c.var.requestId });
+      c.var.services.log.info("console_signed_in");
       return c.redirect(next, 303);
     }
     await recordFailure(kv, client, failures);
     const wait = delayAfter(failures + 1);
-    log.warn("console_sign_in_refused", { request_id: c.var.requestId, failures: failures + 1 });
+    c.var.services.log.warn("console_sign_in_refused", { failures: failures + 1 });
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const error =
       wait > 0

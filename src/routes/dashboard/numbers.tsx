@@ -314,10 +314,7 @@ function detailsOf(err: unknown): ErrorDetail[] {
 
 export function numbersPages(): Hono<DashboardEnv> {
   const app = new Hono<DashboardEnv>();
-  const ctx = (c: { var: DashboardEnv["Variables"] }) => ({
-    requestId: c.var.requestId,
-    via: "console" as const,
-  });
+  const ctx = { via: "console" as const };
 
   app.get("/", async (c) => {
     const configs = await c.var.services.store.list({ includeInactive: true });
@@ -343,7 +340,7 @@ export function numbersPages(): Hono<DashboardEnv> {
       const parsed = CreateConfigBody.safeParse(input);
       if (parsed.success) {
         try {
-          const { config } = await saveConfig(c.var.services, parsed.data, ctx(c));
+          const { config } = await saveConfig(c.var.services, parsed.data, ctx);
           return c.redirect(
             `${numberPath(config.phone_number)}?done=${encodeURIComponent("Number saved.")}`,
             303,
@@ -388,7 +385,7 @@ export function numbersPages(): Hono<DashboardEnv> {
       const parsed = UpdateConfigBody.safeParse(input);
       if (parsed.success) {
         try {
-          await updateConfig(c.var.services, config.phone_number as E164, parsed.data, ctx(c));
+          await updateConfig(c.var.services, config.phone_number as E164, parsed.data, ctx);
           return c.redirect(
             `${numberPath(config.phone_number)}?done=${encodeURIComponent("Changes saved.")}`,
             303,
@@ -413,8 +410,8 @@ export function numbersPages(): Hono<DashboardEnv> {
     app.post(`/:phone/${action}`, async (c) => {
       const config = await load(c);
       const phone = config.phone_number as E164;
-      if (action === "activate") await updateConfig(c.var.services, phone, { is_active: true }, ctx(c));
-      else await removeConfig(c.var.services, phone, false, ctx(c));
+      if (action === "activate") await updateConfig(c.var.services, phone, { is_active: true }, ctx);
+      else await removeConfig(c.var.services, phone, false, ctx);
       const done =
         action === "activate" ? "Number activated." : "Number deactivated: calls get the defaults.";
       return c.redirect(`${numberPath(phone)}?done=${encodeURIComponent(done)}`, 303);
@@ -445,7 +442,7 @@ export function numbersPages(): Hono<DashboardEnv> {
         />,
       );
     }
-    await removeConfig(c.var.services, config.phone_number as E164, true, ctx(c));
+    await removeConfig(c.var.services, config.phone_number as E164, true, ctx);
     return c.redirect(
       `/dashboard/numbers?done=${encodeURIComponent(`${config.phone_number} deleted.`)}`,
       303,

@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { log } from "../../src/log.ts";
+
+/** Lines written while `work` runs, parsed. */
+function lines(work: () => void): Record<string, unknown>[] {
+  const out: string[] = [];
+  const capture = (line: unknown) => out.push(String(line));
+  vi.spyOn(console, "log").mockImplementation(capture);
+  vi.spyOn(console, "warn").mockImplementation(capture);
+  vi.spyOn(console, "error").mockImplementation(capture);
+  work();
+  return out.map((l) => JSON.parse(l));
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("log.with", () => {
+  it("binds fields once: every line of the bound logger carries them, at every level", () => {
+    const call = log.with({ call_sid: "CA1" }).with({ stream_sid: "MZ1" });
+    const written = lines(() => {
+      call.info("stream_started");
+      call.warn("stream_send_failed", { error: "closed" });
+      call.error("call_end_failed", { reason: "errors" });
+    });
+    expect(written).toEqual([
+      expect.objectContaining({ level: "info", event: "stream_started", call_sid: "CA1", stream_sid: "MZ1" }),
+      expect.objectContaining({
+        level: "warn",
+        event: "stream_send_failed",
+        call_sid: "CA1",
+        error: "closed",
+      }),
+      expect.objectContaining({
+        level: "error",
+        event: "call_end_failed",
+        call_sid: "CA1",
+        reason: "errors",
+      }),
+    ]);
+  });
+
+  it("leaves the logger it was bound from as it was", () => {
+    const parent = log.with({ request_id: "r1" });
+    parent.with({ call_sid: "CA1" });
+    const [line] = lines(() => parent.info("x"));
+    expect(line).toMatchObject({ request_id: "r1" });
+    expect(line).not.toHaveProperty("call_sid");
+  });
+});
