@@ -146,6 +146,14 @@ async function complete(req: RecordedRequest, res: ServerResponse, script: Scrip
   const body = readJson(req, res, ChatBody);
   if (!body) return;
   const { model, messages, stream } = body;
+  if (/^gpt-realtime/.test(model)) {
+    return openaiError(
+      res,
+      404,
+      "This is not a chat model and thus not supported in the v1/chat/completions endpoint.",
+      "model",
+    );
+  }
   const lastUser = messages.findLast((m) => m.role === "user")?.content ?? "";
   const reply = script.replies.shift() ?? defaultReply(lastUser);
   const id = `chatcmpl-fake${Math.random().toString(36).slice(2, 10)}`;
