@@ -238,6 +238,14 @@ describe("realtime mode validation", () => {
     expect(JSON.stringify(voice.json)).toContain(
       "alloy, ash, ballad, coral, echo, sage, shimmer, verse, marin, cedar",
     );
+    const stored = await admin("POST", "/admin/phone-config", {
+      body: sampleBody(uniquePhone(), { ...REALTIME, temperature: 0.4 }),
+    });
+    expect(stored.status).toBe(201);
+    expect(stored.json.config.temperature).toBe(0.4);
+    expect(stored.json.warnings).toEqual([
+      expect.objectContaining({ field: "temperature", rule: "ignored_for_model" }),
+    ]);
     for (const ok of ["gpt-realtime-mini", "gpt-realtime-2025-08-28", "gpt-realtime-1.5"]) {
       const accepted = await admin("POST", "/admin/phone-config", {
         body: sampleBody(uniquePhone(), { ...REALTIME, inference_model: ok }),
