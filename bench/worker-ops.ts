@@ -8,6 +8,7 @@ import { ConfigResolver, type ConfigSource } from "../src/config/resolver.ts";
 import { CreateConfigBody } from "../src/config/schema.ts";
 import { PipelineEngine } from "../src/conversation/pipeline.ts";
 import { type Settings, settingsOf } from "../src/env.ts";
+import { log } from "../src/log.ts";
 import type { ChatModel, SpeechToText, TextToSpeech } from "../src/providers/types.ts";
 import { createStore } from "../src/stores/index.ts";
 import type { ConfigStore } from "../src/stores/store.ts";
@@ -211,7 +212,7 @@ const streamFrames: Operation = async (input) => {
       send: unused("send"),
       onTurn: () => {},
       now: Date.now,
-      logFields: { bench: "stream-frames" },
+      log: log.with({ bench: "stream-frames" }),
     },
     { config, history: [], nextSeq: 1 },
   );

@@ -1,4 +1,4 @@
-import { errorFields, log } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import type { TwilioRest } from "../twilio/rest.ts";
 
 /**
@@ -30,7 +30,7 @@ export async function startRecording(
   recording: RecordingState,
   twilio: TwilioRest,
   callSid: string,
-  logFields: Record<string, unknown>,
+  log: Logger,
 ): Promise<void> {
   recording.attempts += 1;
   recording.nextAt = null;
@@ -38,16 +38,15 @@ export async function startRecording(
     const result = await twilio.startRecording(callSid);
     if (result.ok) {
       recording.started = true;
-      log.info("call_recording_started", { ...logFields, recording_sid: result.recording.sid });
+      log.info("call_recording_started", { recording_sid: result.recording.sid });
       return;
     }
     log.info("call_recording_not_yet_possible", {
-      ...logFields,
       reason: result.reason,
       attempt: recording.attempts,
     });
   } catch (err) {
-    log.warn("call_recording_failed", { ...logFields, attempt: recording.attempts, ...errorFields(err) });
+    log.warn("call_recording_failed", { attempt: recording.attempts, ...errorFields(err) });
   }
   if (recording.attempts < RECORDING_MAX_ATTEMPTS) {
     recording.nextAt = Date.now() + RECORDING_RETRY_STEP_MS * recording.attempts;

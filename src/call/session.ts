@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { CallConfig } from "../config/defaults.ts";
 import { type Settings, settingsOf } from "../env.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields, type Logger, log } from "../log.ts";
 import { createOpenAIProviders, type OpenAIProviders } from "../providers/openai.ts";
 import { goodbyeTwiml } from "../twilio/call-twiml.ts";
 import { restAccountSid, TwilioRest } from "../twilio/rest.ts";
@@ -42,7 +42,7 @@ export class CallSession extends DurableObject<Env> {
     providers: () => this.providers(),
     twilio: () => this.twilio(),
     audioStore: () => this.audioStore(),
-    logFields: () => this.logFields(),
+    log: () => this.log,
   });
   private readonly streamMode = new StreamMode({
     state: () => this.requireState(),
@@ -56,7 +56,7 @@ export class CallSession extends DurableObject<Env> {
     hangUp: (reason, goodbye) => this.hangUp(reason, goodbye),
     stopped: (reason) => this.finalizeStream(reason),
     waitUntil: (promise) => this.ctx.waitUntil(promise),
-    logFields: () => this.logFields(),
+    log: () => this.log,
   });
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -71,8 +71,14 @@ export class CallSession extends DurableObject<Env> {
     return settingsOf(this.env);
   }
 
-  private logFields(): Record<string, unknown> {
-    return { callSid: this.state?.callSid };
+  private bound: { callSid: string | undefined; log: Logger } | null = null;
+
+  /** The call's logger, bound once per call: every line about it carries its call_sid. */
+  private get log(): Logger {
+    const callSid = this.state?.callSid;
+    if (!this.bound || this.bound.callSid !== callSid)
+      this.bound = { callSid, log: log.with({ call_sid: callSid }) };
+    return this.bound.log;
   }
 
   private save(): void {
@@ -133,8 +139,7 @@ export class CallSession extends DurableObject<Env> {
       this.save();
       await this.scheduleAlarm();
       await this.writeLog();
-      log.info("call_started", {
-        ...this.logFields(),
+      this.log.info("call_started", {
         to: input.to,
         display_name: input.config.display_name,
         config_version: input.config.version,
@@ -190,7 +195,7 @@ export class CallSession extends DurableObject<Env> {
   }
 
   override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
-    log.warn("stream_socket_error", { ...this.logFields(), ...errorFields(error) });
+    this.log.warn("stream_socket_error", { ...errorFields(error) });
     await this.finalizeStream("stream_closed");
   }
 
@@ -223,7 +228,7 @@ export class CallSession extends DurableObject<Env> {
       await this.hangUp("max_duration", PHRASES.goodbyeDuration);
     }
     if (state.recording.nextAt !== null && now >= state.recording.nextAt) {
-      await startRecording(state.recording, this.twilio(), state.callSid, this.logFields());
+      await startRecording(state.recording, this.twilio(), state.callSid, this.log);
     }
     this.save();
     await this.scheduleAlarm();
@@ -243,14 +248,14 @@ export class CallSession extends DurableObject<Env> {
     try {
       const result = await this.twilio().updateCall(state.callSid, { twiml: goodbyeTwiml(goodbye) });
       if (result.ok) {
-        log.info("call_hung_up", { ...this.logFields(), reason });
+        this.log.info("call_hung_up", { reason });
       } else {
         // Already over: nothing to hang up, and Twilio's status callback may never come.
-        log.info("call_already_ended", { ...this.logFields(), reason: result.reason });
+        this.log.info("call_already_ended", { reason: result.reason });
         state.finalizeAt = Date.now();
       }
     } catch (err) {
-      log.error("call_end_failed", { ...this.logFields(), reason, ...errorFields(err) });
+      this.log.error("call_end_failed", { reason, ...errorFields(err) });
     }
     this.save();
     await this.scheduleAlarm();
@@ -273,8 +278,7 @@ export class CallSession extends DurableObject<Env> {
     void this.streamMode.close();
     const summary = summarize(state, this.turns, reason, durationSeconds);
     await callLog(this.env).record(summary);
-    log.info("call_ended", {
-      ...this.logFields(),
+    this.log.info("call_ended", {
       end_reason: reason,
       duration_seconds: summary.duration_seconds,
       turns: summary.turns.length,
@@ -292,7 +296,7 @@ export class CallSession extends DurableObject<Env> {
       await callLog(this.env).record(summarize(this.requireState(), this.turns, null, undefined));
     } catch (err) {
       // The call goes on without its log entry; the final summary is written again at the end.
-      log.warn("call_log_write_failed", { ...this.logFields(), ...errorFields(err) });
+      this.log.warn("call_log_write_failed", { ...errorFields(err) });
     }
   }
 

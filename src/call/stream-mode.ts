@@ -5,7 +5,7 @@ import { MediaStreamSession } from "../conversation/media-stream-session.ts";
 import { PipelineEngine } from "../conversation/pipeline.ts";
 import { RealtimeEngine, type RealtimeFailure } from "../conversation/realtime.ts";
 import type { Settings } from "../env.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import { connectRealtime } from "../providers/openai-realtime.ts";
 import type { AudioStore } from "./audio-store.ts";
@@ -40,7 +40,8 @@ export interface StreamHost {
   /** The stream is over: finalise the call. */
   stopped(reason: EndReason): Promise<void>;
   waitUntil(promise: Promise<unknown>): void;
-  logFields(): Record<string, unknown>;
+  /** the call's logger (every line carries call_sid) */
+  log(): Logger;
 }
 
 export class StreamMode {
@@ -61,7 +62,7 @@ export class StreamMode {
       save: () => this.host.save(),
       engine: (out) => this.engine(out),
       stopped: (reason) => this.host.stopped(reason),
-      logFields: () => this.host.logFields(),
+      log: () => this.host.log(),
     });
     await this.media.receive(message);
   }
@@ -80,13 +81,17 @@ export class StreamMode {
   private engine(out: Pick<EngineSink, "send">): ConversationEngine {
     const state = this.host.state();
     if (state.mode !== "realtime") return this.pipeline(out);
-    const logFields = { ...this.host.logFields(), streamSid: state.stream.streamSid };
     return new FallbackEngine<RealtimeFailure>({
       primary: (failed) => this.realtime(out, failed),
       fallback: () => this.pipeline(out),
       beforeGreeting: ["connect_failed", "session_refused", "greeting_timeout"],
-      logFields: { ...logFields, from: "realtime", to: "pipeline" },
+      log: this.streamLog().with({ from: "realtime", to: "pipeline" }),
     });
+  }
+
+  /** The call's logger with the Media Stream's stream_sid. */
+  private streamLog(): Logger {
+    return this.host.log().with({ stream_sid: this.host.state().stream.streamSid });
   }
 
   private pipeline(out: Pick<EngineSink, "send">): PipelineEngine {
@@ -103,7 +108,7 @@ export class StreamMode {
         onTurn: (record) => this.recordTurn(record),
         greeting: () => this.greeting(),
         now: Date.now,
-        logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
+        log: this.streamLog(),
       },
       { config, history: historyOf(turns), nextSeq: turns.length + 1 },
     );
@@ -125,7 +130,7 @@ export class StreamMode {
           ),
         onFailure: failed,
         now: Date.now,
-        logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
+        log: this.streamLog(),
       },
       { config: state.config, history: historyOf(turns), nextSeq: turns.length + 1 },
     );
@@ -139,7 +144,7 @@ export class StreamMode {
       return (await greetingAudio(this.host.audioStore(), this.host.providers().tts, config, "mulaw", signal))
         .bytes;
     } catch (err) {
-      log.warn("stream_greeting_failed", { ...this.host.logFields(), ...errorFields(err) });
+      this.host.log().warn("stream_greeting_failed", { ...errorFields(err) });
       return null;
     }
   }
@@ -154,8 +159,7 @@ export class StreamMode {
     const reply = { speech: [], next: "listen" as const, turns: record.seq };
     this.host.storeTurn({ key: `stream:${record.seq}`, record, reply });
     this.host.save();
-    log.info("stream_turn", {
-      ...this.host.logFields(),
+    this.host.log().info("stream_turn", {
       seq: record.seq,
       outcome: record.outcome,
       interrupted: record.interrupted ?? false,

@@ -1,5 +1,5 @@
 import type { CallConfig } from "../config/defaults.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage, ChatModel, SpeechToText, TextToSpeech } from "../providers/types.ts";
 import type { Budget } from "./budget.ts";
 
@@ -36,7 +36,8 @@ export interface TurnInput {
   config: CallConfig;
   history: ChatMessage[];
   budget: Budget;
-  logFields: Record<string, unknown>;
+  /** the turn's logger (call_sid, seq) */
+  log: Logger;
 }
 
 /** Transcripts of noise come back as punctuation or nothing at all. */
@@ -45,7 +46,7 @@ export function isSilence(transcript: string): boolean {
 }
 
 export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOutcome> {
-  const { config, budget, logFields } = input;
+  const { config, budget, log } = input;
   const started = deps.now();
   const timings: TurnTimings = { recording_ms: 0, stt_ms: 0, llm_ms: 0, tts_ms: 0, total_ms: 0 };
   const timed = async <T>(
@@ -61,7 +62,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
     }
   };
   const failed = (stage: "recording" | "stt" | "llm", err: unknown, transcript?: string): TurnOutcome => {
-    log.warn("turn_step_failed", { ...logFields, stage, ...errorFields(err) });
+    log.warn("turn_step_failed", { stage, ...errorFields(err) });
     return { kind: "failed", stage, ...(transcript !== undefined && { transcript }), timings };
   };
 
@@ -124,7 +125,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
     });
   } catch (err) {
     // The caller still hears the reply, in Twilio's own voice.
-    log.warn("turn_tts_fell_back_to_say", { ...logFields, ...errorFields(err) });
+    log.warn("turn_tts_fell_back_to_say", errorFields(err));
   }
   return { kind: "reply", transcript, reply, audioId, timings };
 }

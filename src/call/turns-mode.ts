@@ -1,4 +1,4 @@
-import { errorFields, log } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import type { TwilioRest } from "../twilio/rest.ts";
 import type { AudioStore } from "./audio-store.ts";
@@ -26,7 +26,8 @@ export interface TurnsHost {
   providers(): OpenAIProviders;
   twilio(): TwilioRest;
   audioStore(): AudioStore;
-  logFields(): Record<string, unknown>;
+  /** the call's logger (every line carries call_sid) */
+  log(): Logger;
 }
 
 export class TurnsMode {
@@ -51,7 +52,7 @@ export class TurnsMode {
       );
       return { text: config.greeting, audioId: id };
     } catch (err) {
-      log.warn("greeting_tts_fell_back_to_say", { ...this.host.logFields(), ...errorFields(err) });
+      this.host.log().warn("greeting_tts_fell_back_to_say", { ...errorFields(err) });
       return saying(config.greeting);
     }
   }
@@ -87,7 +88,7 @@ export class TurnsMode {
     const recordingUrl = input.recordingUrl;
     const twilio = this.host.twilio();
     const audio = this.host.audioStore();
-    const logFields = this.host.logFields();
+    const turnLog = this.host.log().with({ seq });
     const outcome = await runTurn(
       {
         ...this.host.providers(),
@@ -103,7 +104,7 @@ export class TurnsMode {
         config: state.config,
         history: historyOf(this.host.turns()),
         budget,
-        logFields: { ...logFields, seq },
+        log: turnLog,
       },
     );
 
@@ -129,9 +130,7 @@ export class TurnsMode {
     }
     state.failures = 0;
     state.silences = 0;
-    log.info("turn_answered", {
-      ...logFields,
-      seq,
+    turnLog.info("turn_answered", {
       ...outcome.timings,
       tts_fallback: outcome.audioId === null,
     });

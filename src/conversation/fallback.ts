@@ -1,4 +1,4 @@
-import { log } from "../log.ts";
+import type { Logger } from "../log.ts";
 import type { ConversationEngine } from "./engine.ts";
 
 /**
@@ -17,7 +17,8 @@ export interface FallbackBuild<Reason extends string> {
   /** Reasons after which the caller has not heard a greeting yet. */
   beforeGreeting: readonly Reason[];
   /** on the `engine_fallback` line: the call's fields and the two engines' names */
-  logFields: Record<string, unknown>;
+  /** the call's logger, with the stream's stream_sid */
+  log: Logger;
 }
 
 export class FallbackEngine<Reason extends string> implements ConversationEngine {
@@ -61,7 +62,7 @@ export class FallbackEngine<Reason extends string> implements ConversationEngine
   private fallBack(reason: Reason): void {
     if (this.switched || this.closed) return;
     this.switched = true;
-    log.warn("engine_fallback", { ...this.build.logFields, reason });
+    this.build.log.warn("engine_fallback", { reason });
     this.current = this.build.fallback();
     if (this.greeted && this.build.beforeGreeting.includes(reason)) void this.current.greet();
   }

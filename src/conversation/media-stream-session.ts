@@ -1,6 +1,6 @@
 import type { EndReason } from "../call/summary.ts";
 import { verify } from "../call/tokens.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import { clearMessage, markMessage, mediaMessage, parseStreamMessage } from "../twilio/media-stream.ts";
 import type { ConversationEngine, EngineFactory, OutboundAudio } from "./engine.ts";
 
@@ -28,7 +28,8 @@ export interface MediaStreamHost {
   engine: EngineFactory;
   /** Twilio stopped the stream: the call is over. */
   stopped(reason: EndReason): Promise<void>;
-  logFields(): Record<string, unknown>;
+  /** the call's logger (every line carries call_sid) */
+  log(): Logger;
 }
 
 export class MediaStreamSession {
@@ -48,7 +49,7 @@ export class MediaStreamSession {
     );
     switch (event.kind) {
       case "invalid":
-        log.warn("stream_message_skipped", { ...this.host.logFields(), reason: event.reason });
+        this.host.log().warn("stream_message_skipped", { reason: event.reason });
         return;
       case "start":
         await this.start(event.streamSid, event.callSid, event.customParameters.token ?? "");
@@ -85,10 +86,7 @@ export class MediaStreamSession {
         ? await verify(this.host.signingSecret, "stream", callSid, Number(expires), signature ?? "")
         : ({ ok: false, reason: "bad_signature" } as const);
     if (!check.ok) {
-      log.warn("stream_refused", {
-        ...this.host.logFields(),
-        reason: stream.tokenUsed ? "token_reused" : check.reason,
-      });
+      this.host.log().warn("stream_refused", { reason: stream.tokenUsed ? "token_reused" : check.reason });
       this.ws.close(1008, "invalid stream token");
       return;
     }
@@ -97,7 +95,7 @@ export class MediaStreamSession {
     this.host.save();
     const engine = this.engine();
     if (!engine) return;
-    log.info("stream_started", { ...this.host.logFields(), streamSid });
+    this.host.log().info("stream_started", { stream_sid: streamSid });
     await engine.greet();
   }
 
@@ -116,7 +114,7 @@ export class MediaStreamSession {
       else this.ws.send(clearMessage(streamSid));
     } catch (err) {
       // The socket closed under us; webSocketClose finalises the call.
-      log.warn("stream_send_failed", { ...this.host.logFields(), streamSid, ...errorFields(err) });
+      this.host.log().warn("stream_send_failed", { stream_sid: streamSid, ...errorFields(err) });
     }
   }
 }

@@ -6,7 +6,7 @@ import type { RealtimeTimings, TurnRecord } from "../call/summary.ts";
 import { isSilence } from "../call/turn.ts";
 import { type CapturedUtterance, UtteranceCapture } from "../call/utterance-capture.ts";
 import type { CallConfig } from "../config/defaults.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import {
   type ChatMessage,
   type ChatModel,
@@ -33,7 +33,8 @@ export interface PipelineDeps extends Pick<EngineSink, "send" | "onTurn"> {
   /** The greeting as 8 kHz μ-law (cached), or null when it can't be had: the call goes on without it. */
   greeting?: () => Promise<Uint8Array | null>;
   now(): number;
-  logFields: Record<string, unknown>;
+  /** the call's logger, with the stream's stream_sid */
+  log: Logger;
 }
 /** The conversation kept for the model: the last dozen exchanges, like record→reply mode. */
 const MAX_HISTORY_MESSAGES = 24;
@@ -167,11 +168,7 @@ export class PipelineEngine implements ConversationEngine {
       this.capture.push(mulaw);
     } catch (err) {
       // Called from the socket's message handler: one bad payload must not end the call.
-      log.error("pipeline_audio_failed", {
-        ...this.deps.logFields,
-        bytes: mulaw?.length,
-        ...errorFields(err),
-      });
+      this.deps.log.error("pipeline_audio_failed", { bytes: mulaw?.length, ...errorFields(err) });
     }
   }
 
@@ -223,8 +220,8 @@ export class PipelineEngine implements ConversationEngine {
   }
 
   private utteranceEnded(utterance: CapturedUtterance): void {
-    const fields = { ...this.deps.logFields, duration_ms: utterance.durationMs };
-    if (utterance.truncated) log.warn("pipeline_utterance_truncated", fields);
+    const fields = { duration_ms: utterance.durationMs };
+    if (utterance.truncated) this.deps.log.warn("pipeline_utterance_truncated", fields);
     // Too short to interrupt while the agent spoke: a cough, a noise or an "uh-huh", not a turn.
     if (
       this.config.enable_interrupts &&
@@ -232,7 +229,7 @@ export class PipelineEngine implements ConversationEngine {
       !this.bargedIn &&
       utterance.durationMs < this.interruptMs
     ) {
-      log.info("pipeline_utterance_ignored", fields);
+      this.deps.log.info("pipeline_utterance_ignored", fields);
       return;
     }
     this.queue.push({ wav: utterance.wav, endedAt: this.deps.now(), at: new Date().toISOString() });
@@ -245,7 +242,7 @@ export class PipelineEngine implements ConversationEngine {
 
   private bargeIn(): void {
     this.bargedIn = true;
-    log.info("pipeline_barge_in", { ...this.deps.logFields });
+    this.deps.log.info("pipeline_barge_in");
     this.send({ kind: "clear" });
     // Twilio echoes the marks a clear drops: they must not count as heard.
     this.marks.length = 0;
@@ -268,7 +265,7 @@ export class PipelineEngine implements ConversationEngine {
         await this.respond(next);
       } catch (err) {
         // respond handles provider failures itself; this is a bug, and the next caller turn may still work.
-        log.error("pipeline_turn_crashed", { ...this.deps.logFields, ...errorFields(err) });
+        this.deps.log.error("pipeline_turn_crashed", { ...errorFields(err) });
       }
     }
   }
@@ -290,7 +287,7 @@ export class PipelineEngine implements ConversationEngine {
       const transcribedAt = this.deps.now();
       const transcript = text.trim();
       if (isSilence(transcript)) {
-        log.info("pipeline_utterance_silent", { ...this.deps.logFields });
+        this.deps.log.info("pipeline_utterance_silent");
         return;
       }
       const turn = this.startTurn(utterance, transcript);
@@ -429,7 +426,7 @@ export class PipelineEngine implements ConversationEngine {
   }
 
   private async failed(turn: Turn, stage: "stt" | "llm" | "tts", err: unknown, work: Work): Promise<void> {
-    log.warn("pipeline_turn_failed", { ...this.deps.logFields, seq: turn.seq, stage, ...errorFields(err) });
+    this.deps.log.warn("pipeline_turn_failed", { seq: turn.seq, stage, ...errorFields(err) });
     const spoken = turn.sentences.join(" ");
     this.settle(turn, { outcome: "failed", reply: spoken || null, failed_stage: stage }, null);
     this.report();
@@ -440,11 +437,7 @@ export class PipelineEngine implements ConversationEngine {
       await this.speak(PHRASES.tryAgain, { name: `turn-${turn.seq}-apology` }, signal);
     } catch (apologyErr) {
       if (!signal.aborted) {
-        log.warn("pipeline_apology_failed", {
-          ...this.deps.logFields,
-          seq: turn.seq,
-          ...errorFields(apologyErr),
-        });
+        this.deps.log.warn("pipeline_apology_failed", { seq: turn.seq, ...errorFields(apologyErr) });
       }
     }
   }
@@ -485,7 +478,7 @@ export class PipelineEngine implements ConversationEngine {
       try {
         this.deps.onTurn(turn.record, turn.messages);
       } catch (err) {
-        log.error("pipeline_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
+        this.deps.log.error("pipeline_on_turn_failed", { seq: turn.seq, ...errorFields(err) });
       }
     }
   }
@@ -509,7 +502,7 @@ export class PipelineEngine implements ConversationEngine {
       this.deps.send(out);
     } catch (err) {
       // The socket is gone; its close event may never come, so stop here.
-      log.warn("pipeline_send_failed", { ...this.deps.logFields, kind: out.kind, ...errorFields(err) });
+      this.deps.log.warn("pipeline_send_failed", { kind: out.kind, ...errorFields(err) });
       this.close();
     }
   }

@@ -7,7 +7,7 @@ import type {
 import { FRAME_BYTES, LINE_RATE } from "../audio/telephony.ts";
 import type { TurnRecord } from "../call/summary.ts";
 import type { CallConfig } from "../config/defaults.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import type { RealtimeConnection, RealtimeHandlers } from "../providers/openai-realtime.ts";
 import type { ChatMessage } from "../providers/types.ts";
 import { decodeBase64, encodeBase64 } from "../twilio/base64.ts";
@@ -46,7 +46,8 @@ export interface RealtimeEngineDeps extends Pick<EngineSink, "send" | "onTurn"> 
   onFailure(reason: RealtimeFailure, err?: unknown): void;
   tools?: RealtimeTools;
   now(): number;
-  logFields: Record<string, unknown>;
+  /** the call's logger, with the stream's stream_sid */
+  log: Logger;
 }
 
 export type RealtimeFailure = "connect_failed" | "session_refused" | "greeting_timeout" | "socket_dropped";
@@ -240,7 +241,7 @@ export class RealtimeEngine implements ConversationEngine {
       this.handle(event);
     } catch (err) {
       // One odd event must not end the call.
-      log.error("realtime_event_failed", { ...this.deps.logFields, event: event.type, ...errorFields(err) });
+      this.deps.log.error("realtime_event_failed", { event: event.type, ...errorFields(err) });
     }
   }
 
@@ -292,9 +293,9 @@ export class RealtimeEngine implements ConversationEngine {
   }
 
   private serverError(error: { message: string; code?: string | null; event_id?: string | null }): void {
-    const fields = { ...this.deps.logFields, code: error.code, message: error.message };
+    const fields = { code: error.code, message: error.message };
     if (error.event_id === "session_update") {
-      log.warn("realtime_session_refused", fields);
+      this.deps.log.warn("realtime_session_refused", fields);
       this.fail("session_refused", error.message);
       return;
     }
@@ -304,8 +305,8 @@ export class RealtimeEngine implements ConversationEngine {
       return;
     }
     // A cancel racing the server's own (interrupt_response) is harmless.
-    if (error.code === "response_cancel_not_active") log.info("realtime_error", fields);
-    else log.warn("realtime_error", fields);
+    if (error.code === "response_cancel_not_active") this.deps.log.info("realtime_error", fields);
+    else this.deps.log.warn("realtime_error", fields);
   }
 
   private speechStarted(): void {
@@ -314,7 +315,7 @@ export class RealtimeEngine implements ConversationEngine {
     if (!this.config.enable_interrupts || !item || !playing) return;
     item.cut = true;
     const audioEndMs = Math.floor(item.heardBytes / BYTES_PER_MS);
-    log.info("realtime_barge_in", { ...this.deps.logFields, item_id: item.itemId, audio_end_ms: audioEndMs });
+    this.deps.log.info("realtime_barge_in", { item_id: item.itemId, audio_end_ms: audioEndMs });
     this.deps.send({ kind: "clear" });
     // Twilio echoes the marks a clear drops: they must not count as heard.
     this.marks.length = 0;
@@ -421,7 +422,7 @@ export class RealtimeEngine implements ConversationEngine {
       return;
     }
     if (response.status === "failed" && owner && !owner.record) {
-      log.warn("realtime_response_failed", { ...this.deps.logFields, seq: owner.seq });
+      this.deps.log.warn("realtime_response_failed", { seq: owner.seq });
       owner.record = this.recordOf(owner, { outcome: "failed", reply: null, failed_stage: "realtime" });
       this.report();
     }
@@ -442,7 +443,7 @@ export class RealtimeEngine implements ConversationEngine {
       try {
         output = await tools.call(call.name ?? "", call.arguments ?? "{}");
       } catch (err) {
-        log.warn("realtime_tool_failed", { ...this.deps.logFields, tool: call.name, ...errorFields(err) });
+        this.deps.log.warn("realtime_tool_failed", { tool: call.name, ...errorFields(err) });
         output = JSON.stringify({ error: "the tool failed" });
       }
       if (this.stopped) return;
@@ -501,7 +502,7 @@ export class RealtimeEngine implements ConversationEngine {
       try {
         this.deps.onTurn(turn.record, turn.messages);
       } catch (err) {
-        log.error("realtime_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
+        this.deps.log.error("realtime_on_turn_failed", { seq: turn.seq, ...errorFields(err) });
       }
     }
   }
@@ -521,8 +522,7 @@ export class RealtimeEngine implements ConversationEngine {
 
   private fail(reason: RealtimeFailure, err?: unknown): void {
     if (this.stopped) return;
-    log.warn("realtime_engine_failed", {
-      ...this.deps.logFields,
+    this.deps.log.warn("realtime_engine_failed", {
       reason,
       ...(err instanceof Error ? errorFields(err) : err !== undefined && { detail: String(err) }),
     });

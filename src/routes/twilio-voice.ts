@@ -6,9 +6,10 @@ import { sign, signingSecret } from "../call/tokens.ts";
 import { type CallConfig, defaultCallConfig } from "../config/defaults.ts";
 import { type E164, normalizePhoneNumber } from "../config/phone-number.ts";
 import type { ConfigSource } from "../config/resolver.ts";
+import { AppError } from "../errors.ts";
 import { requireTwilioSignature } from "../http/twilio-auth.ts";
 import type { AppEnv } from "../http/types.ts";
-import { errorFields, log } from "../log.ts";
+import { errorFields } from "../log.ts";
 import { replyTwiml } from "../twilio/call-twiml.ts";
 import { connectStream, twiml } from "../twilio/twiml.ts";
 import { isFinalStatus, parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
@@ -51,6 +52,12 @@ async function render(c: Ctx, reply: CallReply): Promise<Response> {
   );
 }
 
+/** The CallSid the form names, for the log line of a request that failed (maybe while parsing it). */
+async function callSidOf(c: Ctx): Promise<string | undefined> {
+  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  return typeof form.CallSid === "string" ? form.CallSid : undefined;
+}
+
 /** Any failure while answering: apologise in Twilio's voice, and keep listening or say goodbye. */
 async function answerFailure(
   c: Ctx,
@@ -58,7 +65,11 @@ async function answerFailure(
   err: unknown,
   next: CallReply["next"],
 ): Promise<Response> {
-  log.error("twilio_webhook_failed", { request_id: c.var.requestId, where, ...errorFields(err) });
+  c.var.services.log.error("twilio_webhook_failed", {
+    call_sid: await callSidOf(c),
+    where,
+    ...errorFields(err),
+  });
   return render(c, {
     speech: [saying(next === "listen" ? PHRASES.apology : PHRASES.unavailable)],
     next,
@@ -95,10 +106,10 @@ async function configFor(
     phone = normalizePhoneNumber(to, settings.DEFAULT_COUNTRY, "To");
   } catch (err) {
     // A SIP or client: address has no config of its own; the call still gets the defaults.
-    log.warn("call_to_not_a_phone_number", { callSid, to, ...errorFields(err) });
+    c.var.services.log.warn("call_to_not_a_phone_number", { call_sid: callSid, to, ...errorFields(err) });
     return { config: defaultCallConfig(settings, to as E164), source: "default" };
   }
-  return resolver.resolve(phone, { callSid, request_id: c.var.requestId });
+  return resolver.resolve(phone, { call_sid: callSid });
 }
 
 export function twilioVoiceRoutes() {
@@ -147,10 +158,7 @@ export function twilioVoiceRoutes() {
   // Stream mode: Twilio's WebSocket, handed to the call's Durable Object.
   app.get("/media/:callSid{CA[0-9a-zA-Z]+}", async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-      return c.json(
-        { success: false, error: { code: "UPGRADE_REQUIRED", message: "expected a WebSocket" } },
-        426,
-      );
+      throw new AppError("UPGRADE_REQUIRED", "A Media Stream is a WebSocket: expected `Upgrade: websocket`");
     }
     return session(c, c.req.param("callSid")).fetch(c.req.raw);
   });
@@ -165,7 +173,7 @@ export function twilioVoiceRoutes() {
         });
       }
     } catch (err) {
-      log.error("twilio_status_failed", { request_id: c.var.requestId, ...errorFields(err) });
+      c.var.services.log.error("twilio_status_failed", { call_sid: await callSidOf(c), ...errorFields(err) });
     }
     return xml(c, '<?xml version="1.0" encoding="UTF-8"?><Response/>');
   });

@@ -8,6 +8,7 @@ import type { CallConfig } from "../../src/config/defaults.ts";
 import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
 import type { OutboundAudio } from "../../src/conversation/engine.ts";
 import { PipelineEngine } from "../../src/conversation/pipeline.ts";
+import { log } from "../../src/log.ts";
 import { createOpenAIProviders } from "../../src/providers/openai.ts";
 import type { ChatMessage, ChatRequest, SpeechRequest } from "../../src/providers/types.ts";
 import { fakeControl } from "../fakes/client.ts";
@@ -81,7 +82,7 @@ async function setup(options: {
       send: (out) => sent.push(out),
       onTurn: (turn, messages) => turns.push({ turn, messages }),
       now: () => Date.now(),
-      logFields: { test: "realtime" },
+      log: log.with({ test: "pipeline" }),
     },
     { config: { ...CONFIG, ...options.config }, history: options.history ?? [], nextSeq: 1 },
   );

@@ -10,6 +10,7 @@ import type { CallConfig } from "../../src/config/defaults.ts";
 import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
 import type { OutboundAudio } from "../../src/conversation/engine.ts";
 import { RealtimeEngine, type RealtimeFailure, type RealtimeTools } from "../../src/conversation/realtime.ts";
+import { log } from "../../src/log.ts";
 import { connectRealtime } from "../../src/providers/openai-realtime.ts";
 import { decodeBase64 } from "../../src/twilio/base64.ts";
 import { fakeControl } from "../fakes/client.ts";
@@ -78,7 +79,7 @@ async function setup(
       onFailure: (reason) => failures.push(reason),
       ...(options.tools && { tools: options.tools }),
       now: () => Date.now(),
-      logFields: { test: "realtime" },
+      log: log.with({ test: "realtime" }),
     },
     { config: { ...CONFIG, ...options.config }, history: [], nextSeq: 1 },
   );
@@ -309,7 +310,7 @@ describe("RealtimeEngine failures", () => {
           ),
         onFailure: (reason) => failures.push(reason),
         now: Date.now,
-        logFields: {},
+        log,
       },
       { config: CONFIG, history: [], nextSeq: 1 },
     );
@@ -333,7 +334,7 @@ describe("RealtimeEngine failures", () => {
           ),
         onFailure: (reason) => failures.push({ reason, at: Date.now() - started }),
         now: Date.now,
-        logFields: {},
+        log,
       },
       { config: CONFIG, history: [], nextSeq: 1 },
     );
