@@ -4,7 +4,13 @@ import { Resampler } from "../audio/resample.ts";
 import { SentenceSplitter } from "../audio/sentences.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import { errorFields, log } from "../log.ts";
-import type { ChatMessage, ChatModel, SpeechToText, TextToSpeech } from "../providers/types.ts";
+import {
+  type ChatMessage,
+  type ChatModel,
+  ProviderError,
+  type SpeechToText,
+  type TextToSpeech,
+} from "../providers/types.ts";
 import { FRAME_BYTES, LINE_RATE, MULAW_SILENCE, MulawFramer } from "./mulaw-framer.ts";
 import type { RealtimeTimings, TurnRecord } from "./summary.ts";
 import { isSilence } from "./turn.ts";
@@ -292,6 +298,11 @@ export class RealtimeConversation {
         ));
       } catch (err) {
         if (this.closed) return;
+        if (err instanceof ProviderError && err.kind === "audio_too_short") {
+          // Not a failure: too little audio to hold words, like a transcript of silence.
+          log.info("realtime_utterance_silent", { ...this.deps.logFields, reason: "audio_too_short" });
+          return;
+        }
         return await this.failed(this.startTurn(utterance, null), "stt", err, work);
       }
       const transcribedAt = this.deps.now();

@@ -50,6 +50,15 @@ interface CallState extends StartInput {
   stream: { streamSid: string | null; tokenUsed: boolean };
 }
 
+/** One recording webhook: `recordingUrl` null when the caller said nothing at all. */
+export interface TurnRequest {
+  /** RecordingSid (or "no-speech:<n>"): a retried webhook finds its answer by it */
+  key: string;
+  recordingUrl: string | null;
+  /** Twilio's RecordingDuration, in whole seconds */
+  recordingSeconds?: number;
+}
+
 interface StoredTurn {
   /** RecordingSid (or "no-speech:<n>"): a retried webhook finds its answer by it */
   key: string;
@@ -192,7 +201,7 @@ export class CallSession extends DurableObject<Env> {
   }
 
   /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
-  async turn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+  async turn(input: TurnRequest): Promise<CallReply> {
     if (!this.state) return { speech: [], next: "hangup", turns: 0 };
     const done = this.turns.find((t) => t.key === input.key);
     if (done) return done.reply;
@@ -204,7 +213,7 @@ export class CallSession extends DurableObject<Env> {
     return pending;
   }
 
-  private async runTurn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+  private async runTurn(input: TurnRequest): Promise<CallReply> {
     const state = this.requireState();
     const budget = Budget.fromNow(WEBHOOK_BUDGET_MS);
     const seq = this.turns.length + 1;
@@ -230,7 +239,13 @@ export class CallSession extends DurableObject<Env> {
         },
         now: Date.now,
       },
-      { config: state.config, history: this.history(), budget, logFields: { ...this.logFields(), seq } },
+      {
+        config: state.config,
+        history: this.history(),
+        budget,
+        logFields: { ...this.logFields(), seq },
+        ...(input.recordingSeconds !== undefined && { recordingSeconds: input.recordingSeconds }),
+      },
     );
 
     if (outcome.kind === "silence") return this.silentTurn(input.key, seq, at, outcome.timings);
@@ -259,7 +274,7 @@ export class CallSession extends DurableObject<Env> {
       ...this.logFields(),
       seq,
       ...outcome.timings,
-      tts_fallback: outcome.audioId === null,
+      tts_fallback: outcome.speech.some((piece) => piece.audioId === null),
     });
     return this.finishTurn(
       input.key,
@@ -271,7 +286,7 @@ export class CallSession extends DurableObject<Env> {
         reply: outcome.reply,
         timings: outcome.timings,
       },
-      [{ text: outcome.reply, audioId: outcome.audioId }],
+      outcome.speech,
       "listen",
     );
   }

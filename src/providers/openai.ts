@@ -282,12 +282,25 @@ class ProviderCall {
     if (err instanceof APIConnectionError)
       return fail("network", `OpenAI ${op} could not connect: ${err.message}`);
     if (err instanceof APIError && err.status !== undefined) {
+      if (isAudioTooShort(err)) return fail("audio_too_short", `OpenAI ${op}: ${err.message}`, err.status);
       return fail("http", `OpenAI ${op} failed: ${err.message}`, err.status);
     }
     // In-band stream errors, unparseable bodies and anything else the SDK could not make sense of.
     const message = err instanceof Error ? err.message : String(err);
     return fail("bad_response", `OpenAI ${op} returned an unusable response: ${message}`);
   }
+}
+
+/**
+ * OpenAI refuses audio under 0.1 s with 400: whisper-1 says code `audio_too_short`; the
+ * gpt-4o transcribe models say code `invalid_value`, "audio duration ... is shorter than 0.1
+ * seconds which is the minimum for this model".
+ */
+function isAudioTooShort(err: APIError): boolean {
+  return (
+    err.status === 400 &&
+    (err.code === "audio_too_short" || (err.code === "invalid_value" && /shorter than/i.test(err.message)))
+  );
 }
 
 function redact(text: string, secret: string): string {

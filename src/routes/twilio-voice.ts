@@ -137,7 +137,11 @@ export function twilioVoiceRoutes() {
       const event = parseVoiceWebhook("recording", form);
       return render(
         c,
-        await session(c, event.callSid).turn({ key: recordingKey(event), recordingUrl: event.recordingUrl }),
+        await session(c, event.callSid).turn({
+          key: recordingKey(event),
+          recordingUrl: event.recordingUrl,
+          ...(event.recordingDuration !== undefined && { recordingSeconds: event.recordingDuration }),
+        }),
       );
     } catch (err) {
       return answerFailure(c, "recording", err, "listen");
