@@ -103,7 +103,10 @@ describe("splitText", () => {
     for (let i = 1; sentences.join(" ").length < 5048; i++) {
       sentences.push(`Step ${i}: open the settings page, choose the account tab and check the number again.`);
     }
-    return sentences.join(" ").slice(0, 5047).replace(/\s*\S*$/, "") + ".";
+    return `${sentences
+      .join(" ")
+      .slice(0, 5047)
+      .replace(/\s*\S*$/, "")}.`;
   };
 
   it("keeps text within the limit as one piece", () => {
