@@ -213,8 +213,14 @@ class CallFactory {
  * has kept us waiting for the timeout. The wait is paused while a stream's consumer holds a chunk.
  */
 class ProviderCall {
+  /**
+   * Aborted without a reason on purpose: workerd logs a fetch aborted with a reason of ours as an
+   * "uncaught exception" while its request body is still being sent (cloudflare/workerd#1020),
+   * which is every hang-up mid-upload. Why the call stopped is read from `callerSignal` and
+   * `#timedOut` instead.
+   */
   readonly #controller = new AbortController();
-  readonly #onCallerAbort = () => this.#controller.abort(this.callerSignal?.reason);
+  readonly #onCallerAbort = () => this.#controller.abort();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timedOut = false;
 
@@ -233,7 +239,7 @@ class ProviderCall {
     this.timeoutMs = timeoutMs;
     this.apiKey = apiKey;
     this.callerSignal = callerSignal;
-    if (callerSignal?.aborted) this.#controller.abort(callerSignal.reason);
+    if (callerSignal?.aborted) this.#controller.abort();
     else callerSignal?.addEventListener("abort", this.#onCallerAbort, { once: true });
     this.resume();
   }
@@ -250,7 +256,7 @@ class ProviderCall {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timedOut = true;
-      this.#controller.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, "TimeoutError"));
+      this.#controller.abort();
     }, this.timeoutMs);
   }
 
