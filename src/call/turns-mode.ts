@@ -1,10 +1,9 @@
-import { errorFields, log } from "../log.ts";
+import { log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import type { TwilioRest } from "../twilio/rest.ts";
 import type { AudioStore } from "./audio-store.ts";
 import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
 import { type CallState, historyOf, MAX_FAILURES, MAX_SILENCES, type StoredTurn } from "./call-state.ts";
-import { greetingAudio } from "./greeting.ts";
 import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
 import type { TurnRecord } from "./summary.ts";
 import { runTurn } from "./turn.ts";
@@ -45,24 +44,6 @@ export class TurnsMode {
 
   constructor(host: TurnsHost) {
     this.host = host;
-  }
-
-  /** The greeting in the number's voice (mp3 for <Play>), synthesised once per (text, model, voice). */
-  async greeting(budget: Budget): Promise<Speech> {
-    const { config } = this.host.state();
-    try {
-      const { id } = await greetingAudio(
-        this.host.audioStore(),
-        this.host.providers().tts,
-        config,
-        "mp3",
-        budget.signal(4500, 0),
-      );
-      return { text: config.greeting, audioId: id };
-    } catch (err) {
-      log.warn("greeting_tts_fell_back_to_say", { ...this.host.logFields(), ...errorFields(err) });
-      return saying(config.greeting);
-    }
   }
 
   /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */

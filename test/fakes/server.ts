@@ -79,7 +79,7 @@ export async function startFakeServer(name: string, handle: Handler): Promise<Fa
           ns.behaviors.splice(ns.behaviors.indexOf(behavior), 1);
         if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
         if (behavior.status) {
-          res.writeHead(behavior.status, { "content-type": "application/json" });
+          res.writeHead(behavior.status, { "content-type": "application/json", ...behavior.headers });
           return res.end(behavior.body ?? JSON.stringify({ error: { message: `${name} fake failure` } }));
         }
       }
