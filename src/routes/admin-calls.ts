@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { callLog } from "../call/call-log.ts";
+import { callLog, findCall } from "../call/call-log.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { AppError } from "../errors.ts";
+import { ADMIN_ERRORS, errorResponses, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 
 /** Recent calls and their details: config version, transcripts, per-turn timings, end reason. */
@@ -26,7 +27,7 @@ const CallSummarySchema = z
     config_version: z.number().int(),
     config_source: z.string(),
     uses_defaults: z.boolean(),
-    mode: z.enum(["turns", "stream"]),
+    mode: z.enum(["turns", "stream", "realtime"]),
     status: z.enum(["in_progress", "ended"]),
     started_at: z.string(),
     ended_at: z.string().nullable(),
@@ -35,11 +36,6 @@ const CallSummarySchema = z
     turns: z.array(Turn),
   })
   .openapi("CallSummary");
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
 
 const listCalls = createRoute({
   method: "get",
@@ -58,6 +54,7 @@ const listCalls = createRoute({
       z.object({ success: z.literal(true), total: z.number().int(), calls: z.array(CallSummarySchema) }),
       "Calls",
     ),
+    ...errorResponses(...ADMIN_ERRORS),
   },
 });
 
@@ -74,7 +71,7 @@ const getCall = createRoute({
   },
   responses: {
     200: json(z.object({ success: z.literal(true), call: CallSummarySchema }), "The call"),
-    404: json(z.object({ success: z.literal(false) }).passthrough(), "Unknown call"),
+    ...errorResponses(...ADMIN_ERRORS, 404),
   },
 });
 
@@ -90,9 +87,7 @@ export function registerCallRoutes(app: App): void {
 
   app.openapi(getCall, async (c) => {
     const { call_sid } = c.req.valid("param");
-    // A live call's own object has the turns so far; an ended one is in the log.
-    const live = await c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(call_sid)).snapshot();
-    const call = live ?? (await callLog(c.env).get(call_sid));
+    const call = await findCall(c.env, call_sid);
     if (!call) throw new AppError("NOT_FOUND", `No call ${call_sid}`);
     return c.json({ success: true as const, call }, 200);
   });

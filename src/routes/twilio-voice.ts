@@ -164,7 +164,8 @@ export function twilioVoiceRoutes() {
         publicBaseUrl: baseUrl(c),
         answeredAt,
       });
-      if (mode === "stream") return streamAnswer(c, event.callSid);
+      // stream and realtime modes talk over a Media Stream.
+      if (mode !== "turns") return streamAnswer(c, event.callSid);
       const greeting = await greetingSpeech(
         audioStore(c),
         openai(c).tts,
