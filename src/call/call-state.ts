@@ -21,7 +21,11 @@ export interface StartInput {
   configSource: ConfigSource;
   mode: "turns" | "stream";
   publicBaseUrl: string;
+  /** where the caller is: a phone call through Twilio, or the console's browser test call (absent: phone) */
+  channel?: CallChannel;
 }
+
+export type CallChannel = "phone" | "web";
 
 export interface CallState extends StartInput {
   /** ms since the epoch */

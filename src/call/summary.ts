@@ -1,6 +1,6 @@
 import type { ConfigSource } from "../config/resolver.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
-import type { CallState, StoredTurn } from "./call-state.ts";
+import type { CallChannel, CallState, StoredTurn } from "./call-state.ts";
 import type { TurnTimings } from "./turn.ts";
 
 /**
@@ -48,6 +48,8 @@ export interface CallSummary {
   config_source: ConfigSource;
   uses_defaults: boolean;
   mode: "turns" | "stream";
+  /** a phone call through Twilio, or a test call from the console's browser */
+  channel: CallChannel;
   status: "in_progress" | "ended";
   started_at: string;
   ended_at: string | null;
@@ -73,6 +75,7 @@ export function summarize(
     config_source: state.configSource,
     uses_defaults: state.config.uses_defaults,
     mode: state.mode,
+    channel: state.channel ?? "phone",
     status: ended ? "ended" : "in_progress",
     started_at: new Date(state.startedAt).toISOString(),
     ended_at: ended ? new Date().toISOString() : null,

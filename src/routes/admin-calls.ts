@@ -27,6 +27,7 @@ const CallSummarySchema = z
     config_source: z.string(),
     uses_defaults: z.boolean(),
     mode: z.enum(["turns", "stream"]),
+    channel: z.enum(["phone", "web"]).openapi({ description: "web: a test call from the console" }),
     status: z.enum(["in_progress", "ended"]),
     started_at: z.string(),
     ended_at: z.string().nullable(),
