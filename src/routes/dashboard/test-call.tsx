@@ -124,7 +124,7 @@ export function testCallPages(): Hono<DashboardEnv> {
     }
     const sid = c.req.param("sid");
     const call = /^CA[0-9a-f]{32}$/.test(sid) ? await findCall(c.env, sid) : null;
-    if (!call || call.channel !== "web" || call.status !== "in_progress") {
+    if (call?.channel !== "web" || call.status !== "in_progress") {
       throw new AppError("NOT_FOUND", `No test call ${sid} in progress`);
     }
     const upgraded = await c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(sid)).fetch(c.req.raw);
