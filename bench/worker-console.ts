@@ -47,6 +47,7 @@ function sampleCall(i: number, to: E164, startedAt: Date): CallSummary {
     ended_at: new Date(startedAt.getTime() + 30_000).toISOString(),
     duration_seconds: 30,
     end_reason: i % 10 === 0 ? "stream_closed" : "completed",
+    recording_sid: null,
     turns,
   };
 }

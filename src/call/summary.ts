@@ -55,6 +55,8 @@ export interface CallSummary {
   ended_at: string | null;
   duration_seconds: number | null;
   end_reason: EndReason | null;
+  /** Twilio's RecordingSid when the call was recorded (enable_recording) */
+  recording_sid: string | null;
   turns: TurnRecord[];
 }
 
@@ -81,6 +83,7 @@ export function summarize(
     ended_at: ended ? new Date().toISOString() : null,
     duration_seconds: ended ? (durationSeconds ?? Math.round((Date.now() - state.startedAt) / 1000)) : null,
     end_reason: reason,
+    recording_sid: state.recording.sid ?? null,
     turns: turns.map((t) => t.record),
   };
 }

@@ -34,6 +34,7 @@ const CallSummarySchema = z
     ended_at: z.string().nullable(),
     duration_seconds: z.number().nullable(),
     end_reason: z.string().nullable(),
+    recording_sid: z.string().nullable().openapi({ description: "Twilio's RecordingSid, when recorded" }),
     turns: z.array(Turn),
   })
   .openapi("CallSummary");
