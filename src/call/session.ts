@@ -50,6 +50,7 @@ export class CallSession extends DurableObject<Env> {
     storeTurn: (stored) => this.storeTurn(stored),
     save: () => this.save(),
     signingSecret: () => signingSecret(this.settings),
+    settings: () => this.settings,
     providers: () => this.providers(),
     audioStore: () => this.audioStore(),
     hangUp: (reason, goodbye) => this.hangUp(reason, goodbye),
@@ -169,7 +170,8 @@ export class CallSession extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    if (this.state?.mode !== "stream") return new Response("no streaming call here", { status: 404 });
+    if (!this.state || this.state.mode === "turns")
+      return new Response("no streaming call here", { status: 404 });
     // A browser test call has one socket: a second one (a replay) is refused.
     if (this.state.channel === "web" && this.ctx.getWebSockets().length > 0) {
       return new Response("this test call is already connected", { status: 409 });

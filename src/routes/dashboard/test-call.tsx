@@ -101,7 +101,8 @@ export function testCallPages(): Hono<DashboardEnv> {
       to: config.phone_number,
       config,
       configSource: source,
-      mode: "stream",
+      // The number's own engine (stream pipeline or realtime); turns mode needs Twilio's <Record>.
+      mode: config.conversation_mode === "turns" ? "stream" : config.conversation_mode,
       publicBaseUrl: services.settings.PUBLIC_BASE_URL ?? origin,
       channel: "web",
     });
