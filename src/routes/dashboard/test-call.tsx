@@ -105,6 +105,7 @@ export function testCallPages(): Hono<DashboardEnv> {
       mode: config.conversation_mode === "turns" ? "stream" : config.conversation_mode,
       publicBaseUrl: services.settings.PUBLIC_BASE_URL ?? origin,
       channel: "web",
+      answeredAt: Date.now(),
     });
     log.info("web_call_created", { request_id: c.var.requestId, callSid, to: config.phone_number });
     return c.json({
