@@ -131,7 +131,9 @@ function CallsList({ calls, query, csrf }: { calls: CallSummary[]; query: CallsQ
                       <time datetime={call.started_at}>{when(call.started_at)}</time>
                     </a>
                   </td>
-                  <td>{call.from}</td>
+                  <td>
+                    {call.channel === "web" ? <span class="badge ok">browser test call</span> : call.from}
+                  </td>
                   <td>
                     {call.to} <span class="sub">{call.display_name}</span>
                   </td>
