@@ -185,7 +185,11 @@ const silentStt: SpeechToText = { transcribe: async () => ({ text: "" }) };
 const unused = (what: string) => () => {
   throw new Error(`${what} is not used by the per-frame bench (every utterance is silent)`);
 };
-const noLlm: ChatModel = { complete: unused("complete"), stream: unused("stream") };
+const noLlm: ChatModel = {
+  complete: unused("complete"),
+  stream: unused("stream"),
+  streamEvents: unused("streamEvents"),
+};
 const noTts: TextToSpeech = {
   synthesize: unused("synthesize"),
   synthesizeStream: unused("synthesizeStream"),

@@ -11,6 +11,8 @@ import {
   SettingsSchema,
   UpdateConfigBody,
 } from "../config/schema.ts";
+import { prepareTools, type ToolRules } from "../config/tools.ts";
+import type { Settings } from "../env.ts";
 import { AppError } from "../errors.ts";
 import type { App, AppEnv } from "../http/types.ts";
 import { validationError } from "../http/validation.ts";
@@ -171,6 +173,10 @@ function notFound(phone: string): AppError {
   );
 }
 
+function toolRules(settings: Settings): ToolRules {
+  return { environment: settings.ENVIRONMENT, defaultCountry: settings.DEFAULT_COUNTRY };
+}
+
 function settingsOf(config: PhoneConfig): PhoneSettings {
   return Object.fromEntries(SETTINGS_KEYS.map((k) => [k, config[k]])) as PhoneSettings;
 }
@@ -178,8 +184,9 @@ function settingsOf(config: PhoneConfig): PhoneSettings {
 export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
     const { services } = c.var;
-    const { phone_number, ...settings } = c.req.valid("json");
+    const { phone_number, ...body } = c.req.valid("json");
     const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
+    const settings = { ...body, tools: prepareTools(body.tools, toolRules(services.settings)) };
     const { config, created } = await services.store.put(phone, settings, { now: new Date() });
     await services.resolver.publish(phone, config);
     log.info("phone_config_saved", {
@@ -227,9 +234,11 @@ export function registerPhoneConfigRoutes(app: App): void {
     }
     const existing = await services.store.get(phone);
     if (!existing) throw notFound(phone);
-    const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
-    if (!merged.success) throw validationError(merged.error, "configuration after update");
-    const { config } = await services.store.put(phone, merged.data, {
+    const candidate = { ...settingsOf(existing), ...changes };
+    const merged = SettingsSchema.safeParse(candidate);
+    if (!merged.success) throw validationError(merged.error, "configuration after update", candidate);
+    const settings = { ...merged.data, tools: prepareTools(merged.data.tools, toolRules(services.settings)) };
+    const { config } = await services.store.put(phone, settings, {
       now: new Date(),
       // Version 0 is a document from before versions existed: nothing to compare against.
       ...(existing.version > 0 && { expectedVersion: existing.version }),
