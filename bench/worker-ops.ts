@@ -175,6 +175,7 @@ const buildReplyTwiml: Operation = async (input) => {
   const options = {
     recordAction: `${base}/webhooks/twilio/recording`,
     silenceAction: `${base}/webhooks/twilio/recording?no_speech=0`,
+    dialAction: `${base}/webhooks/twilio/dial`,
     audioUrl: (id: string) => audio.signedUrl(id),
   };
   for (let i = 0; i < input.n; i++) await replyTwiml(reply, options);

@@ -1,6 +1,7 @@
 import type { ConversationEngine, EngineSink } from "../conversation/engine.ts";
 import { MediaStreamSession } from "../conversation/media-stream-session.ts";
 import { PipelineEngine } from "../conversation/pipeline.ts";
+import type { ToolIntent, ToolRunner } from "../conversation/tools/index.ts";
 import { errorFields, log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import type { AudioStore } from "./audio-store.ts";
@@ -28,8 +29,12 @@ export interface StreamHost {
   signingSecret(): string;
   providers(): OpenAIProviders;
   audioStore(): AudioStore;
-  /** End the call from our side with a goodbye in Twilio's voice. */
+  /** End the call from our side with a goodbye in Twilio's voice ("": just hang up). */
   hangUp(reason: EndReason, goodbye: string): Promise<void>;
+  /** the number's tools for this call (null: none) */
+  tools(): ToolRunner | null;
+  /** Connect the caller to a transfer target (the announcement has played); `seq`: the turn that asked. */
+  transfer(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<void>;
   /** The stream is over: finalise the call. */
   stopped(reason: EndReason): Promise<void>;
   waitUntil(promise: Promise<unknown>): void;

@@ -1,4 +1,5 @@
 import type { ConfigSource } from "../config/resolver.ts";
+import type { ToolCallRecord } from "../conversation/tools/index.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
 import type { CallState, StoredTurn } from "./call-state.ts";
 import type { TurnTimings } from "./turn.ts";
@@ -28,6 +29,8 @@ export interface TurnRecord {
   timings: TurnTimings | RealtimeTimings;
   /** stream mode: the caller barged in and heard only `reply` */
   interrupted?: boolean;
+  /** the tools the model called during the turn, in order */
+  tools?: ToolCallRecord[];
 }
 
 /** Twilio's final call status, or why we ended the call ourselves. */
@@ -37,7 +40,11 @@ export type EndReason =
   | "silence"
   | "errors"
   | "stream_closed"
-  | "abandoned";
+  | "abandoned"
+  /** the model ended the call (end_call tool) */
+  | "agent_hangup"
+  /** the caller was connected to a transfer target, and that call ended */
+  | "transferred";
 
 export interface CallSummary {
   call_sid: string;

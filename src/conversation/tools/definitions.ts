@@ -12,21 +12,18 @@ import type { ToolDefinition } from "../../providers/types.ts";
  * same name, description and parameters).
  */
 export function toolDefinitions(tools: readonly ToolConfig[]): ToolDefinition[] {
-  return tools.map((tool) => {
-    switch (tool.type) {
-      case "transfer":
-        return transferDefinition(tool);
-      case "end_call":
-        return {
-          name: END_CALL_TOOL_NAME,
-          description:
-            tool.description ??
-            "Hang up the call. Use it only when the conversation is over (the caller said goodbye or has nothing more). Say your goodbye in the same reply; it is played before the line closes.",
-          parameters: { type: "object", properties: {}, additionalProperties: false },
-        };
-      case "webhook":
-        return { name: tool.name, description: tool.description, parameters: tool.parameters };
+  return tools.map((tool): ToolDefinition => {
+    if (tool.type === "transfer") return transferDefinition(tool);
+    if (tool.type === "end_call") {
+      return {
+        name: END_CALL_TOOL_NAME,
+        description:
+          tool.description ??
+          "Hang up the call. Use it only when the conversation is over (the caller said goodbye or has nothing more). Say your goodbye in the same reply; it is played before the line closes.",
+        parameters: { type: "object", properties: {}, additionalProperties: false },
+      };
     }
+    return { name: tool.name, description: tool.description, parameters: tool.parameters };
   });
 }
 

@@ -39,11 +39,17 @@ export interface ToolCallContext {
 
 export type ToolStatus = "ok" | "invalid_arguments" | "unknown_tool" | "http_error" | "timeout" | "error";
 
+/**
+ * Arguments as the call log stores them: an object parsed from the model's JSON, or its raw
+ * text. Spelled out shallowly so the type crosses Durable Object RPC and Hono's JSON typing.
+ */
+export type LoggedArguments = Record<string, string | number | boolean | null | object> | string;
+
 /** One tool call as the call log keeps it. */
 export interface ToolCallRecord {
   name: string;
   /** the model's arguments with secret-like fields redacted (the raw text, cut short, if not JSON) */
-  arguments: unknown;
+  arguments: LoggedArguments;
   status: ToolStatus;
   /** for anything but ok: what went wrong, as the model was told */
   error?: string;
@@ -120,7 +126,9 @@ export class ToolRunner {
     const parsed = parseArguments(call.arguments);
     const record: ToolCallRecord = {
       name: call.name,
-      arguments: parsed.ok ? redactSecrets(parsed.value) : call.arguments.slice(0, MAX_LOGGED_RAW_ARGUMENTS),
+      arguments: parsed.ok
+        ? (redactSecrets(parsed.value) as LoggedArguments)
+        : call.arguments.slice(0, MAX_LOGGED_RAW_ARGUMENTS),
       status: "ok",
       latency_ms: 0,
       result_bytes: 0,
