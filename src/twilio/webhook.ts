@@ -60,7 +60,14 @@ export interface CallStatusEvent {
 }
 
 /** Twilio's DialCallStatus values (the <Dial action> callback). */
-export const DIAL_CALL_STATUSES = ["completed", "answered", "busy", "no-answer", "failed", "canceled"] as const;
+export const DIAL_CALL_STATUSES = [
+  "completed",
+  "answered",
+  "busy",
+  "no-answer",
+  "failed",
+  "canceled",
+] as const;
 export type DialCallStatus = (typeof DIAL_CALL_STATUSES)[number];
 
 /** Twilio's <Dial action> callback: how the dialled leg ended. */
