@@ -4,6 +4,7 @@ import { PipelineEngine } from "../conversation/pipeline.ts";
 import type { ToolIntent, ToolRunner } from "../conversation/tools/index.ts";
 import { errorFields, log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
+import type { ChatMessage } from "../providers/types.ts";
 import type { AudioStore } from "./audio-store.ts";
 import { type CallState, historyOf, MAX_FAILURES, type StoredTurn } from "./call-state.ts";
 import { greetingAudio } from "./greeting.ts";
@@ -75,12 +76,22 @@ export class StreamMode {
   private engine(out: Pick<EngineSink, "send">): ConversationEngine {
     const state = this.host.state();
     const turns = this.host.turns();
+    // Said once, on the stream that brings the caller back from a failed transfer.
+    const resume = state.resume ?? null;
+    if (resume) {
+      state.resume = null;
+      this.host.save();
+    }
     return new PipelineEngine(
       {
         ...this.host.providers(),
         send: out.send,
-        onTurn: (record) => this.recordTurn(record),
+        onTurn: (record, messages) => this.recordTurn(record, messages),
+        onEnd: ({ reason, goodbye }) => this.host.waitUntil(this.host.hangUp(reason, goodbye)),
+        onTransfer: (intent, seq) => this.host.waitUntil(this.host.transfer(intent, seq)),
         greeting: () => this.greeting(),
+        resume,
+        tools: this.host.tools(),
         now: Date.now,
         logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
       },
@@ -101,7 +112,7 @@ export class StreamMode {
     }
   }
 
-  private recordTurn(record: TurnRecord): void {
+  private recordTurn(record: TurnRecord, messages: ChatMessage[]): void {
     const state = this.host.state();
     // As in turns mode: after MAX_FAILURES failed turns in a row, apologise and hang up.
     state.failures = record.outcome === "failed" ? state.failures + 1 : 0;
@@ -109,7 +120,8 @@ export class StreamMode {
       this.host.waitUntil(this.host.hangUp("errors", PHRASES.goodbyeErrors));
     }
     const reply = { speech: [], next: "listen" as const, turns: record.seq };
-    this.host.storeTurn({ key: `stream:${record.seq}`, record, reply });
+    // With tool calls, the turn's messages keep them in the history (after an eviction too).
+    this.host.storeTurn({ key: `stream:${record.seq}`, record, reply, ...(record.tools && { messages }) });
     this.host.save();
     log.info("stream_turn", {
       ...this.host.logFields(),
