@@ -50,7 +50,9 @@ export interface ChatRequest {
   model: string;
   /** system prompt first, then the conversation so far, oldest first */
   messages: ChatMessage[];
+  /** 0..2; not sent to models that accept only their default (src/config/models.ts) */
   temperature: number;
+  /** the reply's token limit, sent as max_completion_tokens or max_tokens (src/config/models.ts) */
   maxTokens: number;
   /** functions the model may call (none: the model can only answer in words) */
   tools?: ToolDefinition[];

@@ -113,6 +113,7 @@ export function twilioVoiceRoutes() {
       const mode = config.conversation_mode;
       const { reply } = await session(c, event.callSid).start({
         callSid: event.callSid,
+        accountSid: event.accountSid,
         from: event.from,
         to: config.phone_number,
         config,

@@ -20,7 +20,9 @@ import { tone, wavFile } from "./wav.ts";
  *                                  name first, arguments in fragments, finish_reason "tool_calls").
  *                                  Refused as OpenAI refuses them: malformed tool definitions, an empty
  *                                  `tools`, `tool_choice` without tools, a `tool` message answering no
- *                                  preceding tool call, tool calls left without their `tool` answers
+ *                                  preceding tool call, tool calls left without their `tool` answers;
+ *                                  reasoning models refuse `max_tokens` and a temperature other than
+ *                                  1 with OpenAI's 400 body (`unsupported_parameter` / `unsupported_value`)
  *   POST /v1/audio/speech          JSON -> a quiet 440 Hz tone, 50 ms per input character, as
  *                                  wav (24 kHz mono s16le), pcm (raw, streamed in several chunks)
  *                                  or "mp3" (the same WAV bytes labelled audio/mpeg: nothing here
@@ -108,6 +110,9 @@ const ChatBody = z.object({
     .max(128)
     .optional(),
   tool_choice: z.enum(["none", "auto", "required"]).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().min(1).optional(),
+  max_completion_tokens: z.number().int().min(1).optional(),
 });
 type ChatBody = z.output<typeof ChatBody>;
 
@@ -209,6 +214,35 @@ interface ToolCallOut {
   function: { name: string; arguments: string };
 }
 
+/**
+ * OpenAI's reasoning models (o1, o3, o4-mini, GPT-5 and its minis; not gpt-5-chat-latest), written
+ * here from OpenAI's answers rather than imported from src/, so the fake stays an independent check.
+ */
+const REASONING_MODEL = /^(o\d|gpt-5(?!(\.\d+)?-chat))/i;
+
+/** What OpenAI answers a chat request to `model` whose parameters it refuses, or null when it accepts them. */
+function refusedParameter(
+  body: z.output<typeof ChatBody>,
+): { message: string; param: string; code: string } | null {
+  if (!REASONING_MODEL.test(body.model)) return null;
+  if (body.max_tokens !== undefined) {
+    return {
+      message:
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      param: "max_tokens",
+      code: "unsupported_parameter",
+    };
+  }
+  if (body.temperature !== undefined && body.temperature !== 1) {
+    return {
+      message: `Unsupported value: 'temperature' does not support ${body.temperature} with this model. Only the default (1) value is supported.`,
+      param: "temperature",
+      code: "unsupported_value",
+    };
+  }
+  return null;
+}
+
 const SpeechBody = z.object({
   model: z.string().min(1),
   voice: z.string().min(1),
@@ -274,7 +308,7 @@ async function transcribe(req: RecordedRequest, res: ServerResponse, script: Scr
 async function complete(req: RecordedRequest, res: ServerResponse, script: Script): Promise<void> {
   const body = readJson(req, res, ChatBody);
   if (!body) return;
-  const refusal = chatRefusal(body);
+  const refusal = refusedParameter(body) ?? chatRefusal(body);
   if (refusal) return openaiError(res, 400, refusal.message, refusal.param, refusal.code);
   const { model, messages, stream } = body;
   const lastUser = messages.findLast((m) => m.role === "user")?.content ?? "";
