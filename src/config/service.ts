@@ -1,8 +1,10 @@
 import type { z } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";
+import type { IdempotentWrite } from "../http/idempotency.ts";
 import { validationError } from "../http/validation.ts";
 import { log } from "../log.ts";
 import type { Services } from "../services.ts";
+import type { ConfigStore } from "../stores/store.ts";
 import { type E164, normalizePhoneNumber } from "./phone-number.ts";
 import {
   type CreateConfigBody,
@@ -13,6 +15,7 @@ import {
   type UpdateConfigBody,
 } from "./schema.ts";
 import { prepareTools, type ToolConfig } from "./tools.ts";
+import { decideWrite, expectedVersionOf, holds } from "./write-retry.ts";
 
 /**
  * What a write to a number's configuration does, whoever asks (the admin API, the console):
@@ -28,6 +31,8 @@ export type UpdateInput = z.output<typeof UpdateConfigBody>;
 export interface WriteContext {
   requestId?: string | undefined;
   via: "api" | "console";
+  /** the API request's Idempotency-Key: the write is then conditional and safe to retry (write-retry.ts) */
+  idempotency?: IdempotentWrite | undefined;
 }
 
 export function notFound(phone: string): AppError {
@@ -60,7 +65,16 @@ export async function saveConfig(
   const { phone_number, ...body } = input;
   const phone = phoneOf(services, phone_number);
   const settings = { ...body, tools: toolsFor(services, body.tools) };
-  const { config, created } = await services.store.put(phone, settings, { now: new Date() });
+  const idem = context.idempotency;
+  const existing = idem ? await services.store.get(phone) : null;
+  const decision = await decideWrite(idem, phone, existing, (current) => holds(current, settings));
+  const { config, created } =
+    decision === "applied" && existing
+      ? { config: existing, created: idem?.previous?.baseVersion === 0 }
+      : await services.store.put(phone, settings, {
+          now: new Date(),
+          ...(idem && { expectedVersion: expectedVersionOf(existing) }),
+        });
   await services.resolver.publish(phone, config);
   log.info("phone_config_saved", {
     request_id: context.requestId,
@@ -79,7 +93,9 @@ export async function updateConfig(
   input: UpdateInput,
   context: WriteContext,
 ): Promise<PhoneConfig> {
-  const { phone_number: bodyPhone, ...changes } = input;
+  const { phone_number: bodyPhone, ...given } = input;
+  // Tools as they are stored (E.164 targets), so a replayed write compares equal to the stored one.
+  const changes = given.tools ? { ...given, tools: toolsFor(services, given.tools) } : given;
   if (bodyPhone !== undefined && phoneOf(services, bodyPhone) !== phone) {
     throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
       details: [
@@ -88,16 +104,21 @@ export async function updateConfig(
     });
   }
   const existing = await services.store.get(phone);
+  const decision = await decideWrite(context.idempotency, phone, existing, (current) =>
+    holds(current, changes),
+  );
   if (!existing) throw notFound(phone);
   const candidate = { ...settingsOf(existing), ...changes };
   const merged = SettingsSchema.safeParse(candidate);
   if (!merged.success) throw validationError(merged.error, "configuration after update", candidate);
-  const settings = { ...merged.data, tools: toolsFor(services, merged.data.tools) };
-  const { config } = await services.store.put(phone, settings, {
-    now: new Date(),
-    // Version 0 is a document from before versions existed: nothing to compare against.
-    ...(existing.version > 0 && { expectedVersion: existing.version }),
-  });
+  const { config } =
+    decision === "applied"
+      ? { config: existing }
+      : await services.store.put(phone, merged.data, {
+          now: new Date(),
+          // Version 0 is a document from before versions existed: nothing to compare against.
+          ...(existing.version > 0 && { expectedVersion: existing.version }),
+        });
   await services.resolver.publish(phone, config);
   log.info("phone_config_updated", {
     request_id: context.requestId,
@@ -116,9 +137,11 @@ export async function removeConfig(
   hard: boolean,
   context: WriteContext,
 ): Promise<void> {
-  const found = hard
-    ? await services.store.remove(phone)
-    : await services.store.deactivate(phone, new Date());
+  const found = context.idempotency
+    ? await deleteOnce(context.idempotency, services.store, phone, hard)
+    : hard
+      ? await services.store.remove(phone)
+      : await services.store.deactivate(phone, new Date());
   if (!found) throw notFound(phone);
   await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
   log.info("phone_config_deleted", {
@@ -127,4 +150,27 @@ export async function removeConfig(
     phone_number: phone,
     hard,
   });
+}
+
+/**
+ * A delete under an Idempotency-Key: a deactivation is a conditional write of `is_active: false`
+ * (so a delayed first attempt cannot apply it again), and a retry finds an earlier success.
+ */
+async function deleteOnce(
+  idem: IdempotentWrite,
+  store: ConfigStore,
+  phone: E164,
+  hard: boolean,
+): Promise<PhoneConfig | boolean | null> {
+  const existing = await store.get(phone);
+  const gone = (current: PhoneConfig | null) => (hard ? current === null : current?.is_active === false);
+  if ((await decideWrite(idem, phone, existing, gone)) === "applied") return existing ?? true;
+  if (!existing) return null;
+  if (hard) return store.remove(phone);
+  const { config } = await store.put(
+    phone,
+    { ...settingsOf(existing), is_active: false },
+    { now: new Date(), expectedVersion: expectedVersionOf(existing) },
+  );
+  return config;
 }
