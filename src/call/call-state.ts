@@ -19,7 +19,7 @@ export interface StartInput {
   to: string;
   config: CallConfig;
   configSource: ConfigSource;
-  mode: "turns" | "stream";
+  mode: CallConfig["conversation_mode"];
   publicBaseUrl: string;
 }
 

@@ -54,6 +54,7 @@ export class CallSession extends DurableObject<Env> {
     storeTurn: (stored) => this.storeTurn(stored),
     save: () => this.save(),
     signingSecret: () => signingSecret(this.settings),
+    settings: () => this.settings,
     providers: () => this.providers(),
     audioStore: () => this.audioStore(),
     hangUp: (reason, goodbye) => this.hangUp(reason, goodbye),
@@ -191,7 +192,8 @@ export class CallSession extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    if (this.state?.mode !== "stream") return new Response("no streaming call here", { status: 404 });
+    if (!this.state || this.state.mode === "turns")
+      return new Response("no streaming call here", { status: 404 });
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
     return new Response(null, { status: 101, webSocket: pair[0] });
@@ -288,7 +290,7 @@ export class CallSession extends DurableObject<Env> {
       };
     }
     const text = phrase ?? PHRASES.apology;
-    if (state.mode === "stream") {
+    if (state.mode !== "turns") {
       state.resume = text;
       this.save();
       return { reply: { speech: [], next: "listen", turns: this.turns.length }, stream: true };

@@ -121,7 +121,7 @@ export function twilioVoiceRoutes() {
         mode,
         publicBaseUrl: baseUrl(c),
       });
-      return mode === "stream" ? streamAnswer(c, event.callSid) : render(c, reply);
+      return mode === "turns" ? render(c, reply) : streamAnswer(c, event.callSid);
     } catch (err) {
       return answerFailure(c, "voice", err, "hangup");
     }

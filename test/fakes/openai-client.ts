@@ -14,6 +14,8 @@ export interface OpenAIScript {
   replies?: Array<string | ScriptedToolCalls>;
   /** fixed artificial latency per endpoint; given keys replace earlier values */
   delayMs?: OpenAIDelays;
+  /** the Realtime socket (test/fakes/openai-realtime.ts); given keys replace earlier values */
+  realtime?: { firstAudioDelayMs?: number; dropAfterResponses?: number; deltaIntervalMs?: number };
 }
 
 export interface ScriptedToolCalls {

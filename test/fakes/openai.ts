@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import type { OpenAIDelays } from "./openai-client.ts";
+import { REALTIME_PATH, type RealtimeScript, realtimeUpgrade } from "./openai-realtime.ts";
 import {
   type FakeServer,
   json,
@@ -27,7 +28,8 @@ import { tone, wavFile } from "./wav.ts";
  *                                  wav (24 kHz mono s16le), pcm (raw, streamed in several chunks)
  *                                  or "mp3" (the same WAV bytes labelled audio/mpeg: nothing here
  *                                  decodes it, and encoding real MP3 would need a codec)
- *   POST /__openai/script          {transcripts?, replies?, delayMs?} (not under /v1, no auth)
+ *   WS   /v1/realtime?model=…       the Realtime API's GA event protocol (test/fakes/openai-realtime.ts)
+ *   POST /__openai/script          {transcripts?, replies?, delayMs?, realtime?} (not under /v1, no auth)
  * Every /v1 request needs `Authorization: Bearer <any key>`. Control requests are recorded
  * too, like every request the frame receives: filter records by path.
  */
@@ -58,8 +60,7 @@ const ScriptedToolCalls = z.strictObject({
 });
 type ScriptedReply = string | z.output<typeof ScriptedToolCalls>;
 
-interface Script {
-  transcripts: string[];
+interface Script extends RealtimeScript {
   replies: ScriptedReply[];
   delayMs: OpenAIDelays;
 }
@@ -72,6 +73,13 @@ const ScriptBody = z.strictObject({
       stt: z.number().int().min(0).optional(),
       llmFirstToken: z.number().int().min(0).optional(),
       tts: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  realtime: z
+    .strictObject({
+      firstAudioDelayMs: z.number().int().min(0).optional(),
+      dropAfterResponses: z.number().int().min(1).optional(),
+      deltaIntervalMs: z.number().int().min(0).optional(),
     })
     .optional(),
 });
@@ -251,28 +259,36 @@ const SpeechBody = z.object({
 });
 
 export function startOpenAIFake(): Promise<FakeServer> {
-  return startFakeServer("openai", async (req, res, state) => {
-    const script = scriptOf(state);
-    if (req.path === "/__openai/script" && req.method === "POST") return applyScript(req, res, script);
-    if (!/^Bearer \S+$/.test(req.headers.authorization ?? "")) {
-      return openaiError(
-        res,
-        401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-      );
-    }
-    const route = `${req.method} ${req.path}`;
-    if (route === "POST /v1/audio/transcriptions") return transcribe(req, res, script);
-    if (route === "POST /v1/chat/completions") return complete(req, res, script);
-    if (route === "POST /v1/audio/speech") return speak(req, res, script);
-    return openaiError(res, 404, `Invalid URL (${route})`);
-  });
+  return startFakeServer(
+    "openai",
+    async (req, res, state) => {
+      const script = scriptOf(state);
+      if (req.path === "/__openai/script" && req.method === "POST") return applyScript(req, res, script);
+      if (!/^Bearer \S+$/.test(req.headers.authorization ?? "")) {
+        return openaiError(
+          res,
+          401,
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        );
+      }
+      const route = `${req.method} ${req.path}`;
+      if (route === "POST /v1/audio/transcriptions") return transcribe(req, res, script);
+      if (route === "POST /v1/chat/completions") return complete(req, res, script);
+      if (route === "POST /v1/audio/speech") return speak(req, res, script);
+      return openaiError(res, 404, `Invalid URL (${route})`);
+    },
+    (ctx) => {
+      if (ctx.req.path !== REALTIME_PATH)
+        return ctx.refuse(404, { error: { message: `Invalid URL (${ctx.req.path})` } });
+      return realtimeUpgrade(ctx, scriptOf(ctx.state));
+    },
+  );
 }
 
 function scriptOf(state: NamespaceState): Script {
   let script = state.get("openai") as Script | undefined;
   if (!script) {
-    script = { transcripts: [], replies: [], delayMs: {} };
+    script = { transcripts: [], replies: [], delayMs: {}, realtime: {} };
     state.set("openai", script);
   }
   return script;
@@ -284,6 +300,7 @@ function applyScript(req: RecordedRequest, res: ServerResponse, script: Script):
   script.transcripts.push(...(body.transcripts ?? []));
   script.replies.push(...(body.replies ?? []));
   Object.assign(script.delayMs, body.delayMs);
+  Object.assign(script.realtime, body.realtime);
   json(res, 200, { ok: true });
 }
 
@@ -311,6 +328,14 @@ async function complete(req: RecordedRequest, res: ServerResponse, script: Scrip
   const refusal = refusedParameter(body) ?? chatRefusal(body);
   if (refusal) return openaiError(res, 400, refusal.message, refusal.param, refusal.code);
   const { model, messages, stream } = body;
+  if (/^gpt-realtime/.test(model)) {
+    return openaiError(
+      res,
+      404,
+      "This is not a chat model and thus not supported in the v1/chat/completions endpoint.",
+      "model",
+    );
+  }
   const lastUser = messages.findLast((m) => m.role === "user")?.content ?? "";
   const { content: reply, toolCalls } = nextReply(script, body, lastUser);
   const finishReason = toolCalls.length > 0 ? "tool_calls" : "stop";
