@@ -484,7 +484,7 @@ class RealtimeSession {
   /** One assistant response: audio deltas and their transcript, then response.done. */
   private async respond(instructions: string | null): Promise<void> {
     const quoted = instructions ? /"([^"]+)"/.exec(instructions)?.[1] : undefined;
-    const scripted = this.script.replies.shift();
+    const scripted = quoted === undefined ? this.script.replies.shift() : undefined;
     const text =
       quoted ??
       (typeof scripted === "string" ? scripted : scripted?.content) ??
