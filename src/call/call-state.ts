@@ -21,6 +21,11 @@ export interface StartInput {
   configSource: ConfigSource;
   mode: CallConfig["conversation_mode"];
   publicBaseUrl: string;
+  /**
+   * When the voice webhook answered (ms since the epoch): the call's start, from which
+   * max_call_duration and the recording are timed, however late the session itself is created.
+   */
+  answeredAt: number;
 }
 
 export interface CallState extends StartInput {

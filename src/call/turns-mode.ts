@@ -5,7 +5,6 @@ import type { TwilioRest } from "../twilio/rest.ts";
 import type { AudioStore } from "./audio-store.ts";
 import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
 import { type CallState, historyOf, MAX_FAILURES, MAX_SILENCES, type StoredTurn } from "./call-state.ts";
-import { greetingAudio } from "./greeting.ts";
 import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
 import type { TurnRecord } from "./summary.ts";
 import { runTurn, type TurnTools } from "./turn.ts";
@@ -17,6 +16,15 @@ import { runTurn, type TurnTools } from "./turn.ts";
  */
 
 /** What turns mode needs from the call session that holds it. */
+/** One recording webhook: `recordingUrl` null when the caller said nothing at all. */
+export interface TurnRequest {
+  /** RecordingSid (or "no-speech:<n>"): a retried webhook finds its answer by it */
+  key: string;
+  recordingUrl: string | null;
+  /** Twilio's RecordingDuration, in whole seconds */
+  recordingSeconds?: number;
+}
+
 export interface TurnsHost {
   state(): CallState;
   turns(): readonly StoredTurn[];
@@ -41,24 +49,6 @@ export class TurnsMode {
     this.host = host;
   }
 
-  /** The greeting in the number's voice (mp3 for <Play>), synthesised once per (text, model, voice). */
-  async greeting(budget: Budget): Promise<Speech> {
-    const { config } = this.host.state();
-    try {
-      const { id } = await greetingAudio(
-        this.host.audioStore(),
-        this.host.providers().tts,
-        config,
-        "mp3",
-        budget.signal(4500, 0),
-      );
-      return { text: config.greeting, audioId: id };
-    } catch (err) {
-      log.warn("greeting_tts_fell_back_to_say", { ...this.host.logFields(), ...errorFields(err) });
-      return saying(config.greeting);
-    }
-  }
-
   /** `text` in the number's voice (mp3 for <Play>), or in Twilio's voice if synthesis fails. */
   async say(text: string, budget: Budget): Promise<Speech> {
     const { config } = this.host.state();
@@ -80,7 +70,7 @@ export class TurnsMode {
   }
 
   /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
-  turn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+  turn(input: TurnRequest): Promise<CallReply> {
     const done = this.host.turns().find((t) => t.key === input.key);
     if (done) return Promise.resolve(done.reply);
     let pending = this.inFlight.get(input.key);
@@ -91,7 +81,7 @@ export class TurnsMode {
     return pending;
   }
 
-  private async answerRecording(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+  private async answerRecording(input: TurnRequest): Promise<CallReply> {
     const state = this.host.state();
     const budget = Budget.fromNow(WEBHOOK_BUDGET_MS);
     const seq = this.host.turns().length + 1;
@@ -128,6 +118,7 @@ export class TurnsMode {
         history: historyOf(this.host.turns()),
         budget,
         logFields: { ...logFields, seq },
+        ...(input.recordingSeconds !== undefined && { recordingSeconds: input.recordingSeconds }),
       },
     );
 
@@ -157,7 +148,7 @@ export class TurnsMode {
       ...logFields,
       seq,
       ...outcome.timings,
-      tts_fallback: outcome.audioId === null,
+      tts_fallback: outcome.speech.some((piece) => piece.audioId === null),
     });
     const tools = outcome.tools;
     const intent = tools?.intent ?? null;
@@ -176,7 +167,7 @@ export class TurnsMode {
         timings: outcome.timings,
         ...(tools && { tools: tools.records }),
       },
-      [{ text: outcome.reply, audioId: outcome.audioId }],
+      outcome.speech,
       intent?.kind === "end_call" ? "hangup" : intent?.kind === "transfer" ? "dial" : "listen",
       tools && turnMessages(outcome.transcript, tools),
       intent?.kind === "transfer"
