@@ -51,6 +51,20 @@ export class OpenAIFakeControl {
     await this.post("/__openai/script", { delayMs });
   }
 
+  /** The fake Realtime server's script (test/fakes/openai-realtime.ts). */
+  async setRealtime(realtime: { firstAudioDelayMs?: number }): Promise<void> {
+    await this.post("/__openai/script", { realtime });
+  }
+
+  /** When the fake Realtime server sent each `speech_stopped`, on this process's performance clock, in order. */
+  async speechStoppedSentAt(): Promise<number[]> {
+    const response = await fetch(`${this.server.url}/__fake/requests`);
+    if (!response.ok) throw new Error(`OpenAI fake: listing requests answered ${response.status}`);
+    return ((await response.json()) as RecordedRequest[])
+      .filter((r) => r.method === "WS-SENT")
+      .map((r) => (JSON.parse(r.body) as { sent_at_ms: number }).sent_at_ms);
+  }
+
   /** Forget recorded requests and the script (delays included). */
   async reset(): Promise<void> {
     await this.post("/__fake/reset", {});

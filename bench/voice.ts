@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { opCost } from "./in-worker.ts";
 import { LATE_SLACK_MS, SimulatedCall } from "./media-caller.ts";
-import { STREAM_PHONE } from "./numbers.ts";
+import { REALTIME_PHONE, STREAM_PHONE } from "./numbers.ts";
 import { PROVIDER_DELAY_TOTAL_MS, PROVIDER_DELAYS, type Profile, profileFrom } from "./profile.ts";
 import {
   fmtMs,
@@ -14,14 +14,15 @@ import {
   renderTable,
   skippedRow,
 } from "./report.ts";
-import { STREAM_END_OF_SPEECH_MS, seedStreamNumber } from "./seed.ts";
+import { STREAM_END_OF_SPEECH_MS, seedRealtimeNumber, seedStreamNumber } from "./seed.ts";
 import { speechUtterance, type Utterance } from "./speech.ts";
 import { machineFacts, type Stack, startStack } from "./stack.ts";
 import { summarize } from "./stats.ts";
 
 /**
- * Issue 4 ("bench:voice"): realtime calls over Media Streams (src/call/realtime.ts in the
- * CallSession), driven by simulated Twilio callers over real WebSockets. Runs as part of
+ * Issue 4 ("bench:voice"): calls over Media Streams, driven by simulated Twilio callers over
+ * real WebSockets: the stream pipeline (src/conversation/pipeline.ts), then, issue 12, the same
+ * measurements in realtime mode (src/conversation/realtime.ts against the fake Realtime server). Runs as part of
  * `npm run bench`, or alone: `node bench/voice.ts [--quick]`.
  */
 
@@ -58,8 +59,8 @@ async function speakAndTime(call: SimulatedCall, utterance: Utterance): Promise<
   return replyAt - endOfSpeechSent - PROVIDER_DELAY_TOTAL_MS;
 }
 
-async function answered(stack: Stack): Promise<SimulatedCall> {
-  const call = await SimulatedCall.dial(stack.client, stack.base, STREAM_PHONE);
+async function answered(stack: Stack, phone = STREAM_PHONE): Promise<SimulatedCall> {
+  const call = await SimulatedCall.dial(stack.client, stack.base, phone);
   try {
     await within(call.greeting, REPLY_TIMEOUT_MS, `${call.callSid}: greeting`);
     await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
@@ -95,7 +96,13 @@ interface LevelResult {
 }
 
 /** `calls` simultaneous calls (started within a second), each greeted, then saying the utterance once. */
-async function level(stack: Stack, utterance: Utterance, calls: number): Promise<LevelResult> {
+async function level(
+  stack: Stack,
+  utterance: Utterance,
+  calls: number,
+  phone = STREAM_PHONE,
+  replyLatency: (call: SimulatedCall, utterance: Utterance) => Promise<number> = speakAndTime,
+): Promise<LevelResult> {
   const result: LevelResult = {
     calls,
     failed: 0,
@@ -112,8 +119,8 @@ async function level(stack: Stack, utterance: Utterance, calls: number): Promise
       await new Promise((resolve) => setTimeout(resolve, (i * 1000) / calls));
       let call: SimulatedCall | undefined;
       try {
-        call = await answered(stack);
-        result.addedMs.push(await speakAndTime(call, utterance));
+        call = await answered(stack, phone);
+        result.addedMs.push(await replyLatency(call, utterance));
       } catch (err) {
         result.failed += 1;
         result.firstFailure ??= err instanceof Error ? err.message : String(err);
@@ -144,10 +151,19 @@ function describeLevel(r: LevelResult): string {
   return `${r.calls} ${problems.length ? problems.join(", ") : "ok"}${latency}`;
 }
 
-async function capacityRow(stack: Stack, profile: Profile, utterance: Utterance): Promise<Row> {
+async function capacityRow(
+  stack: Stack,
+  profile: Profile,
+  utterance: Utterance,
+  engine: { issue: string; phone: string; name: string; replyLatency?: typeof speakAndTime } = {
+    issue: "4",
+    phone: STREAM_PHONE,
+    name: "pipeline",
+  },
+): Promise<Row> {
   const results: LevelResult[] = [];
   for (const calls of profile.voice.levels) {
-    const result = await level(stack, utterance, calls);
+    const result = await level(stack, utterance, calls, engine.phone, engine.replyLatency);
     results.push(result);
     if (result.failed > 0 || result.lateFrames > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -156,8 +172,8 @@ async function capacityRow(stack: Stack, profile: Profile, utterance: Utterance)
   const last = results.at(-1);
   const ended = last && (last.failed > 0 || last.lateFrames > 0) ? "" : " (ramp's last level)";
   return {
-    issue: "4",
-    measurement: "simultaneous calls one local workerd holds with no late frame",
+    issue: engine.issue,
+    measurement: `simultaneous calls one local workerd holds with no late frame (${engine.name})`,
     value: held ? `${held.calls} calls${ended}` : `fewer than ${profile.voice.levels[0]} calls`,
     baseline: "",
     notes: `ramp (calls, outcome, median added latency): ${results.map(describeLevel).join("; ")}. ${LATE_DEFINITION}. Each call: greeting, one utterance, the reply; calls start within 1 s; Node's event-loop p99 ≤ ${fmtMs(Math.max(...results.map((r) => r.nodeLoopP99Ms)))}`,
@@ -166,6 +182,97 @@ async function capacityRow(stack: Stack, profile: Profile, utterance: Utterance)
       late_slack_ms: LATE_SLACK_MS,
     },
   };
+}
+
+/** The fake Realtime server's own delay, from `speech_stopped` to the answer's first audio delta. */
+const REALTIME_FIRST_AUDIO_MS = 300;
+
+/**
+ * Realtime mode: the caller says the utterance; returns what the Worker added between the fake's
+ * `speech_stopped` leaving it and the answer's first frame reaching the caller, beyond the fake's
+ * own delay. One call at a time, so the last `speech_stopped` sent is this call's.
+ */
+async function realtimeSpeakAndTime(
+  stack: Stack,
+  call: SimulatedCall,
+  utterance: Utterance,
+): Promise<number> {
+  const before = (await stack.openai.speechStoppedSentAt()).length;
+  const replyStarts = call.nextAgentUtterance();
+  call.say(utterance.frames);
+  const replyAt = await within(replyStarts, REPLY_TIMEOUT_MS, `${call.callSid}: reply`);
+  const stopped = (await stack.openai.speechStoppedSentAt()).slice(before);
+  if (stopped.length !== 1)
+    throw new Error(`${call.callSid}: expected one speech_stopped, the fake sent ${stopped.length}`);
+  await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
+  return replyAt - (stopped[0] as number) - REALTIME_FIRST_AUDIO_MS;
+}
+
+/** Capacity ramp latency for realtime calls (many at once): end of speech → first frame, minus the fake's VAD wait and delay. */
+async function realtimeRampLatency(call: SimulatedCall, utterance: Utterance): Promise<number> {
+  const replyStarts = call.nextAgentUtterance();
+  const first = call.say(utterance.frames);
+  const endOfSpeechSent = await call.sentAt(first + utterance.endFrame);
+  const replyAt = await within(replyStarts, REPLY_TIMEOUT_MS, `${call.callSid}: reply`);
+  await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
+  return replyAt - endOfSpeechSent - REALTIME_FIRST_AUDIO_MS;
+}
+
+/**
+ * Issue 12: the same calls in conversation_mode "realtime" (speech to speech over the fake
+ * Realtime server), measured in the same run as the pipeline rows beside them.
+ */
+async function realtimeRows(stack: Stack, profile: Profile, utterance: Utterance): Promise<Row[]> {
+  await seedRealtimeNumber(stack);
+  await stack.openai.setRealtime({ firstAudioDelayMs: REALTIME_FIRST_AUDIO_MS });
+  const measurements = [
+    "added latency, speech_stopped → first reply frame (realtime)",
+    "per relayed 20 ms frame, in and out (realtime)",
+    "simultaneous calls one local workerd holds with no late frame (realtime)",
+  ];
+  const added: number[] = [];
+  try {
+    for (let c = 0; c < profile.voice.latencyCalls; c++) {
+      const call = await answered(stack, REALTIME_PHONE);
+      try {
+        for (let i = 0; i < profile.voice.utterancesPerCall; i++) {
+          added.push(await realtimeSpeakAndTime(stack, call, utterance));
+        }
+      } finally {
+        call.hangUp();
+      }
+    }
+  } catch (err) {
+    const reason = `realtime engine not usable: ${err instanceof Error ? err.message : String(err)}`;
+    return measurements.map((m) => skippedRow("12", m, reason));
+  }
+  const latency = summarize(added);
+  const frames = await opCost(stack.client, { op: "realtime-frames", ...profile.op, maxN: 500_000 });
+  const capacity = await capacityRow(stack, profile, utterance, {
+    issue: "12",
+    phone: REALTIME_PHONE,
+    name: "realtime",
+    replyLatency: realtimeRampLatency,
+  });
+  return [
+    {
+      issue: "12",
+      measurement: measurements[0] as string,
+      value: `median ${fmtMs(latency.median)} · p99 ${fmtMs(latency.p99)}`,
+      baseline: `the fake's own ${REALTIME_FIRST_AUDIO_MS} ms (subtracted); goal median < 5 ms`,
+      notes: `${latency.n} utterances, one call at a time; from the fake Realtime server sending speech_stopped to the answer's first frame reaching the simulated Twilio caller (both on this process's clock), minus the fake's delay before its first audio delta; includes both WebSocket hops and the Worker`,
+      data: { added_ms: latency, fake_first_audio_ms: REALTIME_FIRST_AUDIO_MS },
+    },
+    {
+      issue: "12",
+      measurement: measurements[1] as string,
+      value: opValue(frames),
+      baseline: "20 ms of audio each way; goal < 10 µs",
+      notes: `Twilio JSON in → input_audio_buffer.append out, and a response.output_audio.delta in → Twilio media + mark out; μ-law untouched (no decode, no resampling); excludes the runtime's WebSocket dispatch; ${opNotes(frames)}`,
+      data: opData(frames),
+    },
+    capacity,
+  ];
 }
 
 export async function voiceRows(stack: Stack, profile: Profile): Promise<Row[]> {
@@ -192,6 +299,7 @@ export async function voiceRows(stack: Stack, profile: Profile): Promise<Row[]> 
     );
     const frames = await opCost(stack.client, { op: "stream-frames", ...profile.op, maxN: 500_000 });
     const capacity = await capacityRow(stack, profile, utterance);
+    const realtime = await realtimeRows(stack, profile, utterance);
     return [
       {
         issue: "4",
@@ -215,6 +323,7 @@ export async function voiceRows(stack: Stack, profile: Profile): Promise<Row[]> 
         data: opData(frames),
       },
       capacity,
+      ...realtime,
     ];
   } finally {
     await stack.openai.reset();

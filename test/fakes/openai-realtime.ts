@@ -212,13 +212,14 @@ export async function realtimeUpgrade(ctx: UpgradeContext, script: RealtimeScrip
     );
   }
   const ws = await ctx.accept();
-  new RealtimeSession(ws, model, script, (body) => ctx.record(REALTIME_PATH, body)).start();
+  new RealtimeSession(ws, model, script, (body, method) => ctx.record(REALTIME_PATH, body, method)).start();
 }
 
 class RealtimeSession {
   private readonly ws: WebSocket;
   private readonly script: RealtimeScript;
-  private readonly record: (body: string) => void;
+  /** "WS": a client event received; "WS-SENT": a server event whose send time matters (speech_stopped) */
+  private readonly record: (body: string, method?: "WS" | "WS-SENT") => void;
   private session: Session & { id: string; object: string };
   private readonly items = new Map<string, Item>();
   private lastItemId: string | null = null;
@@ -230,7 +231,12 @@ class RealtimeSession {
   private speech: { itemId: string; startMs: number; silentMs: number } | null = null;
   private lastUserTranscript = "";
 
-  constructor(ws: WebSocket, model: string, script: RealtimeScript, record: (body: string) => void) {
+  constructor(
+    ws: WebSocket,
+    model: string,
+    script: RealtimeScript,
+    record: (body: string, method?: "WS" | "WS-SENT") => void,
+  ) {
     this.ws = ws;
     this.script = script;
     this.record = record;
@@ -428,7 +434,10 @@ class RealtimeSession {
     audioEndMs: number,
     vad: z.output<typeof ServerVad>,
   ): Promise<void> {
-    this.send({ type: "input_audio_buffer.speech_stopped", audio_end_ms: audioEndMs, item_id: itemId });
+    const stopped = { type: "input_audio_buffer.speech_stopped", audio_end_ms: audioEndMs, item_id: itemId };
+    this.send(stopped);
+    // When it left, on this process's performance clock (bench:voice measures from it).
+    this.record(JSON.stringify({ ...stopped, sent_at_ms: performance.now() }), "WS-SENT");
     this.send({ type: "input_audio_buffer.committed", item_id: itemId, previous_item_id: this.lastItemId });
     const item = {
       id: itemId,
