@@ -61,6 +61,7 @@ const ScriptBody = z.strictObject({
       firstAudioDelayMs: z.number().int().min(0).optional(),
       dropAfterResponses: z.number().int().min(1).optional(),
       deltaIntervalMs: z.number().int().min(0).optional(),
+      toolCall: z.strictObject({ name: z.string().min(1), arguments: z.string() }).optional(),
     })
     .optional(),
 });

@@ -386,3 +386,51 @@ describe("RealtimeEngine call log", () => {
     expect(timings.first_frame_ms).toBeGreaterThanOrEqual(timings.first_audio_delta_ms as number);
   });
 });
+
+describe("RealtimeEngine tools", () => {
+  it("declares the tools, runs a function call and answers with its output", async () => {
+    const calls: Array<{ name: string; args: string }> = [];
+    const tools: RealtimeTools = {
+      definitions: [
+        {
+          type: "function",
+          name: "check_order",
+          description: "Looks up an order",
+          parameters: { type: "object", properties: { order: { type: "string" } }, required: ["order"] },
+        },
+      ],
+      call: async (name, args) => {
+        calls.push({ name, args });
+        return JSON.stringify({ status: "shipped" });
+      },
+    };
+    const { engine, sent, clientEvents, serverEvents, turns } = await setup({
+      tools,
+      script: {
+        transcripts: ["Where is order 42?"],
+        replies: ["Order 42 has shipped."],
+        realtime: { toolCall: { name: "check_order", arguments: '{"order":"42"}' } },
+      },
+    });
+    say(engine, fixtureSamples("hello"));
+    await vi.waitFor(() => expect(responseDone(serverEvents)).toBe(2), { timeout: 5000 });
+    const events = await clientEvents();
+    const [update] = ofType(events, "session.update");
+    expect(update?.session).toMatchObject({ tools: tools.definitions, tool_choice: "auto" });
+    expect(calls).toEqual([{ name: "check_order", args: '{"order":"42"}' }]);
+    const output = ofType(events, "conversation.item.create").map((e) => e.item);
+    expect(output).toEqual([
+      {
+        type: "function_call_output",
+        call_id: expect.stringMatching(/^call_/),
+        output: '{"status":"shipped"}',
+      },
+    ]);
+    expect(serverEvents.filter((e) => e.type === "error")).toEqual([]);
+    await vi.waitFor(() => expect(sent.at(-1)?.kind).toBe("mark"));
+    await new Promise((r) => setTimeout(r, 50));
+    for (const name of markNames(sent)) engine.markPlayed(name);
+    await vi.waitFor(() => expect(turns).toHaveLength(1));
+    expect(turns[0]).toMatchObject({ transcript: "Where is order 42?", reply: "Order 42 has shipped." });
+  });
+});
