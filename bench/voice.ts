@@ -280,54 +280,60 @@ export async function voiceRows(stack: Stack, profile: Profile): Promise<Row[]> 
   await seedStreamNumber(stack);
   await stack.openai.setDelays(PROVIDER_DELAYS);
   try {
+    return [
+      ...(await pipelineRows(stack, profile, utterance)),
+      ...(await realtimeRows(stack, profile, utterance)),
+    ];
+  } finally {
+    await stack.openai.reset();
+  }
+}
+
+/** Issue 4: the stream pipeline's rows. */
+async function pipelineRows(stack: Stack, profile: Profile, utterance: Utterance): Promise<Row[]> {
+  const measurements = ["end of speech → first reply frame", "per inbound frame", "simultaneous calls"];
+  const { latencyCalls, utterancesPerCall } = profile.voice;
+  let added: ReturnType<typeof summarize>;
+  try {
     // A first call synthesises and caches the greeting; it also proves the engine is there.
-    try {
-      await conversation(stack, utterance, 1);
-    } catch (err) {
-      const reason = `realtime engine not usable: ${err instanceof Error ? err.message : String(err)}`;
-      return ["end of speech → first reply frame", "per inbound frame", "simultaneous calls"].map((m) =>
-        skippedRow("4", m, reason),
-      );
-    }
-    const { latencyCalls, utterancesPerCall } = profile.voice;
-    const added = summarize(
+    await conversation(stack, utterance, 1);
+    added = summarize(
       (
         await Promise.all(
           Array.from({ length: latencyCalls }, () => conversation(stack, utterance, utterancesPerCall)),
         )
       ).flat(),
     );
-    const frames = await opCost(stack.client, { op: "stream-frames", ...profile.op, maxN: 500_000 });
-    const capacity = await capacityRow(stack, profile, utterance);
-    const realtime = await realtimeRows(stack, profile, utterance);
-    return [
-      {
-        issue: "4",
-        measurement: "added latency, end of speech → first reply frame",
-        value: `median ${fmtMs(added.median)} · p99 ${fmtMs(added.p99)}`,
-        baseline: `end_of_speech_ms ${STREAM_END_OF_SPEECH_MS} + ${DELAYS}`,
-        notes: `${added.n} utterances over ${latencyCalls} simultaneous calls; from the frame completing ${STREAM_END_OF_SPEECH_MS} ms of silence after the detector's end of speech leaving Node, to the first reply frame arriving, minus the provider delays`,
-        data: {
-          added_ms: added,
-          end_of_speech_ms: STREAM_END_OF_SPEECH_MS,
-          provider_delays_ms: PROVIDER_DELAYS,
-          speech_end_in_fixture_ms: utterance.speechEndMs,
-        },
-      },
-      {
-        issue: "4",
-        measurement: "per inbound frame (parse Twilio JSON + μ-law decode + VAD + capture)",
-        value: opValue(frames),
-        baseline: "20 ms of audio per frame",
-        notes: `${((frames.perOpUs.median / 20_000) * 100).toFixed(3)}% of real time; speech fixture + 1 s silence, looped; excludes the runtime's WebSocket dispatch; ${opNotes(frames)}`,
-        data: opData(frames),
-      },
-      capacity,
-      ...realtime,
-    ];
-  } finally {
-    await stack.openai.reset();
+  } catch (err) {
+    const reason = `pipeline engine not usable: ${err instanceof Error ? err.message : String(err)}`;
+    return measurements.map((m) => skippedRow("4", m, reason));
   }
+  const frames = await opCost(stack.client, { op: "stream-frames", ...profile.op, maxN: 500_000 });
+  const capacity = await capacityRow(stack, profile, utterance);
+  return [
+    {
+      issue: "4",
+      measurement: "added latency, end of speech → first reply frame",
+      value: `median ${fmtMs(added.median)} · p99 ${fmtMs(added.p99)}`,
+      baseline: `end_of_speech_ms ${STREAM_END_OF_SPEECH_MS} + ${DELAYS}`,
+      notes: `${added.n} utterances over ${latencyCalls} simultaneous calls; from the frame completing ${STREAM_END_OF_SPEECH_MS} ms of silence after the detector's end of speech leaving Node, to the first reply frame arriving, minus the provider delays`,
+      data: {
+        added_ms: added,
+        end_of_speech_ms: STREAM_END_OF_SPEECH_MS,
+        provider_delays_ms: PROVIDER_DELAYS,
+        speech_end_in_fixture_ms: utterance.speechEndMs,
+      },
+    },
+    {
+      issue: "4",
+      measurement: "per inbound frame (parse Twilio JSON + μ-law decode + VAD + capture)",
+      value: opValue(frames),
+      baseline: "20 ms of audio per frame",
+      notes: `${((frames.perOpUs.median / 20_000) * 100).toFixed(3)}% of real time; speech fixture + 1 s silence, looped; excludes the runtime's WebSocket dispatch; ${opNotes(frames)}`,
+      data: opData(frames),
+    },
+    capacity,
+  ];
 }
 
 if (import.meta.main) {
