@@ -243,7 +243,11 @@ async function realtimeRows(stack: Stack, profile: Profile, utterance: Utterance
       }
     }
   } catch (err) {
-    const reason = `realtime engine not usable: ${err instanceof Error ? err.message : String(err)}`;
+    const worker = stack.logs
+      .problems()
+      .filter((p) => /realtime|engine_fallback/.test(p.summary))
+      .map((p) => `${p.summary}: ${p.example}`);
+    const reason = `realtime engine not usable: ${err instanceof Error ? err.message : String(err)}${worker.length ? `; the Worker logged ${worker.join("; ")}` : ""}`;
     return measurements.map((m) => skippedRow("12", m, reason));
   }
   const latency = summarize(added);
