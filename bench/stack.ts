@@ -58,11 +58,9 @@ export class OpenAIFakeControl {
 
   /** When the fake Realtime server sent each `speech_stopped`, on this process's performance clock, in order. */
   async speechStoppedSentAt(): Promise<number[]> {
-    const response = await fetch(`${this.server.url}/__fake/requests`);
-    if (!response.ok) throw new Error(`OpenAI fake: listing requests answered ${response.status}`);
-    return ((await response.json()) as RecordedRequest[])
-      .filter((r) => r.method === "WS-SENT")
-      .map((r) => (JSON.parse(r.body) as { sent_at_ms: number }).sent_at_ms);
+    const response = await fetch(`${this.server.url}/__openai/realtime/speech-stopped`);
+    if (!response.ok) throw new Error(`OpenAI fake: speech-stopped answered ${response.status}`);
+    return (await response.json()) as number[];
   }
 
   /** Forget recorded requests and the script (delays included). */

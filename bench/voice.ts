@@ -198,14 +198,18 @@ async function realtimeSpeakAndTime(
   utterance: Utterance,
 ): Promise<number> {
   const before = (await stack.openai.speechStoppedSentAt()).length;
-  const replyStarts = call.nextAgentUtterance();
+  let replyStarts = call.nextAgentUtterance();
   call.say(utterance.frames);
-  const replyAt = await within(replyStarts, REPLY_TIMEOUT_MS, `${call.callSid}: reply`);
-  const stopped = (await stack.openai.speechStoppedSentAt()).slice(before);
-  if (stopped.length !== 1)
-    throw new Error(`${call.callSid}: expected one speech_stopped, the fake sent ${stopped.length}`);
-  await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
-  return replyAt - (stopped[0] as number) - REALTIME_FIRST_AUDIO_MS;
+  for (;;) {
+    const replyAt = await within(replyStarts, REPLY_TIMEOUT_MS, `${call.callSid}: reply`);
+    const stopped = (await stack.openai.speechStoppedSentAt())[before];
+    if (stopped !== undefined && replyAt > stopped) {
+      await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
+      return replyAt - stopped - REALTIME_FIRST_AUDIO_MS;
+    }
+    // Audio from before this utterance ended (the tail of an earlier answer): not the answer.
+    replyStarts = call.nextAgentUtterance();
+  }
 }
 
 /** Capacity ramp latency for realtime calls (many at once): end of speech → first frame, minus the fake's VAD wait and delay. */

@@ -26,6 +26,8 @@ import type { UpgradeContext } from "./server.ts";
 export interface RealtimeScript {
   transcripts: string[];
   replies: string[];
+  /** when each speech_stopped was sent, on this process's performance clock (GET /__openai/realtime/speech-stopped) */
+  speechStoppedAt: number[];
   realtime: {
     /** speech_stopped (or response.create) → first audio delta */
     firstAudioDelayMs?: number;
@@ -214,14 +216,13 @@ export async function realtimeUpgrade(ctx: UpgradeContext, script: RealtimeScrip
     );
   }
   const ws = await ctx.accept();
-  new RealtimeSession(ws, model, script, (body, method) => ctx.record(REALTIME_PATH, body, method)).start();
+  new RealtimeSession(ws, model, script, (body) => ctx.record(REALTIME_PATH, body)).start();
 }
 
 class RealtimeSession {
   private readonly ws: WebSocket;
   private readonly script: RealtimeScript;
-  /** "WS": a client event received; "WS-SENT": a server event whose send time matters (speech_stopped) */
-  private readonly record: (body: string, method?: "WS" | "WS-SENT") => void;
+  private readonly record: (body: string) => void;
   private session: Session & { id: string; object: string };
   private readonly items = new Map<string, Item>();
   private lastItemId: string | null = null;
@@ -235,12 +236,7 @@ class RealtimeSession {
   /** function calls made and not yet answered with a function_call_output item */
   private readonly calls = new Set<string>();
 
-  constructor(
-    ws: WebSocket,
-    model: string,
-    script: RealtimeScript,
-    record: (body: string, method?: "WS" | "WS-SENT") => void,
-  ) {
+  constructor(ws: WebSocket, model: string, script: RealtimeScript, record: (body: string) => void) {
     this.ws = ws;
     this.script = script;
     this.record = record;
@@ -438,10 +434,9 @@ class RealtimeSession {
     audioEndMs: number,
     vad: z.output<typeof ServerVad>,
   ): Promise<void> {
-    const stopped = { type: "input_audio_buffer.speech_stopped", audio_end_ms: audioEndMs, item_id: itemId };
-    this.send(stopped);
+    this.send({ type: "input_audio_buffer.speech_stopped", audio_end_ms: audioEndMs, item_id: itemId });
     // When it left, on this process's performance clock (bench:voice measures from it).
-    this.record(JSON.stringify({ ...stopped, sent_at_ms: performance.now() }), "WS-SENT");
+    this.script.speechStoppedAt.push(performance.now());
     this.send({ type: "input_audio_buffer.committed", item_id: itemId, previous_item_id: this.lastItemId });
     const item = {
       id: itemId,

@@ -25,6 +25,7 @@ import { tone, wavFile } from "./wav.ts";
  *                                  decodes it, and encoding real MP3 would need a codec)
  *   WS   /v1/realtime?model=…       the Realtime API's GA event protocol (test/fakes/openai-realtime.ts)
  *   POST /__openai/script          {transcripts?, replies?, delayMs?, realtime?} (not under /v1, no auth)
+ *   GET  /__openai/realtime/speech-stopped   when the Realtime fake sent each speech_stopped (performance.now())
  * Every /v1 request needs `Authorization: Bearer <any key>`. Control requests are recorded
  * too, like every request the frame receives: filter records by path.
  */
@@ -119,6 +120,7 @@ export function startOpenAIFake(): Promise<FakeServer> {
     async (req, res, state) => {
       const script = scriptOf(state);
       if (req.path === "/__openai/script" && req.method === "POST") return applyScript(req, res, script);
+      if (req.path === "/__openai/realtime/speech-stopped") return json(res, 200, script.speechStoppedAt);
       if (!/^Bearer \S+$/.test(req.headers.authorization ?? "")) {
         return openaiError(
           res,
@@ -143,7 +145,7 @@ export function startOpenAIFake(): Promise<FakeServer> {
 function scriptOf(state: NamespaceState): Script {
   let script = state.get("openai") as Script | undefined;
   if (!script) {
-    script = { transcripts: [], replies: [], delayMs: {}, realtime: {} };
+    script = { transcripts: [], replies: [], delayMs: {}, realtime: {}, speechStoppedAt: [] };
     state.set("openai", script);
   }
   return script;

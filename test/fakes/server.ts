@@ -28,8 +28,8 @@ export type Handler = (
 export interface UpgradeContext {
   req: RecordedRequest;
   state: NamespaceState;
-  /** Records one message on the socket, as a request with method "WS" (received) or "WS-SENT", and this path. */
-  record(path: string, body: string, method?: "WS" | "WS-SENT"): void;
+  /** Records one message received on the socket, as a request with method "WS" and this path. */
+  record(path: string, body: string): void;
   accept(): Promise<WebSocket>;
   refuse(status: number, body: unknown): void;
 }
@@ -144,8 +144,8 @@ export async function startFakeServer(
       await upgrade({
         req: recorded,
         state: ns.state,
-        record: (wsPath, body, method = "WS") =>
-          ns.records.push({ ...recorded, method, path: wsPath, body, bodyBase64: "", at: Date.now() }),
+        record: (wsPath, body) =>
+          ns.records.push({ ...recorded, method: "WS", path: wsPath, body, bodyBase64: "", at: Date.now() }),
         accept: () => new Promise((resolve) => sockets.handleUpgrade(req, socket, head, resolve)),
         refuse,
       });
