@@ -97,7 +97,7 @@ export async function startFakeServer(
           ns.behaviors.splice(ns.behaviors.indexOf(behavior), 1);
         if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
         if (behavior.status) {
-          res.writeHead(behavior.status, { "content-type": "application/json" });
+          res.writeHead(behavior.status, { "content-type": "application/json", ...behavior.headers });
           return res.end(behavior.body ?? JSON.stringify({ error: { message: `${name} fake failure` } }));
         }
       }
