@@ -22,9 +22,23 @@ const SPEECH = fileURLToPath(new URL("../fixtures/audio/test-call-speech.wav", i
 const PHONE = "+14155550171";
 const HEARD = "I would like to book a table for two tonight.";
 const REPLY = "A table for two tonight is booked.";
+const REALTIME_PHONE = "+14155550172";
+
+/** What the fake "hears" and answers (pipeline and Realtime alike), so both sides are known. */
+async function script(): Promise<void> {
+  const url = app.stack.openai.server.url;
+  await app.stack.openai.reset();
+  const response = await fetch(`${url}/__openai/script`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ transcripts: [HEARD], replies: [REPLY] }),
+  });
+  expect(response.ok).toBe(true);
+}
+
+let app: Console;
 
 describe.skipIf(!CHROMIUM)(`browser test call in Chromium${NO_CHROMIUM}`, () => {
-  let app: Console;
   let context: BrowserContext;
   let outside: string[];
   let page: Page;
@@ -45,13 +59,15 @@ describe.skipIf(!CHROMIUM)(`browser test call in Chromium${NO_CHROMIUM}`, () => 
       greeting: "Bistro, good evening.",
       conversation_mode: "stream",
     });
-    // What the fake "hears" and answers, so both sides of the transcript are known.
-    const script = await fetch(`${app.stack.openai.server.url}/__openai/script`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ transcripts: [HEARD], replies: [REPLY] }),
+    await admin(app.stack, "POST", "/admin/phone-config", {
+      phone_number: REALTIME_PHONE,
+      display_name: "Bistro Realtime",
+      system_prompt: "You take table bookings.",
+      greeting: "Bistro, good evening.",
+      conversation_mode: "realtime",
+      inference_model: "gpt-realtime",
+      tts_voice: "coral",
     });
-    expect(script.ok).toBe(true);
     await signIn(page, app.base);
   }, 90_000);
   afterAll(async () => {
@@ -59,43 +75,50 @@ describe.skipIf(!CHROMIUM)(`browser test call in Chromium${NO_CHROMIUM}`, () => 
     await app?.close();
   });
 
-  it("hears the greeting and the reply, shows both sides, and is logged as a web call", async () => {
-    await page.goto(`${app.base}/dashboard/numbers/${encodeURIComponent(PHONE)}`);
-    await page.getByRole("link", { name: "Talk to this number" }).click();
-    await page.getByRole("button", { name: "Start test call" }).click();
-    await page.getByText(/^Connected/).waitFor();
-    const root = page.locator("#test-call");
-    const frames = async () => Number(await root.getAttribute("data-frames-received"));
+  it.each([
+    { mode: "stream", phone: PHONE },
+    { mode: "realtime", phone: REALTIME_PHONE },
+  ])(
+    "$mode number: hears the greeting and the reply, shows both sides, and is logged as a web call",
+    async ({ mode, phone }) => {
+      await script();
+      await page.goto(`${app.base}/dashboard/numbers/${encodeURIComponent(phone)}`);
+      await page.getByRole("link", { name: "Talk to this number" }).click();
+      await page.getByRole("button", { name: "Start test call" }).click();
+      await page.getByText(/^Connected/).waitFor();
+      const root = page.locator("#test-call");
+      const frames = async () => Number(await root.getAttribute("data-frames-received"));
 
-    // The greeting arrives as audio before anyone speaks.
-    await expect.poll(frames, { timeout: 15_000 }).toBeGreaterThan(10);
-    const transcript = page.getByRole("list", { name: "Live transcript" });
-    await transcript.locator("li.caller").first().waitFor({ timeout: 30_000 });
-    await expect(transcript.locator("li.caller").first().textContent()).resolves.toContain(HEARD);
-    await expect(transcript.locator("li.agent").first().textContent()).resolves.toContain(REPLY);
-    const afterReply = await frames();
+      // The greeting arrives as audio before anyone speaks.
+      await expect.poll(frames, { timeout: 15_000 }).toBeGreaterThan(10);
+      const transcript = page.getByRole("list", { name: "Live transcript" });
+      await transcript.locator("li.caller").first().waitFor({ timeout: 30_000 });
+      await expect(transcript.locator("li.caller").first().textContent()).resolves.toContain(HEARD);
+      await expect(transcript.locator("li.agent").first().textContent()).resolves.toContain(REPLY);
+      const afterReply = await frames();
 
-    const callSid = (await root.getAttribute("data-call-sid")) ?? "";
-    expect(callSid).toMatch(/^CA[0-9a-f]{32}$/);
-    await page.getByRole("button", { name: "Hang up" }).click();
-    await page.getByText("You hung up.").waitFor();
+      const callSid = (await root.getAttribute("data-call-sid")) ?? "";
+      expect(callSid).toMatch(/^CA[0-9a-f]{32}$/);
+      await page.getByRole("button", { name: "Hang up" }).click();
+      await page.getByText("You hung up.").waitFor();
 
-    await expect
-      .poll(async () => JSON.parse((await admin(app.stack, "GET", `/admin/calls/${callSid}`)).body).call, {
-        timeout: 10_000,
-      })
-      .toMatchObject({ channel: "web", mode: "stream", to: PHONE, status: "ended", end_reason: "completed" });
-    const call = JSON.parse((await admin(app.stack, "GET", `/admin/calls/${callSid}`)).body).call;
-    expect(call.turns[0]).toMatchObject({ outcome: "reply", transcript: HEARD, reply: REPLY });
-    // The reply was spoken: the fake's speech for it reached the browser as audio frames.
-    const speech = await app.stack.openai.requests("/v1/audio/speech");
-    expect(speech.map((r) => JSON.stringify(r.body))).toEqual(
-      expect.arrayContaining([expect.stringContaining("table for two tonight is booked")]),
-    );
-    expect(afterReply).toBeGreaterThan(20);
-    expect(outside).toEqual([]);
-    expect(errors).toEqual([]);
-  });
+      await expect
+        .poll(async () => JSON.parse((await admin(app.stack, "GET", `/admin/calls/${callSid}`)).body).call, {
+          timeout: 10_000,
+        })
+        .toMatchObject({ channel: "web", mode, to: phone, status: "ended", end_reason: "completed" });
+      const call = JSON.parse((await admin(app.stack, "GET", `/admin/calls/${callSid}`)).body).call;
+      expect(call.turns[0]).toMatchObject({ outcome: "reply", transcript: HEARD, reply: REPLY });
+      // The number's own engine answered: the pipeline asks Chat Completions, the Realtime engine does not.
+      const chats = await app.stack.openai.requests("/v1/chat/completions");
+      if (mode === "realtime") expect(chats).toHaveLength(0);
+      else expect(chats.length).toBeGreaterThan(0);
+      // The reply was spoken: more audio reached the browser after it than the greeting alone.
+      expect(afterReply).toBeGreaterThan(20);
+      expect(outside).toEqual([]);
+      expect(errors).toEqual([]);
+    },
+  );
 
   it("refuses the call's socket to a page of another origin", async () => {
     const response = await app.stack.client.send({

@@ -25,7 +25,8 @@ import type { UpgradeContext } from "./server.ts";
 
 export interface RealtimeScript {
   transcripts: string[];
-  replies: string[];
+  /** shared with Chat Completions: a scripted tool call is answered here with its `content` */
+  replies: Array<string | { content?: string }>;
   /** when each speech_stopped was sent, on this process's performance clock (GET /__openai/realtime/speech-stopped) */
   speechStoppedAt: number[];
   realtime: {
@@ -496,9 +497,10 @@ class RealtimeSession {
       this.script.realtime.toolCall = undefined;
       return this.callFunction(toolCall);
     }
+    const scripted = quoted === undefined ? this.script.replies.shift() : undefined;
     const text =
       quoted ??
-      this.script.replies.shift() ??
+      (typeof scripted === "string" ? scripted : scripted?.content) ??
       `You said: ${this.lastUserTranscript.replace(/[\s.!?]+$/, "")}. We are open nine to five.`;
     const response: Response = { id: newId("resp"), itemId: newId("item"), cancelled: false };
     this.response = response;
