@@ -12,6 +12,7 @@ import type { ChatMessage } from "../providers/types.ts";
 import { decodeBase64, encodeBase64 } from "../twilio/base64.ts";
 import type { ConversationEngine, EngineOptions, EngineSink } from "./engine.ts";
 import { heardPart, RealtimePlayback } from "./realtime-playback.ts";
+import type { ToolCallRecord, ToolIntent } from "./tools/index.ts";
 
 /**
  * The realtime engine (conversation_mode "realtime"): the caller's μ-law goes to OpenAI's
@@ -31,14 +32,23 @@ export const GREETING_START_TIMEOUT_MS = 3000;
 /** Caller audio kept while the socket opens: the open limit's worth of 20 ms frames. */
 const MAX_BUFFERED_FRAMES = REALTIME_OPEN_TIMEOUT_MS / 20;
 
-/** The number's tools as Realtime function tools, and how to run one (issue 11 supplies these). */
+/** The number's tools as Realtime function tools, and how to run one (src/conversation/tools). */
 export interface RealtimeTools {
   definitions: RealtimeFunctionTool[];
-  /** Runs the named tool with the model's JSON arguments; resolves to the output for the model. */
-  call(name: string, args: string): Promise<string>;
+  /**
+   * Runs one function call (the model's JSON arguments); resolves to the output for the model,
+   * what the call log keeps of it, and what must happen once the answer has played. Never rejects.
+   */
+  call(call: { id: string; name: string; arguments: string }): Promise<{
+    output: string;
+    record?: ToolCallRecord;
+    intent: ToolIntent | null;
+  }>;
 }
 
-export interface RealtimeEngineDeps extends Pick<EngineSink, "send" | "onTurn"> {
+export interface RealtimeEngineDeps
+  extends Pick<EngineSink, "send" | "onTurn">,
+    Partial<Pick<EngineSink, "onEnd" | "onTransfer">> {
   /** Opens the Realtime socket (providers/openai-realtime.ts), aborted by `signal`. */
   connect(handlers: RealtimeHandlers, signal: AbortSignal): Promise<RealtimeConnection>;
   /** The engine cannot carry the call: it has reported its turns and stopped. */
@@ -60,6 +70,9 @@ interface Turn {
   speechStoppedAt: number;
   /** where the utterance ended in the caller's audio (ms since the stream began), from the server */
   speechStoppedMs: number;
+  /** the tools the model called for this turn, and what to do once its answer has played */
+  tools: ToolCallRecord[];
+  intent: ToolIntent | null;
   firstDeltaAt?: number;
   firstFrameAt?: number;
   record?: TurnRecord;
@@ -305,6 +318,8 @@ export class RealtimeEngine implements ConversationEngine {
       transcript: undefined,
       speechStoppedAt: this.deps.now(),
       speechStoppedMs: audioEndMs,
+      tools: [],
+      intent: null,
       messages: [],
     };
     this.turns.push(turn);
@@ -346,7 +361,7 @@ export class RealtimeEngine implements ConversationEngine {
     if (this.response?.id === response.id) this.response = null;
     const calls = (response.output ?? []).filter((o) => o.type === "function_call");
     if (calls.length > 0 && this.deps.tools) {
-      void this.runTools(calls);
+      void this.runTools(calls, owner);
       return;
     }
     if (response.status === "failed" && owner && !owner.record) {
@@ -360,27 +375,39 @@ export class RealtimeEngine implements ConversationEngine {
     }
   }
 
-  /** Function calls: each tool's output goes back as an item, then the model answers with it. */
+  /**
+   * Function calls: each tool's output goes back as an item, then the model answers with it. A
+   * transfer's announcement is what the model says next, word for word; the transfer or the
+   * hang-up itself waits until that answer has played.
+   */
   private async runTools(
     calls: Array<{ call_id?: string; name?: string; arguments?: string }>,
+    turn: Turn | null,
   ): Promise<void> {
     const tools = this.deps.tools;
     if (!tools) return;
     for (const call of calls) {
-      let output: string;
-      try {
-        output = await tools.call(call.name ?? "", call.arguments ?? "{}");
-      } catch (err) {
-        log.warn("realtime_tool_failed", { ...this.deps.logFields, tool: call.name, ...errorFields(err) });
-        output = JSON.stringify({ error: "the tool failed" });
-      }
+      const id = call.call_id ?? "";
+      const result = await tools.call({ id, name: call.name ?? "", arguments: call.arguments ?? "{}" });
       if (this.stopped) return;
+      if (turn) {
+        if (result.record) turn.tools.push(result.record);
+        turn.intent ??= result.intent;
+      }
       this.emit({
         type: "conversation.item.create",
-        item: { type: "function_call_output", call_id: call.call_id ?? "", output },
+        item: { type: "function_call_output", call_id: id, output: result.output },
       });
     }
-    this.emit({ type: "response.create" });
+    const intent = turn?.intent;
+    this.emit({
+      type: "response.create",
+      ...(intent?.kind === "transfer" && {
+        response: {
+          instructions: `Say exactly the following, word for word, and nothing else: "${intent.announcement}"`,
+        },
+      }),
+    });
   }
 
   private settle(turn: Turn, reply: string, interrupted: boolean): void {
@@ -401,6 +428,7 @@ export class RealtimeEngine implements ConversationEngine {
       transcript: turn.transcript ?? null,
       reply: result.reply,
       ...(result.failed_stage !== undefined && { failed_stage: result.failed_stage }),
+      ...(turn.tools.length > 0 && { tools: turn.tools }),
       timings: {
         speech_stopped_ms: turn.speechStoppedMs,
         first_audio_delta_ms: since(turn.firstDeltaAt),
@@ -420,7 +448,17 @@ export class RealtimeEngine implements ConversationEngine {
       } catch (err) {
         log.error("realtime_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
       }
+      if (turn.intent && !this.stopped && turn.record.outcome === "reply" && !turn.record.interrupted) {
+        this.carryOut(turn, turn.intent);
+      }
     }
+  }
+
+  /** The turn's answer has all played: hand the caller to the transfer target, or hang up. */
+  private carryOut(turn: Turn, intent: ToolIntent): void {
+    log.info("realtime_tool_intent", { ...this.deps.logFields, seq: turn.seq, intent: intent.kind });
+    if (intent.kind === "transfer") this.deps.onTransfer?.(intent, turn.seq);
+    else this.deps.onEnd?.({ reason: "agent_hangup", goodbye: "" });
   }
 
   /** Stop for good: what was sent counts as heard, every turn is reported. */
