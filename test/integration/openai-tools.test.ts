@@ -100,7 +100,7 @@ describe("function calling through the OpenAI provider", () => {
     );
     expect(result).toEqual({ text: "It ships today." });
     const [body] = await bodies();
-    expect((body?.messages as unknown[]).slice(-2)).toEqual([
+    expect(((body?.messages ?? []) as unknown[]).slice(-2)).toEqual([
       {
         role: "assistant",
         content: null,
