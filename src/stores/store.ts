@@ -1,5 +1,8 @@
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
+import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
+
+export type { ChangeInfo, Revision, RevisionPage, RevisionQuery };
 
 export type StoreBackend = "embedded" | "data-api" | "mongodb";
 
@@ -12,12 +15,22 @@ export interface PutOptions {
    * A mismatch is `StoreError("conflict")`.
    */
   expectedVersion?: number;
+  /** Recorded in the revision; omitted, the actor is "system". */
+  change?: ChangeInfo;
 }
+
+/** Default of CONFIG_HISTORY_LIMIT: revisions kept per number. */
+export const DEFAULT_HISTORY_LIMIT = 100;
 
 /**
  * Where phone configs live. Every backend passes the same conformance suite
  * (test/integration/store-conformance.ts). Methods are called by the admin routes and,
  * for `get`, by the resolver on a cache miss.
+ *
+ * History: every write (put, deactivate) stores an immutable revision of the whole document
+ * (src/stores/revision.ts) before the document itself changes, so no reader sees a version
+ * without its revision and no two writers produce the same version. Each backend keeps the
+ * newest `historyLimit` revisions per number (CONFIG_HISTORY_LIMIT) and drops the older ones.
  */
 export interface ConfigStore {
   readonly backend: StoreBackend;
@@ -31,10 +44,14 @@ export interface ConfigStore {
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<{ config: PhoneConfig; created: boolean }>;
-  /** Soft delete (is_active=false, version +1); null when there is no such document. */
-  deactivate(phone: E164, now: Date): Promise<PhoneConfig | null>;
-  /** Hard delete; false when there was nothing to delete. */
+  /** Soft delete (is_active=false, version +1, a revision); null when there is no such document. */
+  deactivate(phone: E164, now: Date, change?: ChangeInfo): Promise<PhoneConfig | null>;
+  /** Hard delete of the document and all its revisions; false when there was nothing to delete. */
   remove(phone: E164): Promise<boolean>;
+  /** The number's kept revisions, newest first (empty when it has none). */
+  revisions(phone: E164, query: RevisionQuery): Promise<RevisionPage>;
+  /** One revision; null when the number has no such version (never existed, or dropped by retention). */
+  revision(phone: E164, version: number): Promise<Revision | null>;
   /** Resolves when the backend answers; rejects with a StoreError otherwise. */
   ping(): Promise<void>;
   /** Idempotently prepares the backend (indexes); returns a line per thing done or found. */
