@@ -1,19 +1,22 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { notFound } from "../config/changes.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
-import {
-  CreateConfigBody,
-  type PhoneConfig,
-  PhoneConfigSchema,
-  type PhoneSettings,
-  SETTINGS_KEYS,
-  SettingsSchema,
-  UpdateConfigBody,
-} from "../config/schema.ts";
+import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
 import { AppError } from "../errors.ts";
-import type { App, AppEnv } from "../http/types.ts";
-import { validationError } from "../http/validation.ts";
+import {
+  ChangeHeaders,
+  ErrorResponse,
+  errors,
+  json,
+  limitBody,
+  PhoneParam,
+  PreconditionFailedResponse,
+  ReasonHeader,
+  requireJson,
+  security,
+} from "../http/admin-openapi.ts";
+import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
+import type { App } from "../http/types.ts";
 import { log } from "../log.ts";
 
 /**
@@ -21,21 +24,16 @@ import { log } from "../log.ts";
  * so its curl examples work as written (plus the bearer header).
  */
 
-const MAX_BODY_BYTES = 64 * 1024;
-
-const ErrorResponse = z
-  .object({
-    success: z.literal(false),
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      details: z.array(
-        z.object({ field: z.string().optional(), rule: z.string().optional(), message: z.string() }),
-      ),
-      request_id: z.string().optional(),
+/** PUT body: any subset of the settings, plus an optional `version` that must be the current one. */
+const UpdateRequestBody = z
+  .strictObject({
+    ...UpdateConfigBody.shape,
+    version: z.number().int().min(0).optional().openapi({
+      description:
+        "the version this edit was made on; another one is a 409 (If-Match does the same as a 412)",
     }),
   })
-  .openapi("Error");
+  .openapi("PhoneConfigUpdateRequest");
 
 const ConfigResponse = z
   .object({ success: z.literal(true), message: z.string(), config: PhoneConfigSchema })
@@ -50,45 +48,10 @@ const DeleteResponse = z
   .object({ success: z.literal(true), message: z.string() })
   .openapi("DeleteConfigResponse");
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-
-const errors = {
-  400: json(ErrorResponse, "Invalid input: the body says which field broke which rule"),
-  401: json(ErrorResponse, "Missing bearer token"),
-  403: json(ErrorResponse, "Wrong bearer token"),
-  503: json(ErrorResponse, "Store unavailable, or ADMIN_API_KEY not set"),
-};
-
-const security = [{ bearerAuth: [] }];
-const PhoneParam = z.object({
-  phone_number: z.string().openapi({ param: { name: "phone_number", in: "path" }, example: "+18668134984" }),
-});
 const boolQuery = z
   .enum(["true", "false", "1", "0"])
   .optional()
   .transform((v) => v === "true" || v === "1");
-
-/** A write's body must be JSON: anything else is a 415, not a confusing "field required". */
-const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const type = c.req.header("Content-Type") ?? "";
-  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
-    throw new AppError(
-      "UNSUPPORTED_MEDIA_TYPE",
-      `Content-Type must be application/json (got "${type || "none"}")`,
-    );
-  }
-  await next();
-};
-
-const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new AppError("PAYLOAD_TOO_LARGE", `Request body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
-  },
-});
 
 const createConfig = createRoute({
   method: "post",
@@ -97,7 +60,10 @@ const createConfig = createRoute({
   summary: "Create or update a phone number's configuration",
   security,
   middleware: [requireJson, limitBody] as const,
-  request: { body: { ...json(CreateConfigBody, "The configuration"), required: true } },
+  request: {
+    headers: ReasonHeader,
+    body: { ...json(CreateConfigBody, "The configuration"), required: true },
+  },
   responses: {
     200: json(ConfigResponse, "Updated"),
     201: json(ConfigResponse, "Created"),
@@ -115,7 +81,12 @@ const getConfig = createRoute({
   security,
   request: { params: PhoneParam },
   responses: {
-    200: json(GetResponse, "The configuration"),
+    200: {
+      ...json(GetResponse, "The configuration"),
+      headers: {
+        ETag: { schema: { type: "string" }, description: 'The version, as "3": send it as If-Match' },
+      },
+    },
     404: json(ErrorResponse, "Not found"),
     ...errors,
   },
@@ -140,11 +111,16 @@ const updateConfig = createRoute({
   summary: "Partially update a configuration (validated after the merge; `is_active: true` reactivates)",
   security,
   middleware: [requireJson, limitBody] as const,
-  request: { params: PhoneParam, body: { ...json(UpdateConfigBody, "Fields to change"), required: true } },
+  request: {
+    params: PhoneParam,
+    headers: ChangeHeaders,
+    body: { ...json(UpdateRequestBody, "Fields to change"), required: true },
+  },
   responses: {
-    200: json(ConfigResponse, "Updated"),
+    200: json(ConfigResponse, "Updated (the new version's ETag in the ETag header)"),
     404: json(ErrorResponse, "Not found"),
-    409: json(ErrorResponse, "Changed concurrently; retry"),
+    409: json(ErrorResponse, "The body's `version` is not the current one; retry"),
+    412: json(PreconditionFailedResponse, "If-Match does not name the current version"),
     413: json(ErrorResponse, "Body over 64 KiB"),
     415: json(ErrorResponse, "Body is not JSON"),
     ...errors,
@@ -159,29 +135,25 @@ const deleteConfig = createRoute({
   security,
   request: {
     params: PhoneParam,
-    query: z.object({ hard_delete: boolQuery.openapi({ description: "delete permanently" }) }),
+    headers: ChangeHeaders,
+    query: z.object({
+      hard_delete: boolQuery.openapi({ description: "delete permanently, with the whole history" }),
+    }),
   },
-  responses: { 200: json(DeleteResponse, "Deleted"), 404: json(ErrorResponse, "Not found"), ...errors },
+  responses: {
+    200: json(DeleteResponse, "Deleted"),
+    404: json(ErrorResponse, "Not found"),
+    412: json(PreconditionFailedResponse, "If-Match does not name the current version"),
+    ...errors,
+  },
 });
-
-function notFound(phone: string): AppError {
-  return new AppError(
-    "NOT_FOUND",
-    `Configuration not found for ${phone}. Use POST /admin/phone-config to create one.`,
-  );
-}
-
-function settingsOf(config: PhoneConfig): PhoneSettings {
-  return Object.fromEntries(SETTINGS_KEYS.map((k) => [k, config[k]])) as PhoneSettings;
-}
 
 export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
     const { services } = c.var;
     const { phone_number, ...settings } = c.req.valid("json");
     const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
-    const { config, created } = await services.store.put(phone, settings, { now: new Date() });
-    await services.resolver.publish(phone, config);
+    const { config, created } = await services.changes.save(phone, settings, changeOf(c));
     log.info("phone_config_saved", {
       request_id: c.var.requestId,
       phone_number: phone,
@@ -203,6 +175,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
     const config = await services.store.get(phone);
     if (!config) throw notFound(phone);
+    c.header("ETag", etagOf(config.version));
     return c.json({ success: true as const, active: config.is_active, config }, 200);
   });
 
@@ -217,7 +190,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { services } = c.var;
     const { DEFAULT_COUNTRY } = services.settings;
     const phone = normalizePhoneNumber(c.req.valid("param").phone_number, DEFAULT_COUNTRY);
-    const { phone_number: bodyPhone, ...changes } = c.req.valid("json");
+    const { phone_number: bodyPhone, version, ...changes } = c.req.valid("json");
     if (bodyPhone !== undefined && normalizePhoneNumber(bodyPhone, DEFAULT_COUNTRY) !== phone) {
       throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
         details: [
@@ -225,16 +198,11 @@ export function registerPhoneConfigRoutes(app: App): void {
         ],
       });
     }
-    const existing = await services.store.get(phone);
-    if (!existing) throw notFound(phone);
-    const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
-    if (!merged.success) throw validationError(merged.error, "configuration after update");
-    const { config } = await services.store.put(phone, merged.data, {
-      now: new Date(),
-      // Version 0 is a document from before versions existed: nothing to compare against.
-      ...(existing.version > 0 && { expectedVersion: existing.version }),
+    const config = await services.changes.merge(phone, changes, changeOf(c), {
+      ifMatch: ifMatchOf(c),
+      version,
     });
-    await services.resolver.publish(phone, config);
+    c.header("ETag", etagOf(config.version));
     log.info("phone_config_updated", {
       request_id: c.var.requestId,
       phone_number: phone,
@@ -248,11 +216,9 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { services } = c.var;
     const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
     const hard = c.req.valid("query").hard_delete;
-    const found = hard
-      ? await services.store.remove(phone)
-      : await services.store.deactivate(phone, new Date());
-    if (!found) throw notFound(phone);
-    await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
+    const pre = { ifMatch: ifMatchOf(c) };
+    if (hard) await services.changes.remove(phone, pre);
+    else await services.changes.deactivate(phone, changeOf(c), pre);
     log.info("phone_config_deleted", { request_id: c.var.requestId, phone_number: phone, hard });
     return c.json(
       {
