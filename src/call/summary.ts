@@ -1,4 +1,6 @@
 import type { ConfigSource } from "../config/resolver.ts";
+import type { FinalCallStatus } from "../twilio/webhook.ts";
+import type { CallState, StoredTurn } from "./call-state.ts";
 import type { TurnTimings } from "./turn.ts";
 
 /**
@@ -28,12 +30,9 @@ export interface TurnRecord {
   interrupted?: boolean;
 }
 
+/** Twilio's final call status, or why we ended the call ourselves. */
 export type EndReason =
-  | "completed"
-  | "busy"
-  | "failed"
-  | "no-answer"
-  | "canceled"
+  | FinalCallStatus
   | "max_duration"
   | "silence"
   | "errors"
@@ -55,4 +54,30 @@ export interface CallSummary {
   duration_seconds: number | null;
   end_reason: EndReason | null;
   turns: TurnRecord[];
+}
+
+/** The call as its summary: in progress while `reason` is null. `durationSeconds`: Twilio's figure, if any. */
+export function summarize(
+  state: CallState,
+  turns: readonly StoredTurn[],
+  reason: EndReason | null,
+  durationSeconds: number | undefined,
+): CallSummary {
+  const ended = reason !== null;
+  return {
+    call_sid: state.callSid,
+    from: state.from,
+    to: state.to,
+    display_name: state.config.display_name,
+    config_version: state.config.version,
+    config_source: state.configSource,
+    uses_defaults: state.config.uses_defaults,
+    mode: state.mode,
+    status: ended ? "ended" : "in_progress",
+    started_at: new Date(state.startedAt).toISOString(),
+    ended_at: ended ? new Date().toISOString() : null,
+    duration_seconds: ended ? (durationSeconds ?? Math.round((Date.now() - state.startedAt) / 1000)) : null,
+    end_reason: reason,
+    turns: turns.map((t) => t.record),
+  };
 }

@@ -29,7 +29,9 @@ export interface ChatRequest {
   model: string;
   /** system prompt first, then the conversation so far, oldest first */
   messages: ChatMessage[];
+  /** 0..2; not sent to models that accept only their default (src/config/models.ts) */
   temperature: number;
+  /** the reply's token limit, sent as max_completion_tokens or max_tokens (src/config/models.ts) */
   maxTokens: number;
   signal?: AbortSignal;
 }
@@ -50,6 +52,9 @@ export interface SpeechRequest {
   format: AudioFormat;
   signal?: AbortSignal;
 }
+
+/** Hz of text-to-speech `pcm` output (OpenAI's speech API: 24 kHz 16-bit mono). */
+export const TTS_PCM_RATE = 24_000;
 
 export interface TextToSpeech {
   /** A whole audio file, served to Twilio for `<Play>`. */

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { notFound } from "../config/changes.ts";
+import { configWarnings } from "../config/models.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
 import { AppError } from "../errors.ts";
@@ -35,8 +36,18 @@ const UpdateRequestBody = z
   })
   .openapi("PhoneConfigUpdateRequest");
 
+const Warning = z
+  .object({ field: z.string(), rule: z.string(), message: z.string() })
+  .openapi("ConfigWarning");
 const ConfigResponse = z
-  .object({ success: z.literal(true), message: z.string(), config: PhoneConfigSchema })
+  .object({
+    success: z.literal(true),
+    message: z.string(),
+    config: PhoneConfigSchema,
+    warnings: z.array(Warning).openapi({
+      description: "settings the write stored but a call will not send to this model (src/config/models.ts)",
+    }),
+  })
   .openapi("ConfigResponse");
 const GetResponse = z
   .object({ success: z.literal(true), active: z.boolean(), config: PhoneConfigSchema })
@@ -153,6 +164,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { services } = c.var;
     const { phone_number, ...settings } = c.req.valid("json");
     const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
+    const given = Object.keys(await c.req.json());
     const { config, created } = await services.changes.save(phone, settings, changeOf(c));
     log.info("phone_config_saved", {
       request_id: c.var.requestId,
@@ -165,6 +177,7 @@ export function registerPhoneConfigRoutes(app: App): void {
         success: true as const,
         message: `Configuration ${created ? "created" : "saved"} for ${phone}`,
         config,
+        warnings: configWarnings(config, given),
       },
       created ? 201 : 200,
     );
@@ -209,7 +222,15 @@ export function registerPhoneConfigRoutes(app: App): void {
       fields: Object.keys(changes),
       version: config.version,
     });
-    return c.json({ success: true as const, message: `Configuration updated for ${phone}`, config }, 200);
+    return c.json(
+      {
+        success: true as const,
+        message: `Configuration updated for ${phone}`,
+        config,
+        warnings: configWarnings(config, Object.keys(changes)),
+      },
+      200,
+    );
   });
 
   app.openapi(deleteConfig, async (c) => {

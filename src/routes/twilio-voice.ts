@@ -11,7 +11,7 @@ import type { AppEnv } from "../http/types.ts";
 import { errorFields, log } from "../log.ts";
 import { replyTwiml } from "../twilio/call-twiml.ts";
 import { connectStream, twiml } from "../twilio/twiml.ts";
-import { parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
+import { isFinalStatus, parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
 
 /**
  * Twilio's voice webhooks. Each answers TwiML whatever happens inside, because a caller
@@ -20,7 +20,6 @@ import { parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
 
 type Ctx = Context<AppEnv>;
 
-const FINAL_STATUSES = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
 /** Twilio opens the Media Stream within a second or two of our answer. */
 const STREAM_TOKEN_LIFETIME_MS = 60_000;
 
@@ -113,6 +112,7 @@ export function twilioVoiceRoutes() {
       const mode = config.conversation_mode;
       const { reply } = await session(c, event.callSid).start({
         callSid: event.callSid,
+        accountSid: event.accountSid,
         from: event.from,
         to: config.phone_number,
         config,
@@ -158,7 +158,7 @@ export function twilioVoiceRoutes() {
   app.post("/status", async (c) => {
     try {
       const event = parseVoiceWebhook("call_status", await formOf(c));
-      if (FINAL_STATUSES.has(event.callStatus)) {
+      if (isFinalStatus(event.callStatus)) {
         await session(c, event.callSid).end({
           status: event.callStatus,
           ...(event.callDuration !== undefined && { durationSeconds: event.callDuration }),
