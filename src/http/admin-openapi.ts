@@ -62,7 +62,6 @@ const reason = z
   .max(MAX_REASON_LENGTH)
   .optional()
   .openapi({
-    param: { name: "X-Change-Reason", in: "header" },
     description: `Why: stored with the revision (at most ${MAX_REASON_LENGTH} characters)`,
     example: "Shorter greeting for the spring campaign",
   });
@@ -73,14 +72,10 @@ export const ReasonHeader = z.object({ "x-change-reason": reason });
 /** Headers of a write to an existing number: also If-Match, a version's ETag. */
 export const ChangeHeaders = z.object({
   "x-change-reason": reason,
-  "if-match": z
-    .string()
-    .optional()
-    .openapi({
-      param: { name: "If-Match", in: "header" },
-      description: 'Write only if this is still the current version (the ETag of GET, e.g. "3"); else 412',
-      example: '"3"',
-    }),
+  "if-match": z.string().optional().openapi({
+    description: 'Write only if this is still the current version (the ETag of GET, e.g. "3"); else 412',
+    example: '"3"',
+  }),
 });
 
 /** A write's body must be JSON: anything else is a 415, not a confusing "field required". */
