@@ -42,22 +42,53 @@ export class CallLog extends DurableObject<Env> {
     return row ? (JSON.parse(row.summary) as CallSummary) : null;
   }
 
-  /** Most recent first. */
-  async list(filter: { phoneNumber?: string; limit: number }): Promise<CallSummary[]> {
-    const rows = filter.phoneNumber
-      ? this.ctx.storage.sql.exec<Row>(
-          "SELECT summary FROM calls WHERE to_number = ? ORDER BY started_at DESC LIMIT ?",
-          filter.phoneNumber,
-          filter.limit,
-        )
-      : this.ctx.storage.sql.exec<Row>(
-          "SELECT summary FROM calls ORDER BY started_at DESC LIMIT ?",
-          filter.limit,
-        );
-    return rows.toArray().map((r) => JSON.parse(r.summary) as CallSummary);
+  /**
+   * Most recent first. `since`/`until` bound started_at (ISO 8601, inclusive/exclusive);
+   * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet).
+   */
+  async list(filter: CallFilter): Promise<CallSummary[]> {
+    const where: string[] = [];
+    const args: SqlStorageValue[] = [];
+    if (filter.phoneNumber) {
+      where.push("to_number = ?");
+      args.push(filter.phoneNumber);
+    }
+    if (filter.since) {
+      where.push("started_at >= ?");
+      args.push(filter.since);
+    }
+    if (filter.until) {
+      where.push("started_at < ?");
+      args.push(filter.until);
+    }
+    if (filter.endReason === "in_progress") where.push("json_extract(summary, '$.end_reason') IS NULL");
+    else if (filter.endReason) {
+      where.push("json_extract(summary, '$.end_reason') = ?");
+      args.push(filter.endReason);
+    }
+    const sql = `SELECT summary FROM calls ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY started_at DESC LIMIT ?`;
+    return this.ctx.storage.sql
+      .exec<Row>(sql, ...args, filter.limit)
+      .toArray()
+      .map((r) => JSON.parse(r.summary) as CallSummary);
   }
+}
+
+export interface CallFilter {
+  phoneNumber?: string;
+  limit: number;
+  since?: string;
+  until?: string;
+  endReason?: string;
 }
 
 export function callLog(env: Env, instanceName = "call-log"): DurableObjectStub<CallLog> {
   return env.CALL_LOG.get(env.CALL_LOG.idFromName(instanceName));
+}
+
+/** One call, live or ended: a live call's own object has the turns so far; an ended one is in the log. */
+export async function findCall(env: Env, callSid: string): Promise<CallSummary | null> {
+  const live = await env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid)).snapshot();
+  return live ?? (await callLog(env).get(callSid));
 }

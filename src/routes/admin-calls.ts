@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { callLog } from "../call/call-log.ts";
+import { callLog, findCall } from "../call/call-log.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { AppError } from "../errors.ts";
 import type { App } from "../http/types.ts";
@@ -90,9 +90,7 @@ export function registerCallRoutes(app: App): void {
 
   app.openapi(getCall, async (c) => {
     const { call_sid } = c.req.valid("param");
-    // A live call's own object has the turns so far; an ended one is in the log.
-    const live = await c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(call_sid)).snapshot();
-    const call = live ?? (await callLog(c.env).get(call_sid));
+    const call = await findCall(c.env, call_sid);
     if (!call) throw new AppError("NOT_FOUND", `No call ${call_sid}`);
     return c.json({ success: true as const, call }, 200);
   });

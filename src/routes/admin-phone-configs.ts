@@ -1,9 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { notFound } from "../config/changes.ts";
 import { configWarnings } from "../config/models.ts";
-import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
-import { AppError } from "../errors.ts";
+import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
 import {
   ChangeHeaders,
   ErrorResponse,
@@ -18,7 +16,6 @@ import {
 } from "../http/admin-openapi.ts";
 import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
 import type { App } from "../http/types.ts";
-import { log } from "../log.ts";
 
 /**
  * The seed's admin API for per-number configs, at the seed's paths and with its JSON shapes,
@@ -115,7 +112,7 @@ const listConfigs = createRoute({
   responses: { 200: json(ListResponse, "Configurations ordered by phone number"), ...errors },
 });
 
-const updateConfig = createRoute({
+const updateConfigRoute = createRoute({
   method: "put",
   path: "/phone-config/{phone_number}",
   tags: ["Phone configuration"],
@@ -161,21 +158,16 @@ const deleteConfig = createRoute({
 
 export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
-    const { services } = c.var;
-    const { phone_number, ...settings } = c.req.valid("json");
-    const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
     const given = Object.keys(await c.req.json());
-    const { config, created } = await services.changes.save(phone, settings, changeOf(c));
-    log.info("phone_config_saved", {
-      request_id: c.var.requestId,
-      phone_number: phone,
-      created,
-      version: config.version,
+    const { config, created } = await saveConfig(c.var.services, c.req.valid("json"), {
+      requestId: c.var.requestId,
+      via: "api",
+      change: changeOf(c),
     });
     return c.json(
       {
         success: true as const,
-        message: `Configuration ${created ? "created" : "saved"} for ${phone}`,
+        message: `Configuration ${created ? "created" : "saved"} for ${config.phone_number}`,
         config,
         warnings: configWarnings(config, given),
       },
@@ -185,7 +177,7 @@ export function registerPhoneConfigRoutes(app: App): void {
 
   app.openapi(getConfig, async (c) => {
     const { services } = c.var;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
     const config = await services.store.get(phone);
     if (!config) throw notFound(phone);
     c.header("ETag", etagOf(config.version));
@@ -199,35 +191,25 @@ export function registerPhoneConfigRoutes(app: App): void {
     return c.json({ success: true as const, total: configs.length, configs }, 200);
   });
 
-  app.openapi(updateConfig, async (c) => {
+  app.openapi(updateConfigRoute, async (c) => {
     const { services } = c.var;
-    const { DEFAULT_COUNTRY } = services.settings;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, DEFAULT_COUNTRY);
-    const { phone_number: bodyPhone, version, ...changes } = c.req.valid("json");
-    if (bodyPhone !== undefined && normalizePhoneNumber(bodyPhone, DEFAULT_COUNTRY) !== phone) {
-      throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
-        details: [
-          { field: "phone_number", rule: "immutable", message: "a number's document cannot be renamed" },
-        ],
-      });
-    }
-    const config = await services.changes.merge(phone, changes, changeOf(c), {
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
+    const config = await updateConfig(services, phone, c.req.valid("json"), {
+      requestId: c.var.requestId,
+      via: "api",
+      change: changeOf(c),
       ifMatch: ifMatchOf(c),
-      version,
     });
     c.header("ETag", etagOf(config.version));
-    log.info("phone_config_updated", {
-      request_id: c.var.requestId,
-      phone_number: phone,
-      fields: Object.keys(changes),
-      version: config.version,
-    });
     return c.json(
       {
         success: true as const,
         message: `Configuration updated for ${phone}`,
         config,
-        warnings: configWarnings(config, Object.keys(changes)),
+        warnings: configWarnings(
+          config,
+          Object.keys(c.req.valid("json")).filter((k) => k !== "phone_number" && k !== "version"),
+        ),
       },
       200,
     );
@@ -235,12 +217,14 @@ export function registerPhoneConfigRoutes(app: App): void {
 
   app.openapi(deleteConfig, async (c) => {
     const { services } = c.var;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
     const hard = c.req.valid("query").hard_delete;
-    const pre = { ifMatch: ifMatchOf(c) };
-    if (hard) await services.changes.remove(phone, pre);
-    else await services.changes.deactivate(phone, changeOf(c), pre);
-    log.info("phone_config_deleted", { request_id: c.var.requestId, phone_number: phone, hard });
+    await removeConfig(services, phone, hard, {
+      requestId: c.var.requestId,
+      via: "api",
+      change: changeOf(c),
+      ifMatch: ifMatchOf(c),
+    });
     return c.json(
       {
         success: true as const,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseAdminKeys } from "../../../src/http/admin-auth.ts";
+import { parseAdminKeys } from "../../../src/http/admin-keys.ts";
 
 describe("ADMIN_API_KEY entries", () => {
   it("reads name:key pairs and bare keys (named admin), comma-separated", () => {

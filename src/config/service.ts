@@ -1,0 +1,108 @@
+import type { z } from "@hono/zod-openapi";
+import { AppError } from "../errors.ts";
+import type { IfMatch } from "../http/change.ts";
+import { log } from "../log.ts";
+import type { Services } from "../services.ts";
+import { SYSTEM_ACTOR } from "../stores/revision.ts";
+import type { ChangeInfo } from "../stores/store.ts";
+import { notFound } from "./changes.ts";
+import { type E164, normalizePhoneNumber } from "./phone-number.ts";
+import type { CreateConfigBody, PhoneConfig, UpdateConfigBody } from "./schema.ts";
+
+/**
+ * What a write to a number's configuration does, whoever asks (the admin API, the console):
+ * normalise the number, validate, then ConfigChanges (src/config/changes.ts: preconditions,
+ * the revision, the cache write-through), and log. Errors are AppErrors (VALIDATION_ERROR
+ * with per-field details, NOT_FOUND, CONFLICT through the store's StoreError,
+ * PRECONDITION_FAILED).
+ */
+
+export type CreateInput = z.output<typeof CreateConfigBody>;
+export type UpdateInput = z.output<typeof UpdateConfigBody>;
+
+/** Who asked (for the log line and the revision), and on which version the change was made. */
+export interface WriteContext {
+  requestId?: string | undefined;
+  via: "api" | "console";
+  /** who and why, recorded in the revision; omitted, the actor is "system" */
+  change?: ChangeInfo;
+  /** If-Match: a mismatch is a 412 */
+  ifMatch?: IfMatch | undefined;
+}
+
+export { notFound };
+
+export function phoneOf(services: Services, input: string, field = "phone_number"): E164 {
+  return normalizePhoneNumber(input, services.settings.DEFAULT_COUNTRY, field);
+}
+
+const changeOf = (context: WriteContext): ChangeInfo => context.change ?? { actor: SYSTEM_ACTOR };
+
+/** Creates or replaces a number's configuration from a validated create body. */
+export async function saveConfig(
+  services: Services,
+  input: CreateInput,
+  context: WriteContext,
+): Promise<{ config: PhoneConfig; created: boolean }> {
+  const { phone_number, ...settings } = input;
+  const phone = phoneOf(services, phone_number);
+  const { config, created } = await services.changes.save(phone, settings, changeOf(context));
+  log.info("phone_config_saved", {
+    request_id: context.requestId,
+    via: context.via,
+    phone_number: phone,
+    created,
+    version: config.version,
+  });
+  return { config, created };
+}
+
+/**
+ * Merges `changes` into the stored settings and validates the result as a whole. `version`
+ * (optional) must be the current one (409); so must If-Match (412).
+ */
+export async function updateConfig(
+  services: Services,
+  phone: E164,
+  input: UpdateInput & { version?: number | undefined },
+  context: WriteContext,
+): Promise<PhoneConfig> {
+  const { phone_number: bodyPhone, version, ...changes } = input;
+  if (bodyPhone !== undefined && phoneOf(services, bodyPhone) !== phone) {
+    throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
+      details: [
+        { field: "phone_number", rule: "immutable", message: "a number's document cannot be renamed" },
+      ],
+    });
+  }
+  const config = await services.changes.merge(phone, changes, changeOf(context), {
+    ifMatch: context.ifMatch,
+    version,
+  });
+  log.info("phone_config_updated", {
+    request_id: context.requestId,
+    via: context.via,
+    phone_number: phone,
+    fields: Object.keys(changes),
+    version: config.version,
+  });
+  return config;
+}
+
+/** Deactivates (soft) or deletes (hard) a number's configuration; NOT_FOUND when there is none. */
+export async function removeConfig(
+  services: Services,
+  phone: E164,
+  hard: boolean,
+  context: WriteContext,
+): Promise<void> {
+  const pre = { ifMatch: context.ifMatch };
+  if (hard) await services.changes.remove(phone, pre);
+  else await services.changes.deactivate(phone, changeOf(context), pre);
+  log.info("phone_config_deleted", {
+    request_id: context.requestId,
+    via: context.via,
+    phone_number: phone,
+    hard,
+  });
+}
