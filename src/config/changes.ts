@@ -1,5 +1,6 @@
 import { AppError } from "../errors.ts";
 import type { IfMatch } from "../http/change.ts";
+import type { IdempotentWrite } from "../http/idempotency.ts";
 import { validationError } from "../http/validation.ts";
 import {
   type Revision,
@@ -12,6 +13,10 @@ import { type ChangeInfo, type ConfigStore, StoreError } from "../stores/store.t
 import type { E164 } from "./phone-number.ts";
 import type { ConfigResolver } from "./resolver.ts";
 import { type PhoneConfig, type PhoneSettings, SettingsSchema } from "./schema.ts";
+import { decideWrite, expectedVersionOf, holds } from "./write-retry.ts";
+
+const withExpected = (version: number | undefined) =>
+  version === undefined ? {} : { expectedVersion: version };
 
 /**
  * Every change to a number's configuration, whoever asks (admin routes, rollback, import):
@@ -54,6 +59,11 @@ export interface Preconditions {
   ifMatch?: IfMatch | undefined;
   /** a body's `version`: a mismatch is a 409, as before ETags existed */
   version?: number | undefined;
+  /**
+   * An Idempotency-Key: the write is conditional on the version read, and a retry that finds
+   * the first attempt applied writes nothing (src/config/write-retry.ts).
+   */
+  idempotency?: IdempotentWrite | undefined;
 }
 
 /** What an import or a rollback did to one number. */
@@ -68,9 +78,29 @@ export class ConfigChanges {
     this.resolver = resolver;
   }
 
-  /** Create or replace (POST): whatever version is current, with no precondition. */
-  async save(phone: E164, settings: PhoneSettings, change: ChangeInfo) {
-    const result = await this.store.put(phone, settings, { now: new Date(), change });
+  /** Create or replace (POST): whatever version is current, unless under an Idempotency-Key. */
+  async save(
+    phone: E164,
+    settings: PhoneSettings,
+    change: ChangeInfo,
+    pre: Pick<Preconditions, "idempotency"> = {},
+  ): Promise<{ config: PhoneConfig; created: boolean }> {
+    const idem = pre.idempotency;
+    let result: { config: PhoneConfig; created: boolean };
+    if (!idem) {
+      result = await this.store.put(phone, settings, { now: new Date(), change });
+    } else {
+      const existing = await this.store.get(phone);
+      const decision = await decideWrite(idem, phone, existing, (current) => holds(current, settings));
+      result =
+        decision === "applied" && existing
+          ? { config: existing, created: idem.previous?.baseVersion === 0 }
+          : await this.store.put(phone, settings, {
+              now: new Date(),
+              change,
+              ...withExpected(expectedVersionOf(existing)),
+            });
+    }
     await this.resolver.publish(phone, result.config);
     return result;
   }
@@ -84,10 +114,21 @@ export class ConfigChanges {
     next: (current: PhoneConfig) => PhoneSettings | null,
     change: ChangeInfo,
     pre: Preconditions = {},
+    /** under an Idempotency-Key: whether a document already holds this change */
+    holdsChange: (current: PhoneConfig | null) => boolean = () => false,
   ): Promise<{ config: PhoneConfig; written: boolean }> {
-    const conditioned = pre.ifMatch !== undefined || pre.version !== undefined;
+    const conditioned =
+      pre.ifMatch !== undefined || pre.version !== undefined || pre.idempotency !== undefined;
     for (let attempt = 1; ; attempt++) {
       const current = await this.store.get(phone);
+      if (
+        pre.idempotency &&
+        (await decideWrite(pre.idempotency, phone, current, holdsChange)) === "applied"
+      ) {
+        if (!current) throw notFound(phone);
+        await this.resolver.publish(phone, current);
+        return { config: current, written: false };
+      }
       if (!current) throw notFound(phone);
       checkIfMatch(phone, current, pre.ifMatch);
       if (pre.version !== undefined && pre.version !== current.version) {
@@ -130,6 +171,7 @@ export class ConfigChanges {
       },
       change,
       pre,
+      (current) => holds(current, changes),
     );
     return config;
   }
@@ -153,8 +195,15 @@ export class ConfigChanges {
 
   /** Hard delete of the document and its history. */
   async remove(phone: E164, pre: Preconditions = {}): Promise<void> {
-    if (pre.ifMatch) {
+    if (pre.ifMatch || pre.idempotency) {
       const current = await this.store.get(phone);
+      if (
+        pre.idempotency &&
+        (await decideWrite(pre.idempotency, phone, current, (c) => c === null)) === "applied"
+      ) {
+        await this.resolver.publish(phone, null);
+        return;
+      }
       if (!current) throw notFound(phone);
       checkIfMatch(phone, current, pre.ifMatch);
     }
@@ -180,6 +229,7 @@ export class ConfigChanges {
       (current) => (sameSettings(current, settings.data) ? null : settings.data),
       { reason: `rollback to version ${version}`, ...change },
       pre,
+      (current) => current !== null && sameSettings(current, settings.data),
     );
   }
 

@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";
 import type { IfMatch } from "../http/change.ts";
+import type { IdempotentWrite } from "../http/idempotency.ts";
 import { log } from "../log.ts";
 import type { Services } from "../services.ts";
 import { SYSTEM_ACTOR } from "../stores/revision.ts";
@@ -28,6 +29,8 @@ export interface WriteContext {
   change?: ChangeInfo;
   /** If-Match: a mismatch is a 412 */
   ifMatch?: IfMatch | undefined;
+  /** the API request's Idempotency-Key: the write is then conditional and safe to retry (write-retry.ts) */
+  idempotency?: IdempotentWrite | undefined;
 }
 
 export { notFound };
@@ -46,7 +49,9 @@ export async function saveConfig(
 ): Promise<{ config: PhoneConfig; created: boolean }> {
   const { phone_number, ...settings } = input;
   const phone = phoneOf(services, phone_number);
-  const { config, created } = await services.changes.save(phone, settings, changeOf(context));
+  const { config, created } = await services.changes.save(phone, settings, changeOf(context), {
+    idempotency: context.idempotency,
+  });
   log.info("phone_config_saved", {
     request_id: context.requestId,
     via: context.via,
@@ -78,6 +83,7 @@ export async function updateConfig(
   const config = await services.changes.merge(phone, changes, changeOf(context), {
     ifMatch: context.ifMatch,
     version,
+    idempotency: context.idempotency,
   });
   log.info("phone_config_updated", {
     request_id: context.requestId,
@@ -96,7 +102,7 @@ export async function removeConfig(
   hard: boolean,
   context: WriteContext,
 ): Promise<void> {
-  const pre = { ifMatch: context.ifMatch };
+  const pre = { ifMatch: context.ifMatch, idempotency: context.idempotency };
   if (hard) await services.changes.remove(phone, pre);
   else await services.changes.deactivate(phone, changeOf(context), pre);
   log.info("phone_config_deleted", {

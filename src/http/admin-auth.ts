@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors.ts";
-import { adminKeys, matchAdminKey } from "./admin-keys.ts";
+import { adminActor, adminKeys, matchAdminKey } from "./admin-keys.ts";
 import type { AppEnv } from "./types.ts";
 
 /**
@@ -24,5 +24,6 @@ export const requireAdminKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const matched = await matchAdminKey(settings, match[1]);
   if (!matched) throw new AppError("FORBIDDEN", "The bearer token is not a valid admin key");
   c.set("actor", matched.name);
+  c.set("keyId", await adminActor(matched.key));
   await next();
 };

@@ -3,25 +3,26 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../errors.ts";
 import { MAX_REASON_LENGTH } from "./change.ts";
+import { json } from "./openapi.ts";
 import type { AppEnv } from "./types.ts";
 
-/** The OpenAPI pieces and body guards every admin route group shares. */
+/**
+ * The request pieces every admin route group shares (security, path parameter, headers of a
+ * write) and the guards on a write's body. Error answers come from src/http/openapi.ts.
+ */
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export const ErrorResponse = z
-  .object({
-    success: z.literal(false),
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      details: z.array(
-        z.object({ field: z.string().optional(), rule: z.string().optional(), message: z.string() }),
-      ),
-      request_id: z.string().optional(),
-    }),
-  })
-  .openapi("Error");
+export const security = [{ bearerAuth: [] }];
+
+export const PhoneParam = z.object({
+  phone_number: z.string().openapi({ param: { name: "phone_number", in: "path" }, example: "+18668134984" }),
+});
+
+export const boolQuery = z
+  .enum(["true", "false", "1", "0"])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
 
 /** A 412's body also says which version is current, so a client can re-read and retry. */
 export const PreconditionFailedResponse = z
@@ -39,43 +40,48 @@ export const PreconditionFailedResponse = z
   })
   .openapi("PreconditionFailed");
 
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-
-export const errors = {
-  400: json(ErrorResponse, "Invalid input: the body says which field broke which rule"),
-  401: json(ErrorResponse, "Missing bearer token"),
-  403: json(ErrorResponse, "Wrong bearer token"),
-  503: json(ErrorResponse, "Store unavailable, or ADMIN_API_KEY not set"),
+/** The 412 answer of a write that honours If-Match. */
+export const PRECONDITION_FAILED = {
+  412: json(PreconditionFailedResponse, "If-Match does not name the current version (which the body gives)"),
 };
 
-export const security = [{ bearerAuth: [] }];
-
-export const PhoneParam = z.object({
-  phone_number: z.string().openapi({ param: { name: "phone_number", in: "path" }, example: "+18668134984" }),
-});
+const idempotencyKey = z
+  .string()
+  .optional()
+  .openapi({
+    param: { name: "idempotency-key", in: "header" },
+    description:
+      "Makes a retry safe: the first answer is kept 24 h per key and admin key and replayed for the same request; another request with the key is 422",
+    example: "5f0c2f7e-9a0b-4c41-8d8e-2f3c1b7a9d10",
+  });
 
 const reason = z
   .string()
   .max(MAX_REASON_LENGTH)
   .optional()
   .openapi({
+    param: { name: "x-change-reason", in: "header" },
     description: `Why: stored with the revision (at most ${MAX_REASON_LENGTH} characters)`,
     example: "Shorter greeting for the spring campaign",
   });
 
-/** Headers of a write that creates a version. */
-export const ReasonHeader = z.object({ "x-change-reason": reason });
-
-/** Headers of a write to an existing number: also If-Match, a version's ETag. */
-export const ChangeHeaders = z.object({
-  "x-change-reason": reason,
-  "if-match": z.string().optional().openapi({
+const ifMatch = z
+  .string()
+  .optional()
+  .openapi({
+    param: { name: "if-match", in: "header" },
     description: 'Write only if this is still the current version (the ETag of GET, e.g. "3"); else 412',
     example: '"3"',
-  }),
+  });
+
+/** Headers of a write that creates a version. */
+export const WriteHeaders = z.object({ "idempotency-key": idempotencyKey, "x-change-reason": reason });
+
+/** Headers of a write to an existing number: also If-Match. */
+export const ChangeHeaders = z.object({
+  "idempotency-key": idempotencyKey,
+  "x-change-reason": reason,
+  "if-match": ifMatch,
 });
 
 /** A write's body must be JSON: anything else is a 415, not a confusing "field required". */

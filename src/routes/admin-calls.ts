@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { callLog, findCall } from "../call/call-log.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { AppError } from "../errors.ts";
+import { ADMIN_ERRORS, errorResponses, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 
 /** Recent calls and their details: config version, transcripts, per-turn timings, end reason. */
@@ -36,11 +37,6 @@ const CallSummarySchema = z
   })
   .openapi("CallSummary");
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-
 const listCalls = createRoute({
   method: "get",
   path: "/calls",
@@ -58,6 +54,7 @@ const listCalls = createRoute({
       z.object({ success: z.literal(true), total: z.number().int(), calls: z.array(CallSummarySchema) }),
       "Calls",
     ),
+    ...errorResponses(...ADMIN_ERRORS),
   },
 });
 
@@ -74,7 +71,7 @@ const getCall = createRoute({
   },
   responses: {
     200: json(z.object({ success: z.literal(true), call: CallSummarySchema }), "The call"),
-    404: json(z.object({ success: z.literal(false) }).passthrough(), "Unknown call"),
+    ...errorResponses(...ADMIN_ERRORS, 404),
   },
 });
 

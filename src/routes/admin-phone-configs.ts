@@ -3,18 +3,18 @@ import { configWarnings } from "../config/models.ts";
 import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
 import {
+  boolQuery,
   ChangeHeaders,
-  ErrorResponse,
-  errors,
-  json,
   limitBody,
   PhoneParam,
-  PreconditionFailedResponse,
-  ReasonHeader,
+  PRECONDITION_FAILED,
   requireJson,
   security,
+  WriteHeaders,
 } from "../http/admin-openapi.ts";
 import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
+import { idempotency } from "../http/idempotency.ts";
+import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 
 /**
@@ -56,28 +56,21 @@ const DeleteResponse = z
   .object({ success: z.literal(true), message: z.string() })
   .openapi("DeleteConfigResponse");
 
-const boolQuery = z
-  .enum(["true", "false", "1", "0"])
-  .optional()
-  .transform((v) => v === "true" || v === "1");
-
 const createConfig = createRoute({
   method: "post",
   path: "/phone-config",
   tags: ["Phone configuration"],
   summary: "Create or update a phone number's configuration",
   security,
-  middleware: [requireJson, limitBody] as const,
+  middleware: [requireJson, limitBody, idempotency] as const,
   request: {
-    headers: ReasonHeader,
+    headers: WriteHeaders,
     body: { ...json(CreateConfigBody, "The configuration"), required: true },
   },
   responses: {
     200: json(ConfigResponse, "Updated"),
     201: json(ConfigResponse, "Created"),
-    413: json(ErrorResponse, "Body over 64 KiB"),
-    415: json(ErrorResponse, "Body is not JSON"),
-    ...errors,
+    ...errorResponses(...WRITE_ERRORS),
   },
 });
 
@@ -95,8 +88,7 @@ const getConfig = createRoute({
         ETag: { schema: { type: "string" }, description: 'The version, as "3": send it as If-Match' },
       },
     },
-    404: json(ErrorResponse, "Not found"),
-    ...errors,
+    ...errorResponses(...ADMIN_ERRORS, 404),
   },
 });
 
@@ -109,7 +101,10 @@ const listConfigs = createRoute({
   request: {
     query: z.object({ include_inactive: boolQuery.openapi({ description: "include deactivated numbers" }) }),
   },
-  responses: { 200: json(ListResponse, "Configurations ordered by phone number"), ...errors },
+  responses: {
+    200: json(ListResponse, "Configurations ordered by phone number"),
+    ...errorResponses(...ADMIN_ERRORS),
+  },
 });
 
 const updateConfigRoute = createRoute({
@@ -118,7 +113,7 @@ const updateConfigRoute = createRoute({
   tags: ["Phone configuration"],
   summary: "Partially update a configuration (validated after the merge; `is_active: true` reactivates)",
   security,
-  middleware: [requireJson, limitBody] as const,
+  middleware: [requireJson, limitBody, idempotency] as const,
   request: {
     params: PhoneParam,
     headers: ChangeHeaders,
@@ -126,12 +121,8 @@ const updateConfigRoute = createRoute({
   },
   responses: {
     200: json(ConfigResponse, "Updated (the new version's ETag in the ETag header)"),
-    404: json(ErrorResponse, "Not found"),
-    409: json(ErrorResponse, "The body's `version` is not the current one; retry"),
-    412: json(PreconditionFailedResponse, "If-Match does not name the current version"),
-    413: json(ErrorResponse, "Body over 64 KiB"),
-    415: json(ErrorResponse, "Body is not JSON"),
-    ...errors,
+    ...errorResponses(...WRITE_ERRORS),
+    ...PRECONDITION_FAILED,
   },
 });
 
@@ -141,6 +132,7 @@ const deleteConfig = createRoute({
   tags: ["Phone configuration"],
   summary: "Deactivate (default) or permanently delete a configuration",
   security,
+  middleware: [idempotency] as const,
   request: {
     params: PhoneParam,
     headers: ChangeHeaders,
@@ -150,9 +142,8 @@ const deleteConfig = createRoute({
   },
   responses: {
     200: json(DeleteResponse, "Deleted"),
-    404: json(ErrorResponse, "Not found"),
-    412: json(PreconditionFailedResponse, "If-Match does not name the current version"),
-    ...errors,
+    ...errorResponses(...ADMIN_ERRORS, 404, 409, 422),
+    ...PRECONDITION_FAILED,
   },
 });
 
@@ -162,6 +153,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { config, created } = await saveConfig(c.var.services, c.req.valid("json"), {
       requestId: c.var.requestId,
       via: "api",
+      idempotency: c.var.idempotency,
       change: changeOf(c),
     });
     return c.json(
@@ -197,6 +189,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const config = await updateConfig(services, phone, c.req.valid("json"), {
       requestId: c.var.requestId,
       via: "api",
+      idempotency: c.var.idempotency,
       change: changeOf(c),
       ifMatch: ifMatchOf(c),
     });
@@ -222,6 +215,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     await removeConfig(services, phone, hard, {
       requestId: c.var.requestId,
       via: "api",
+      idempotency: c.var.idempotency,
       change: changeOf(c),
       ifMatch: ifMatchOf(c),
     });

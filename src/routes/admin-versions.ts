@@ -4,16 +4,15 @@ import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { PhoneConfigSchema } from "../config/schema.ts";
 import {
   ChangeHeaders,
-  ErrorResponse,
-  errors,
-  json,
   limitBody,
   PhoneParam,
-  PreconditionFailedResponse,
+  PRECONDITION_FAILED,
   requireJson,
   security,
 } from "../http/admin-openapi.ts";
 import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
+import { idempotency } from "../http/idempotency.ts";
+import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 import { log } from "../log.ts";
 import { diffSettings, settingsOf } from "../stores/revision.ts";
@@ -120,8 +119,7 @@ const listVersions = createRoute({
   },
   responses: {
     200: json(VersionsResponse, "Versions, newest first"),
-    404: json(ErrorResponse, "No such number"),
-    ...errors,
+    ...errorResponses(...ADMIN_ERRORS, 404),
   },
 });
 
@@ -142,8 +140,7 @@ const getVersion = createRoute({
   request: { params: VersionParams },
   responses: {
     200: json(VersionResponse, "The version"),
-    404: json(ErrorResponse, "No such number, or no such version in its history"),
-    ...errors,
+    ...errorResponses(...ADMIN_ERRORS, 404),
   },
 });
 
@@ -162,8 +159,7 @@ const diffVersions = createRoute({
   },
   responses: {
     200: json(DiffResponse, "Every setting whose value differs, in the schema's order"),
-    404: json(ErrorResponse, "No such number or version"),
-    ...errors,
+    ...errorResponses(...ADMIN_ERRORS, 404),
   },
 });
 
@@ -175,7 +171,7 @@ const rollback = createRoute({
   description:
     "created_at is kept; the revision records the actor and X-Change-Reason (default: `rollback to version k`). Rolling back to settings that are already current writes nothing and answers 200.",
   security,
-  middleware: [requireJson, limitBody] as const,
+  middleware: [requireJson, limitBody, idempotency] as const,
   request: {
     params: PhoneParam,
     headers: ChangeHeaders,
@@ -183,10 +179,8 @@ const rollback = createRoute({
   },
   responses: {
     200: json(RollbackResponse, "Rolled back (or already so)"),
-    404: json(ErrorResponse, "No such number, or no such version in its history"),
-    409: json(ErrorResponse, "That version no longer passes today's validation rules"),
-    412: json(PreconditionFailedResponse, "If-Match does not name the current version"),
-    ...errors,
+    ...errorResponses(...WRITE_ERRORS),
+    ...PRECONDITION_FAILED,
   },
 });
 
