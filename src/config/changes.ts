@@ -98,6 +98,7 @@ export class ConfigChanges {
           : await this.store.put(phone, settings, {
               now: new Date(),
               change,
+              writeId: idem.id,
               ...withExpected(expectedVersionOf(existing)),
             });
     }
@@ -144,6 +145,7 @@ export class ConfigChanges {
         const { config } = await this.store.put(phone, settings, {
           now: new Date(),
           change,
+          ...(pre.idempotency && { writeId: pre.idempotency.id }),
           // Version 0 is a document from before versions existed: nothing to compare against.
           ...(current.version > 0 && { expectedVersion: current.version }),
         });
@@ -176,14 +178,15 @@ export class ConfigChanges {
     return config;
   }
 
-  /** Soft delete; with If-Match, only from that version. */
+  /** Soft delete; with If-Match, only from that version; under an Idempotency-Key, at most once. */
   async deactivate(phone: E164, change: ChangeInfo, pre: Preconditions = {}): Promise<PhoneConfig> {
-    if (pre.ifMatch) {
+    if (pre.ifMatch || pre.idempotency) {
       const { config } = await this.update(
         phone,
         (c) => ({ ...settingsOf(c), is_active: false }),
         change,
         pre,
+        (current) => current?.is_active === false,
       );
       return config;
     }

@@ -3,7 +3,6 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../errors.ts";
 import { MAX_REASON_LENGTH } from "./change.ts";
-import { json } from "./openapi.ts";
 import type { AppEnv } from "./types.ts";
 
 /**
@@ -23,27 +22,6 @@ export const boolQuery = z
   .enum(["true", "false", "1", "0"])
   .optional()
   .transform((v) => v === "true" || v === "1");
-
-/** A 412's body also says which version is current, so a client can re-read and retry. */
-export const PreconditionFailedResponse = z
-  .object({
-    success: z.literal(false),
-    error: z.object({
-      code: z.literal("PRECONDITION_FAILED"),
-      message: z.string(),
-      current_version: z.number().int().openapi({ example: 7 }),
-      details: z.array(
-        z.object({ field: z.string().optional(), rule: z.string().optional(), message: z.string() }),
-      ),
-      request_id: z.string().optional(),
-    }),
-  })
-  .openapi("PreconditionFailed");
-
-/** The 412 answer of a write that honours If-Match. */
-export const PRECONDITION_FAILED = {
-  412: json(PreconditionFailedResponse, "If-Match does not name the current version (which the body gives)"),
-};
 
 const idempotencyKey = z
   .string()

@@ -7,7 +7,6 @@ import {
   ChangeHeaders,
   limitBody,
   PhoneParam,
-  PRECONDITION_FAILED,
   requireJson,
   security,
   WriteHeaders,
@@ -121,8 +120,7 @@ const updateConfigRoute = createRoute({
   },
   responses: {
     200: json(ConfigResponse, "Updated (the new version's ETag in the ETag header)"),
-    ...errorResponses(...WRITE_ERRORS),
-    ...PRECONDITION_FAILED,
+    ...errorResponses(...WRITE_ERRORS, 412),
   },
 });
 
@@ -142,8 +140,7 @@ const deleteConfig = createRoute({
   },
   responses: {
     200: json(DeleteResponse, "Deleted"),
-    ...errorResponses(...ADMIN_ERRORS, 404, 409, 422),
-    ...PRECONDITION_FAILED,
+    ...errorResponses(...ADMIN_ERRORS, 404, 409, 412, 422),
   },
 });
 

@@ -2,14 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { notFound } from "../config/changes.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { PhoneConfigSchema } from "../config/schema.ts";
-import {
-  ChangeHeaders,
-  limitBody,
-  PhoneParam,
-  PRECONDITION_FAILED,
-  requireJson,
-  security,
-} from "../http/admin-openapi.ts";
+import { ChangeHeaders, limitBody, PhoneParam, requireJson, security } from "../http/admin-openapi.ts";
 import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
@@ -179,8 +172,7 @@ const rollback = createRoute({
   },
   responses: {
     200: json(RollbackResponse, "Rolled back (or already so)"),
-    ...errorResponses(...WRITE_ERRORS),
-    ...PRECONDITION_FAILED,
+    ...errorResponses(...WRITE_ERRORS, 412),
   },
 });
 

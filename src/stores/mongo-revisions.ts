@@ -136,12 +136,12 @@ export class MongoDocuments {
           `${phone} changed while it was being updated (expected version ${options.expectedVersion}, found ${current?.version ?? "none"})`,
         );
       }
-      return this.commit(phone, current, settings, options.now, change);
+      return this.commit(phone, current, settings, options.now, change, options.writeId);
     }
     // Create or replace: whatever version is current when the write lands.
     return this.retrying(async () => {
       const current = await this.get(phone);
-      return this.commit(phone, current, settings, options.now, change);
+      return this.commit(phone, current, settings, options.now, change, options.writeId);
     });
   }
 
@@ -188,32 +188,44 @@ export class MongoDocuments {
     settings: PhoneSettings,
     now: Date,
     change: ChangeInfo,
+    givenWriteId?: string,
   ): Promise<{ config: PhoneConfig; created: boolean }> {
     const version = (current?.version ?? 0) + 1;
     const nowIso = now.toISOString();
-    const config: PhoneConfig = {
+    let config: PhoneConfig = {
       phone_number: phone,
       ...settings,
       created_at: current?.created_at ?? nowIso,
       updated_at: nowIso,
       version,
     };
-    const writeId = crypto.randomUUID();
+    const writeId = givenWriteId ?? crypto.randomUUID();
     const revision = revisionDocument(revisionOf(current, config, change), writeId);
+    let document = configDocument(config);
+    // Set when this write's revision was already written by an earlier attempt of the same write.
+    let adopted = false;
     if ((await this.ops.insertRevision(revision)) === "duplicate") {
-      if (!(await this.clearedOrphan(phone, version))) {
+      const earlier = givenWriteId ? await this.ops.findRevision(phone, version) : null;
+      if (earlier?.write_id === writeId) {
+        // An earlier attempt of this same write stopped after its revision: finish it with
+        // exactly the document that revision holds.
+        const finished = configFromDocument(earlier.config as Doc);
+        document = configDocument(finished);
+        config = finished;
+        adopted = true;
+      } else if (!(await this.clearedOrphan(phone, version))) {
         throw new StoreError("conflict", `${phone} version ${version} was just written by another change`);
-      }
-      if ((await this.ops.insertRevision(revision)) === "duplicate") {
+      } else if ((await this.ops.insertRevision(revision)) === "duplicate") {
         throw new StoreError("conflict", `${phone} version ${version} was just written by another change`);
       }
     }
 
     const written = current
-      ? await this.ops.replaceConfig(phone, current.version, configDocument(config))
-      : await this.ops.insertConfig(configDocument(config));
+      ? await this.ops.replaceConfig(phone, current.version, document)
+      : await this.ops.insertConfig(document);
     if (!written) {
-      await this.ops.deleteRevisions(phone, { writeId });
+      // An adopted revision may be the earlier attempt's, landing now: not ours to take back.
+      if (!adopted) await this.ops.deleteRevisions(phone, { writeId });
       throw new StoreError(
         "conflict",
         current

@@ -17,6 +17,11 @@ export interface PutOptions {
   expectedVersion?: number;
   /** Recorded in the revision; omitted, the actor is "system". */
   change?: ChangeInfo;
+  /**
+   * One id for every attempt of one logical write (an Idempotency-Key), so a retry can finish
+   * an attempt that stopped between its revision and its document (src/stores/mongo-revisions.ts).
+   */
+  writeId?: string;
 }
 
 /** Default of CONFIG_HISTORY_LIMIT: revisions kept per number. */

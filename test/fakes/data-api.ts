@@ -26,7 +26,7 @@ import {
  *                                           gave up waiting; `discard: true` drops them instead
  */
 
-const WRITE_ACTIONS = ["insertOne", "updateOne", "deleteOne"];
+const WRITE_ACTIONS = ["insertOne", "updateOne", "replaceOne", "deleteOne", "deleteMany"];
 
 interface Pause {
   actions: Set<string>;
