@@ -19,9 +19,18 @@ export interface StartInput {
   to: string;
   config: CallConfig;
   configSource: ConfigSource;
-  mode: "turns" | "stream";
+  mode: CallConfig["conversation_mode"];
   publicBaseUrl: string;
+  /**
+   * When the voice webhook answered (ms since the epoch): the call's start, from which
+   * max_call_duration and the recording are timed, however late the session itself is created.
+   */
+  answeredAt: number;
+  /** where the caller is: a phone call through Twilio, or the console's browser test call (absent: phone) */
+  channel?: CallChannel;
 }
+
+export type CallChannel = "phone" | "web";
 
 export interface CallState extends StartInput {
   /** ms since the epoch */

@@ -1,8 +1,14 @@
+import { isRealtimeModel } from "../config/realtime.ts";
 import type { ConversationEngine, EngineSink } from "../conversation/engine.ts";
-import { MediaStreamSession } from "../conversation/media-stream-session.ts";
+import { FallbackEngine } from "../conversation/fallback.ts";
+import { type MediaStreamHost, MediaStreamSession } from "../conversation/media-stream-session.ts";
 import { PipelineEngine } from "../conversation/pipeline.ts";
+import { RealtimeEngine, type RealtimeFailure } from "../conversation/realtime.ts";
+import { WebAudioSession } from "../conversation/web-audio-session.ts";
+import type { Settings } from "../env.ts";
 import { errorFields, log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
+import { connectRealtime } from "../providers/openai-realtime.ts";
 import type { AudioStore } from "./audio-store.ts";
 import { type CallState, historyOf, MAX_FAILURES, type StoredTurn } from "./call-state.ts";
 import { greetingAudio } from "./greeting.ts";
@@ -10,8 +16,9 @@ import { PHRASES } from "./reply.ts";
 import type { EndReason, TurnRecord } from "./summary.ts";
 
 /**
- * conversation_mode "stream": the call's audio flows over a Twilio Media Stream. This module
- * gives the Media Stream adapter its engine (the stream pipeline), built from the call's config
+ * conversation_modes "stream" and "realtime": the call's audio flows over a Twilio Media Stream.
+ * This module gives the Media Stream adapter its engine (the stream pipeline, or the realtime
+ * engine falling back to the pipeline), built from the call's config
  * snapshot and the turns stored so far, so an object woken after an eviction carries on with the
  * same conversation; it stores each turn the engine reports and ends a call that keeps failing.
  */
@@ -26,6 +33,7 @@ export interface StreamHost {
   storeTurn(stored: StoredTurn): void;
   save(): void;
   signingSecret(): string;
+  settings(): Settings;
   providers(): OpenAIProviders;
   audioStore(): AudioStore;
   /** End the call from our side with a goodbye in Twilio's voice. */
@@ -38,16 +46,21 @@ export interface StreamHost {
 
 export class StreamMode {
   private readonly host: StreamHost;
-  /** Twilio's socket and the live engine (rebuilt if the object was evicted mid-call) */
-  private media: MediaStreamSession | null = null;
+  /** the caller's socket (Twilio's Media Stream, or the console's browser) and its live engine */
+  private media: MediaStreamSession | WebAudioSession | null = null;
 
   constructor(host: StreamHost) {
     this.host = host;
   }
 
-  /** One message on the call's Media Stream socket. */
+  /** One message on the call's socket: Twilio's Media Stream, or the console's browser test call. */
   async receive(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.media ??= new MediaStreamSession(ws, {
+    this.media ??= this.source(ws);
+    await this.media.receive(message);
+  }
+
+  private source(ws: WebSocket): MediaStreamSession | WebAudioSession {
+    const host: MediaStreamHost = {
       callSid: this.host.state().callSid,
       signingSecret: this.host.signingSecret(),
       stream: () => this.host.state().stream,
@@ -55,8 +68,10 @@ export class StreamMode {
       engine: (out) => this.engine(out),
       stopped: (reason) => this.host.stopped(reason),
       logFields: () => this.host.logFields(),
-    });
-    await this.media.receive(message);
+    };
+    return this.host.state().channel === "web"
+      ? new WebAudioSession(ws, host)
+      : new MediaStreamSession(ws, host);
   }
 
   /** The call is over: stop the engine and wait for its last turn to be stored. */
@@ -66,16 +81,57 @@ export class StreamMode {
     await media?.close();
   }
 
-  /** The conversation engine for this call, starting from the turns stored so far. */
+  /**
+   * The conversation engine for this call, starting from the turns stored so far: the pipeline in
+   * stream mode; in realtime mode the realtime engine, with the pipeline as its fallback.
+   */
   private engine(out: Pick<EngineSink, "send">): ConversationEngine {
     const state = this.host.state();
+    if (state.mode !== "realtime") return this.pipeline(out);
+    const logFields = { ...this.host.logFields(), streamSid: state.stream.streamSid };
+    return new FallbackEngine<RealtimeFailure>({
+      primary: (failed) => this.realtime(out, failed),
+      fallback: () => this.pipeline(out),
+      beforeGreeting: ["connect_failed", "session_refused", "greeting_timeout"],
+      logFields: { ...logFields, from: "realtime", to: "pipeline" },
+    });
+  }
+
+  private pipeline(out: Pick<EngineSink, "send">): PipelineEngine {
+    const state = this.host.state();
     const turns = this.host.turns();
+    // A realtime model has no Chat Completions endpoint: the fallback answers with the Worker's default model.
+    const config = isRealtimeModel(state.config.inference_model)
+      ? { ...state.config, inference_model: this.host.settings().DEFAULT_INFERENCE_MODEL }
+      : state.config;
     return new PipelineEngine(
       {
         ...this.host.providers(),
         send: out.send,
         onTurn: (record) => this.recordTurn(record),
         greeting: () => this.greeting(),
+        now: Date.now,
+        logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
+      },
+      { config, history: historyOf(turns), nextSeq: turns.length + 1 },
+    );
+  }
+
+  private realtime(out: Pick<EngineSink, "send">, failed: (reason: RealtimeFailure) => void): RealtimeEngine {
+    const state = this.host.state();
+    const turns = this.host.turns();
+    const { OPENAI_API_KEY, OPENAI_BASE_URL } = this.host.settings();
+    const model = state.config.inference_model;
+    return new RealtimeEngine(
+      {
+        send: out.send,
+        onTurn: (record) => this.recordTurn(record),
+        connect: (handlers, signal) =>
+          connectRealtime(
+            { apiKey: OPENAI_API_KEY ?? "", baseUrl: OPENAI_BASE_URL, model, signal },
+            handlers,
+          ),
+        onFailure: failed,
         now: Date.now,
         logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
       },
@@ -106,6 +162,7 @@ export class StreamMode {
     const reply = { speech: [], next: "listen" as const, turns: record.seq };
     this.host.storeTurn({ key: `stream:${record.seq}`, record, reply });
     this.host.save();
+    if (this.media instanceof WebAudioSession) this.media.turnDone(record);
     log.info("stream_turn", {
       ...this.host.logFields(),
       seq: record.seq,

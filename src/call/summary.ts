@@ -1,6 +1,7 @@
+import type { CallConfig } from "../config/defaults.ts";
 import type { ConfigSource } from "../config/resolver.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
-import type { CallState, StoredTurn } from "./call-state.ts";
+import type { CallChannel, CallState, StoredTurn } from "./call-state.ts";
 import type { TurnTimings } from "./turn.ts";
 
 /**
@@ -18,6 +19,16 @@ export interface RealtimeTimings {
   first_frame_ms: number;
 }
 
+/** Realtime mode (speech to speech): when the server's VAD heard the end of speech, then our own clock. */
+export interface SpeechToSpeechTimings {
+  /** where the caller's speech ended, in ms of the caller's audio since the stream began (the server's figure) */
+  speech_stopped_ms: number;
+  /** `speech_stopped` received → first audio delta of the answer */
+  first_audio_delta_ms: number;
+  /** `speech_stopped` received → first frame sent to Twilio */
+  first_frame_ms: number;
+}
+
 export interface TurnRecord {
   seq: number;
   at: string;
@@ -25,8 +36,8 @@ export interface TurnRecord {
   transcript: string | null;
   reply: string | null;
   failed_stage?: string;
-  timings: TurnTimings | RealtimeTimings;
-  /** stream mode: the caller barged in and heard only `reply` */
+  timings: TurnTimings | RealtimeTimings | SpeechToSpeechTimings;
+  /** stream and realtime modes: the caller barged in and heard only `reply` */
   interrupted?: boolean;
 }
 
@@ -47,12 +58,16 @@ export interface CallSummary {
   config_version: number;
   config_source: ConfigSource;
   uses_defaults: boolean;
-  mode: "turns" | "stream";
+  mode: CallConfig["conversation_mode"];
+  /** a phone call through Twilio, or a test call from the console's browser */
+  channel: CallChannel;
   status: "in_progress" | "ended";
   started_at: string;
   ended_at: string | null;
   duration_seconds: number | null;
   end_reason: EndReason | null;
+  /** Twilio's RecordingSid when the call was recorded (enable_recording) */
+  recording_sid: string | null;
   turns: TurnRecord[];
 }
 
@@ -73,11 +88,13 @@ export function summarize(
     config_source: state.configSource,
     uses_defaults: state.config.uses_defaults,
     mode: state.mode,
+    channel: state.channel ?? "phone",
     status: ended ? "ended" : "in_progress",
     started_at: new Date(state.startedAt).toISOString(),
     ended_at: ended ? new Date().toISOString() : null,
     duration_seconds: ended ? (durationSeconds ?? Math.round((Date.now() - state.startedAt) / 1000)) : null,
     end_reason: reason,
+    recording_sid: state.recording.sid ?? null,
     turns: turns.map((t) => t.record),
   };
 }

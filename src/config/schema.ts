@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { isRealtimeModel, isRealtimeVoice, REALTIME_MODELS_ACCEPTED, REALTIME_VOICES } from "./realtime.ts";
 import { canSpeak, TTS_MODELS, type TtsModel, voicesFor } from "./voices.ts";
 
 /**
@@ -38,9 +39,10 @@ const settingsFields = {
   enable_recording: z.boolean(),
   // Twilio ends any call at 24 hours, so a longer limit could never be reached.
   max_call_duration: z.number().int().min(60).max(86_400).openapi({ description: "seconds" }),
-  conversation_mode: z
-    .enum(["stream", "turns"])
-    .openapi({ description: "stream: realtime Media Streams; turns: record, then reply" }),
+  conversation_mode: z.enum(["stream", "turns", "realtime"]).openapi({
+    description:
+      "stream: Media Streams pipeline (VAD, STT, LLM, TTS); turns: record, then reply; realtime: OpenAI Realtime speech to speech",
+  }),
   end_of_speech_ms: z
     .number()
     .int()
@@ -84,6 +86,28 @@ function checkVoice(s: { tts_model?: TtsModel; tts_voice?: string }, ctx: z.Refi
   }
 }
 
+/** Realtime mode speaks with a realtime model in a realtime voice: anything else lists what it accepts. */
+function checkRealtime(
+  s: { conversation_mode?: string; inference_model?: string; tts_voice?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (s.conversation_mode !== "realtime") return;
+  if (s.inference_model && !isRealtimeModel(s.inference_model)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["inference_model"],
+      message: `model "${s.inference_model}" is not a realtime model; conversation_mode "realtime" accepts ${REALTIME_MODELS_ACCEPTED}`,
+    });
+  }
+  if (s.tts_voice && !isRealtimeVoice(s.tts_voice)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["tts_voice"],
+      message: `voice "${s.tts_voice}" is not a realtime voice; conversation_mode "realtime" accepts: ${REALTIME_VOICES.join(", ")}`,
+    });
+  }
+}
+
 const phoneNumberField = z.string().min(1).max(40).openapi({ example: "+18668134984" });
 
 /** POST body: the phone number plus every setting, the seed's four required, the rest defaulted. */
@@ -106,10 +130,11 @@ export const CreateConfigBody = z
     is_active: settingsFields.is_active.default(SETTING_DEFAULTS.is_active),
   })
   .superRefine(checkVoice)
+  .superRefine(checkRealtime)
   .openapi("PhoneConfigCreate");
 
 /** The settings after a PUT's merge, validated as a whole. */
-export const SettingsSchema = settingsObject.superRefine(checkVoice);
+export const SettingsSchema = settingsObject.superRefine(checkVoice).superRefine(checkRealtime);
 
 /** PUT body: any subset; `phone_number` is allowed only to repeat the one in the path. */
 export const UpdateConfigBody = z
