@@ -7,6 +7,7 @@ import type { AppEnv } from "./http/types.ts";
 import { defaultHook } from "./http/validation.ts";
 import { registerCallRoutes } from "./routes/admin-calls.ts";
 import { registerPhoneConfigRoutes } from "./routes/admin-phone-configs.ts";
+import { registerTemplateRoutes } from "./routes/admin-templates.ts";
 import { registerVersionRoutes } from "./routes/admin-versions.ts";
 import { audioRoutes } from "./routes/audio.ts";
 import { dashboardRoutes } from "./routes/dashboard/index.tsx";
@@ -30,6 +31,7 @@ export function createApp() {
   admin.use(requireAdminKey);
   registerPhoneConfigRoutes(admin);
   registerVersionRoutes(admin);
+  registerTemplateRoutes(admin);
   registerCallRoutes(admin);
   app.route("/admin", admin);
   app.route("/webhooks/twilio", twilioVoiceRoutes());

@@ -14,6 +14,8 @@ export interface AppEnv {
     keyId: string;
     /** admin writes with an Idempotency-Key (src/http/idempotency.ts) */
     idempotency: IdempotentWrite | undefined;
+    /** a create from a template: its name (src/routes/admin-templates.ts) */
+    template?: string | undefined;
   };
 }
 

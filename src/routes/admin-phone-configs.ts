@@ -15,6 +15,7 @@ import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
+import { applyTemplate } from "./admin-templates.ts";
 
 /**
  * The seed's admin API for per-number configs, at the seed's paths and with its JSON shapes,
@@ -60,11 +61,16 @@ const createConfig = createRoute({
   path: "/phone-config",
   tags: ["Phone configuration"],
   summary: "Create or update a phone number's configuration",
+  description:
+    'With `"template": "<name>"` (see GET /admin/templates), every field the body leaves out comes from that template, and the revision records its name; an unknown template is a 400 that names it.',
   security,
-  middleware: [requireJson, limitBody, idempotency] as const,
+  middleware: [requireJson, limitBody, idempotency, applyTemplate] as const,
   request: {
     headers: WriteHeaders,
-    body: { ...json(CreateConfigBody, "The configuration"), required: true },
+    body: {
+      ...json(CreateConfigBody, "The configuration, or a template's name and the fields that differ from it"),
+      required: true,
+    },
   },
   responses: {
     200: json(ConfigResponse, "Updated"),
@@ -151,7 +157,7 @@ export function registerPhoneConfigRoutes(app: App): void {
       requestId: c.var.requestId,
       via: "api",
       idempotency: c.var.idempotency,
-      change: changeOf(c),
+      change: changeOf(c, c.var.template),
     });
     return c.json(
       {

@@ -7,10 +7,17 @@ import {
   COLLECTION_NAME,
   MongoDocuments,
   type MongoOps,
+  TEMPLATES_COLLECTION_NAME,
   VERSIONS_COLLECTION_NAME,
 } from "./mongo-revisions.ts";
 import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
-import { type ConfigStore, DEFAULT_HISTORY_LIMIT, type PutOptions, StoreError } from "./store.ts";
+import {
+  type ConfigStore,
+  DEFAULT_HISTORY_LIMIT,
+  type PutOptions,
+  type StoredTemplate,
+  StoreError,
+} from "./store.ts";
 
 /**
  * Phone configs in MongoDB reached over HTTPS with the Atlas Data API v1 wire format (Atlas
@@ -119,6 +126,22 @@ export class DataApiStore implements ConfigStore {
     return this.documents.revision(phone, version);
   }
 
+  templates(): Promise<StoredTemplate[]> {
+    return this.documents.templates();
+  }
+
+  template(name: string): Promise<StoredTemplate | null> {
+    return this.documents.template(name);
+  }
+
+  saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }) {
+    return this.documents.saveTemplate(template, options);
+  }
+
+  removeTemplate(name: string): Promise<boolean> {
+    return this.documents.removeTemplate(name);
+  }
+
   async ping(): Promise<void> {
     await this.call("findOne", { filter: {}, projection: { _id: 1 } });
   }
@@ -129,7 +152,7 @@ export class DataApiStore implements ConfigStore {
     const versions = `${this.options.database}.${this.versionsCollection}`;
     return [
       `data-api store: reached ${where} through the Data API`,
-      `data-api store: the Data API cannot create indexes; create them in Atlas (or the database behind your gateway): on ${where} { phone_number: 1 } with unique: true (keeps one document per number and turns racing creates into conflicts) and { is_active: 1 } (for listing active numbers); on ${versions} { phone_number: 1, version: 1 } with unique: true (one revision per version: what keeps two concurrent writers from both writing version N)`,
+      `data-api store: the Data API cannot create indexes; create them in Atlas (or the database behind your gateway): on ${where} { phone_number: 1 } with unique: true (keeps one document per number and turns racing creates into conflicts) and { is_active: 1 } (for listing active numbers); on ${versions} { phone_number: 1, version: 1 } with unique: true (one revision per version: what keeps two concurrent writers from both writing version N); on ${this.options.database}.${TEMPLATES_COLLECTION_NAME} { name: 1 } with unique: true`,
     ];
   }
 
@@ -137,6 +160,7 @@ export class DataApiStore implements ConfigStore {
   private ops(): MongoOps {
     const configs = this.collection;
     const versions = this.versionsCollection;
+    const templates = TEMPLATES_COLLECTION_NAME;
     const versionFilter = (phone: E164, version: number) => ({
       phone_number: phone,
       version: version === 0 ? { $exists: false } : version,
@@ -198,6 +222,33 @@ export class DataApiStore implements ConfigStore {
             versions,
           )
         ).documents,
+      findTemplates: async (name) =>
+        (
+          await this.call(
+            "find",
+            { filter: name === undefined ? {} : { name }, sort: { name: 1 }, projection: { _id: 0 } },
+            templates,
+          )
+        ).documents,
+      writeTemplate: async (doc, replace) => {
+        if (replace) {
+          const result = await this.call(
+            "replaceOne",
+            { filter: { name: doc.name }, replacement: doc, upsert: true },
+            templates,
+          );
+          return result.matchedCount > 0 ? "replaced" : "inserted";
+        }
+        try {
+          await this.call("insertOne", { document: doc }, templates);
+          return "inserted";
+        } catch (err) {
+          if (err instanceof StoreError && err.kind === "conflict") return "duplicate";
+          throw err;
+        }
+      },
+      deleteTemplate: async (name) =>
+        (await this.call("deleteOne", { filter: { name } }, templates)).deletedCount > 0,
       deleteRevisions: async (phone, which) =>
         (
           await this.call(

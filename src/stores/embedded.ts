@@ -10,7 +10,13 @@ import {
   SYSTEM_ACTOR,
   summaryOf,
 } from "./revision.ts";
-import { type ConfigStore, DEFAULT_HISTORY_LIMIT, type PutOptions, StoreError } from "./store.ts";
+import {
+  type ConfigStore,
+  DEFAULT_HISTORY_LIMIT,
+  type PutOptions,
+  type StoredTemplate,
+  StoreError,
+} from "./store.ts";
 
 /**
  * The default store: one SQLite-backed Durable Object holding every number's document and its
@@ -41,6 +47,22 @@ interface RevisionRow extends Record<string, SqlStorageValue> {
   actor: string;
   reason: string | null;
   template: string | null;
+}
+
+interface TemplateRow extends Record<string, SqlStorageValue> {
+  name: string;
+  description: string;
+  settings: string;
+  updated_at: string;
+}
+
+function fromTemplateRow(row: TemplateRow): StoredTemplate {
+  return {
+    name: row.name,
+    description: row.description,
+    settings: JSON.parse(row.settings) as StoredTemplate["settings"],
+    updated_at: row.updated_at,
+  };
 }
 
 function fromRow(row: Row): PhoneConfig {
@@ -98,6 +120,12 @@ export class EmbeddedConfigStore extends DurableObject<Env> {
         reason TEXT,
         template TEXT,
         PRIMARY KEY (phone_number, version)
+      )`);
+      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS config_templates (
+        name TEXT PRIMARY KEY,
+        description TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        updated_at TEXT NOT NULL
       )`);
     });
   }
@@ -204,6 +232,42 @@ export class EmbeddedConfigStore extends DurableObject<Env> {
       )
       .toArray()[0];
     return row ? fromRevisionRow(row) : null;
+  }
+
+  async templates(): Promise<StoredTemplate[]> {
+    return this.ctx.storage.sql
+      .exec<TemplateRow>("SELECT * FROM config_templates ORDER BY name")
+      .toArray()
+      .map(fromTemplateRow);
+  }
+
+  async template(name: string): Promise<StoredTemplate | null> {
+    const row = this.ctx.storage.sql
+      .exec<TemplateRow>("SELECT * FROM config_templates WHERE name = ?", name)
+      .toArray()[0];
+    return row ? fromTemplateRow(row) : null;
+  }
+
+  /** created: true/false; null when `mustBeNew` and the name is taken. */
+  async saveTemplate(template: StoredTemplate, mustBeNew: boolean): Promise<boolean | null> {
+    const sql = this.ctx.storage.sql;
+    const exists =
+      sql.exec("SELECT 1 FROM config_templates WHERE name = ?", template.name).toArray().length > 0;
+    if (exists && mustBeNew) return null;
+    sql.exec(
+      `INSERT INTO config_templates (name, description, settings, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET description = excluded.description,
+         settings = excluded.settings, updated_at = excluded.updated_at`,
+      template.name,
+      template.description,
+      JSON.stringify(template.settings),
+      template.updated_at,
+    );
+    return !exists;
+  }
+
+  async removeTemplate(name: string): Promise<boolean> {
+    return this.ctx.storage.sql.exec("DELETE FROM config_templates WHERE name = ?", name).rowsWritten > 0;
   }
 
   async count(): Promise<number> {
@@ -316,6 +380,26 @@ export class EmbeddedStore implements ConfigStore {
 
   revision(phone: E164, version: number) {
     return this.call("revision", () => this.stub.revision(phone, version));
+  }
+
+  templates() {
+    return this.call("templates", () => this.stub.templates());
+  }
+
+  template(name: string) {
+    return this.call("template", () => this.stub.template(name));
+  }
+
+  async saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }) {
+    const created = await this.call("saveTemplate", () =>
+      this.stub.saveTemplate(template, options.mustBeNew),
+    );
+    if (created === null) throw new StoreError("conflict", `template "${template.name}" already exists`);
+    return { created };
+  }
+
+  removeTemplate(name: string) {
+    return this.call("removeTemplate", () => this.stub.removeTemplate(name));
   }
 
   async ping() {

@@ -6,10 +6,11 @@ import {
   COLLECTION_NAME,
   MongoDocuments,
   type MongoOps,
+  TEMPLATES_COLLECTION_NAME,
   VERSIONS_COLLECTION_NAME,
 } from "./mongo-revisions.ts";
 import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
-import { DEFAULT_HISTORY_LIMIT, type PutOptions, StoreError } from "./store.ts";
+import { DEFAULT_HISTORY_LIMIT, type PutOptions, type StoredTemplate, StoreError } from "./store.ts";
 
 /**
  * The store operations against one MongoDB database through the official driver, shared by
@@ -21,7 +22,7 @@ import { DEFAULT_HISTORY_LIMIT, type PutOptions, StoreError } from "./store.ts";
  * Failures are StoreErrors (see mongo-errors.ts), their messages free of credentials.
  */
 
-export { COLLECTION_NAME, VERSIONS_COLLECTION_NAME };
+export { COLLECTION_NAME, TEMPLATES_COLLECTION_NAME, VERSIONS_COLLECTION_NAME };
 
 type Index = IndexDescription & { name: string };
 
@@ -35,6 +36,8 @@ const INDEXES: { collection: string; index: Index }[] = [
     collection: VERSIONS_COLLECTION_NAME,
     index: { key: { phone_number: 1, version: 1 }, name: "phone_number_1_version_1", unique: true },
   },
+  // One user template per name.
+  { collection: TEMPLATES_COLLECTION_NAME, index: { key: { name: 1 }, name: "name_1", unique: true } },
 ];
 
 const NAMESPACE_NOT_FOUND = 26;
@@ -44,6 +47,7 @@ export class MongoCollectionStore {
   private readonly db: Db;
   private readonly configs: Collection<Document>;
   private readonly versions: Collection<Document>;
+  private readonly templates_: Collection<Document>;
   private readonly where: string;
   private readonly documents: MongoDocuments;
 
@@ -51,6 +55,7 @@ export class MongoCollectionStore {
     this.db = db;
     this.configs = db.collection(COLLECTION_NAME);
     this.versions = db.collection(VERSIONS_COLLECTION_NAME);
+    this.templates_ = db.collection(TEMPLATES_COLLECTION_NAME);
     this.where = `mongodb ${this.configs.namespace}`;
     this.documents = new MongoDocuments(this.ops(), {
       historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
@@ -86,10 +91,26 @@ export class MongoCollectionStore {
     return this.documents.revision(phone, version);
   }
 
+  templates(): Promise<StoredTemplate[]> {
+    return this.documents.templates();
+  }
+
+  template(name: string): Promise<StoredTemplate | null> {
+    return this.documents.template(name);
+  }
+
+  saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }) {
+    return this.documents.saveTemplate(template, options);
+  }
+
+  removeTemplate(name: string): Promise<boolean> {
+    return this.documents.removeTemplate(name);
+  }
+
   /** Creates the indexes that are missing; says for each whether it was created or already there. */
   async setup(): Promise<string[]> {
     const lines: string[] = [];
-    for (const name of [COLLECTION_NAME, VERSIONS_COLLECTION_NAME]) {
+    for (const name of [COLLECTION_NAME, VERSIONS_COLLECTION_NAME, TEMPLATES_COLLECTION_NAME]) {
       const collection = this.db.collection(name);
       const existing = await this.run("setup: list indexes", () => existingIndexes(collection));
       const missing: IndexDescription[] = [];
@@ -179,6 +200,29 @@ export class MongoCollectionStore {
             .sort({ version: -1 });
           return (range.limit !== undefined ? cursor.limit(range.limit) : cursor).toArray();
         }),
+      findTemplates: (name) =>
+        this.run("templates", () =>
+          this.templates_
+            .find(name === undefined ? {} : { name }, { projection: { _id: 0 } })
+            .sort({ name: 1 })
+            .toArray(),
+        ),
+      writeTemplate: async (doc, replace) => {
+        try {
+          if (replace) {
+            const result = await this.templates_.replaceOne({ name: doc.name }, doc, { upsert: true });
+            return result.matchedCount > 0 ? "replaced" : "inserted";
+          }
+          await this.templates_.insertOne({ ...doc });
+          return "inserted";
+        } catch (err) {
+          if (!replace && (err as { code?: unknown }).code === DUPLICATE_KEY) return "duplicate";
+          throw storeErrorFrom(err, `mongodb ${this.templates_.namespace} save template`);
+        }
+      },
+      deleteTemplate: async (name) =>
+        (await this.run(`delete template ${name}`, () => this.templates_.deleteOne({ name }))).deletedCount >
+        0,
       deleteRevisions: async (phone, which) =>
         (
           await this.run(`delete revisions ${phone}`, () =>

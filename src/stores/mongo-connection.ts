@@ -5,7 +5,7 @@ import { errorFields, log } from "../log.ts";
 import { MongoCollectionStore } from "./mongo-collection.ts";
 import { scrubCredentials, storeErrorFrom } from "./mongo-errors.ts";
 import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
-import { type PutOptions, StoreError, type StoreErrorKind } from "./store.ts";
+import { type PutOptions, type StoredTemplate, StoreError, type StoreErrorKind } from "./store.ts";
 
 /**
  * One MongoClient held warm for the mongodb store's Durable Object (src/stores/mongodb.ts):
@@ -81,6 +81,28 @@ export class MongoConnection {
 
   revision(target: MongoTarget, phone: E164, version: number): Promise<Outcome<Revision | null>> {
     return this.run("revision", (client) => collectionStore(client, target).revision(phone, version));
+  }
+
+  templates(target: MongoTarget): Promise<Outcome<StoredTemplate[]>> {
+    return this.run("templates", (client) => collectionStore(client, target).templates());
+  }
+
+  template(target: MongoTarget, name: string): Promise<Outcome<StoredTemplate | null>> {
+    return this.run("template", (client) => collectionStore(client, target).template(name));
+  }
+
+  saveTemplate(
+    target: MongoTarget,
+    template: StoredTemplate,
+    options: { mustBeNew: boolean },
+  ): Promise<Outcome<{ created: boolean }>> {
+    return this.run("saveTemplate", (client) =>
+      collectionStore(client, target).saveTemplate(template, options),
+    );
+  }
+
+  removeTemplate(target: MongoTarget, name: string): Promise<Outcome<boolean>> {
+    return this.run("removeTemplate", (client) => collectionStore(client, target).removeTemplate(name));
   }
 
   ping(target: MongoTarget): Promise<Outcome<null>> {

@@ -11,7 +11,7 @@ import {
   SYSTEM_ACTOR,
   summaryOf,
 } from "./revision.ts";
-import { type PutOptions, StoreError } from "./store.ts";
+import { type PutOptions, type StoredTemplate, StoreError } from "./store.ts";
 
 /**
  * Documents and their history in MongoDB, the same rules whichever way MongoDB is reached (the
@@ -41,6 +41,8 @@ export type Doc = Record<string, unknown>;
 
 export const COLLECTION_NAME = "phone_configs";
 export const VERSIONS_COLLECTION_NAME = "phone_config_versions";
+/** User templates, one document per name (unique). */
+export const TEMPLATES_COLLECTION_NAME = "config_templates";
 
 /** A revision younger than this may belong to a writer still between steps 1 and 2. */
 export const ORPHAN_AFTER_MS = 60_000;
@@ -67,6 +69,11 @@ export interface MongoOps {
   ): Promise<Doc[]>;
   /** Deletes revisions of the number: all, those ≤ maxVersion, or the one with this write_id. */
   deleteRevisions(phone: E164, which: { maxVersion?: number; writeId?: string }): Promise<number>;
+  /** User templates (by name when given), ordered by name. */
+  findTemplates(name?: string): Promise<Doc[]>;
+  /** Inserts, or (`replace`) replaces by name; "duplicate" when inserting a taken name. */
+  writeTemplate(doc: Doc, replace: boolean): Promise<"inserted" | "replaced" | "duplicate">;
+  deleteTemplate(name: string): Promise<boolean>;
 }
 
 function configDocument(config: PhoneConfig): Doc {
@@ -99,6 +106,16 @@ function revisionFrom(doc: Doc): Revision {
     actor: typeof doc.actor === "string" ? doc.actor : SYSTEM_ACTOR,
     reason: typeof doc.reason === "string" ? doc.reason : null,
     template: typeof doc.template === "string" ? doc.template : null,
+  };
+}
+
+function templateFrom(doc: Doc): StoredTemplate {
+  const updated = doc.updated_at;
+  return {
+    name: String(doc.name),
+    description: typeof doc.description === "string" ? doc.description : "",
+    settings: (doc.settings ?? {}) as StoredTemplate["settings"],
+    updated_at: updated instanceof Date ? updated.toISOString() : String(updated),
   };
 }
 
@@ -179,6 +196,27 @@ export class MongoDocuments {
     if (!current || version > current.version) return null;
     const doc = await this.ops.findRevision(phone, version);
     return doc ? revisionFrom(doc) : null;
+  }
+
+  async templates(): Promise<StoredTemplate[]> {
+    return (await this.ops.findTemplates()).map(templateFrom);
+  }
+
+  async template(name: string): Promise<StoredTemplate | null> {
+    const [doc] = await this.ops.findTemplates(name);
+    return doc ? templateFrom(doc) : null;
+  }
+
+  async saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }) {
+    const doc = { ...template, updated_at: new Date(template.updated_at) };
+    const outcome = await this.ops.writeTemplate(doc, !options.mustBeNew);
+    if (outcome === "duplicate")
+      throw new StoreError("conflict", `template "${template.name}" already exists`);
+    return { created: outcome === "inserted" };
+  }
+
+  removeTemplate(name: string): Promise<boolean> {
+    return this.ops.deleteTemplate(name);
   }
 
   /** Steps 1-3 (top of file) of writing `settings` over `current`. */

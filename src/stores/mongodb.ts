@@ -4,7 +4,13 @@ import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import { settingsOf } from "../env.ts";
 import type { ConnectionState, MongoConnection, MongoTarget, Outcome } from "./mongo-connection.ts";
 import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
-import { type ConfigStore, DEFAULT_HISTORY_LIMIT, type PutOptions, StoreError } from "./store.ts";
+import {
+  type ConfigStore,
+  DEFAULT_HISTORY_LIMIT,
+  type PutOptions,
+  type StoredTemplate,
+  StoreError,
+} from "./store.ts";
 
 /**
  * MongoDB (Atlas or any server) through the official driver, over workerd's node:net/node:tls
@@ -55,6 +61,26 @@ export class MongoConfigStore extends DurableObject<Env> {
 
   async revision(target: MongoTarget, phone: E164, version: number): Promise<Outcome<Revision | null>> {
     return (await this.open()).revision(target, phone, version);
+  }
+
+  async templates(target: MongoTarget): Promise<Outcome<StoredTemplate[]>> {
+    return (await this.open()).templates(target);
+  }
+
+  async template(target: MongoTarget, name: string): Promise<Outcome<StoredTemplate | null>> {
+    return (await this.open()).template(target, name);
+  }
+
+  async saveTemplate(
+    target: MongoTarget,
+    template: StoredTemplate,
+    options: { mustBeNew: boolean },
+  ): Promise<Outcome<{ created: boolean }>> {
+    return (await this.open()).saveTemplate(target, template, options);
+  }
+
+  async removeTemplate(target: MongoTarget, name: string): Promise<Outcome<boolean>> {
+    return (await this.open()).removeTemplate(target, name);
   }
 
   async ping(target: MongoTarget): Promise<Outcome<null>> {
@@ -125,6 +151,22 @@ export class MongoStore implements ConfigStore {
 
   revision(phone: E164, version: number): Promise<Revision | null> {
     return this.call("revision", () => this.stub.revision(this.target, phone, version));
+  }
+
+  templates(): Promise<StoredTemplate[]> {
+    return this.call("templates", () => this.stub.templates(this.target));
+  }
+
+  template(name: string): Promise<StoredTemplate | null> {
+    return this.call("template", () => this.stub.template(this.target, name));
+  }
+
+  saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }): Promise<{ created: boolean }> {
+    return this.call("saveTemplate", () => this.stub.saveTemplate(this.target, template, options));
+  }
+
+  removeTemplate(name: string): Promise<boolean> {
+    return this.call("removeTemplate", () => this.stub.removeTemplate(this.target, name));
   }
 
   async ping(): Promise<void> {

@@ -4,6 +4,15 @@ import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revisi
 
 export type { ChangeInfo, Revision, RevisionPage, RevisionQuery };
 
+/** A user template as stored: partial settings under a name (src/config/templates.ts validates them). */
+export interface StoredTemplate {
+  name: string;
+  description: string;
+  settings: Partial<PhoneSettings>;
+  /** ISO 8601 */
+  updated_at: string;
+}
+
 export type StoreBackend = "embedded" | "data-api" | "mongodb";
 
 export interface PutOptions {
@@ -57,6 +66,13 @@ export interface ConfigStore {
   revisions(phone: E164, query: RevisionQuery): Promise<RevisionPage>;
   /** One revision; null when the number has no such version (never existed, or dropped by retention). */
   revision(phone: E164, version: number): Promise<Revision | null>;
+  /** User templates, ordered by name. */
+  templates(): Promise<StoredTemplate[]>;
+  template(name: string): Promise<StoredTemplate | null>;
+  /** Create (`mustBeNew`: a conflict when the name is taken) or replace; `created` says which. */
+  saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }): Promise<{ created: boolean }>;
+  /** false when there was no such template */
+  removeTemplate(name: string): Promise<boolean>;
   /** Resolves when the backend answers; rejects with a StoreError otherwise. */
   ping(): Promise<void>;
   /** Idempotently prepares the backend (indexes); returns a line per thing done or found. */

@@ -110,10 +110,10 @@ describe.skipIf(!CHROMIUM)(`browser test call in Chromium${NO_CHROMIUM}`, () => 
       const call = JSON.parse((await admin(app.stack, "GET", `/admin/calls/${callSid}`)).body).call;
       expect(call.turns[0]).toMatchObject({ outcome: "reply", transcript: HEARD, reply: REPLY });
       // The number's own engine answered: the pipeline asks Chat Completions, the Realtime engine does not.
-    const chats = await app.stack.openai.requests("/v1/chat/completions");
-    if (mode === "realtime") expect(chats).toHaveLength(0);
-    else expect(chats.length).toBeGreaterThan(0);
-    // The reply was spoken: more audio reached the browser after it than the greeting alone.
+      const chats = await app.stack.openai.requests("/v1/chat/completions");
+      if (mode === "realtime") expect(chats).toHaveLength(0);
+      else expect(chats.length).toBeGreaterThan(0);
+      // The reply was spoken: more audio reached the browser after it than the greeting alone.
       expect(afterReply).toBeGreaterThan(20);
       expect(outside).toEqual([]);
       expect(errors).toEqual([]);

@@ -13,7 +13,7 @@ import {
  * deleteOne,deleteMany}
  * over in-memory collections kept per namespace (keyed dataSource/database/collection). It
  * behaves like Atlas with the unique indexes of `npm run setup:db` (phone_number; (phone_number,
- * version) in history collections): request bodies are read as EJSON
+ * version) in history collections, name in template collections): request bodies are read as EJSON
  * only when sent as application/ejson (as the Data API does), `Accept: application/ejson`
  * gets canonical EJSON back (`{"$numberInt": "1"}`, `{"$date": {"$numberLong": ...}}`),
  * and errors have the Data API's `{"error", "error_code"}` shape.
@@ -142,7 +142,10 @@ function assertStorable(value: unknown, path: string): void {
  * on (phone_number, version), every other collection on phone_number.
  */
 function uniqueKey(body: Doc): string[] {
-  return String(body.collection).endsWith("_versions") ? ["phone_number", "version"] : ["phone_number"];
+  const collection = String(body.collection);
+  if (collection.endsWith("_versions")) return ["phone_number", "version"];
+  if (collection.endsWith("_templates")) return ["name"];
+  return ["phone_number"];
 }
 
 function assertUnique(docs: Doc[], doc: Doc, body: Doc): void {
@@ -263,6 +266,12 @@ function run(action: string, body: Doc, docs: Doc[]): unknown {
       }
       for (const [field, value] of Object.entries(replacement)) assertStorable(value, field);
       const existing = docs.find((d) => matches(d, filter));
+      if (!existing && body.upsert === true) {
+        const doc = { _id: new ObjectId(), ...replacement };
+        assertUnique(docs, doc, body);
+        docs.push(doc);
+        return { matchedCount: 0, modifiedCount: 0, upsertedId: doc._id };
+      }
       if (!existing) return { matchedCount: 0, modifiedCount: 0 };
       const next = { _id: existing._id, ...replacement };
       assertUnique(docs, next, body);

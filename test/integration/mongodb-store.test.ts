@@ -3,7 +3,11 @@ import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
 import type { E164 } from "../../src/config/phone-number.ts";
 import { errorFields } from "../../src/log.ts";
-import { COLLECTION_NAME, VERSIONS_COLLECTION_NAME } from "../../src/stores/mongo-collection.ts";
+import {
+  COLLECTION_NAME,
+  TEMPLATES_COLLECTION_NAME,
+  VERSIONS_COLLECTION_NAME,
+} from "../../src/stores/mongo-collection.ts";
 import { MongoConfigStore, MongoStore } from "../../src/stores/mongodb.ts";
 import { testEnv } from "../support/env.ts";
 import { describeStoreConformance, rejection, sampleSettings } from "./store-conformance.ts";
@@ -58,7 +62,7 @@ describeStoreConformance("mongodb", async (options) => {
 });
 
 describe("mongodb store", () => {
-  it("creates the three indexes once, then reports them as already present", async () => {
+  it("creates the four indexes once, then reports them as already present", async () => {
     const database = randomDatabase();
     const store = new MongoStore(testEnv.MONGO_STORE, { database });
     const versions = `${database}.${VERSIONS_COLLECTION_NAME}`;
@@ -66,11 +70,13 @@ describe("mongodb store", () => {
       `mongodb store: created index phone_number_1 (unique) on ${database}.${COLLECTION_NAME}`,
       `mongodb store: created index is_active_1 on ${database}.${COLLECTION_NAME}`,
       `mongodb store: created index phone_number_1_version_1 (unique) on ${versions}`,
+      `mongodb store: created index name_1 (unique) on ${database}.${TEMPLATES_COLLECTION_NAME}`,
     ]);
     expect(await store.setup()).toEqual([
       `mongodb store: index phone_number_1 (unique) on ${database}.${COLLECTION_NAME} already present`,
       `mongodb store: index is_active_1 on ${database}.${COLLECTION_NAME} already present`,
       `mongodb store: index phone_number_1_version_1 (unique) on ${versions} already present`,
+      `mongodb store: index name_1 (unique) on ${database}.${TEMPLATES_COLLECTION_NAME} already present`,
     ]);
   });
 

@@ -66,6 +66,7 @@ describe("setup:db", () => {
       "mongodb store: created index phone_number_1 (unique) on voice_setup.phone_configs",
       "mongodb store: created index is_active_1 on voice_setup.phone_configs",
       "mongodb store: created index phone_number_1_version_1 (unique) on voice_setup.phone_config_versions",
+      "mongodb store: created index name_1 (unique) on voice_setup.config_templates",
     ]);
 
     const client = new MongoClient(mongo.url);
@@ -95,6 +96,7 @@ describe("setup:db", () => {
       "mongodb store: index phone_number_1 (unique) on voice_setup.phone_configs already present",
       "mongodb store: index is_active_1 on voice_setup.phone_configs already present",
       "mongodb store: index phone_number_1_version_1 (unique) on voice_setup.phone_config_versions already present",
+      "mongodb store: index name_1 (unique) on voice_setup.config_templates already present",
     ]);
   });
 
