@@ -6,6 +6,7 @@ import { onError } from "./http/errors.ts";
 import type { AppEnv } from "./http/types.ts";
 import { defaultHook } from "./http/validation.ts";
 import { registerCallRoutes } from "./routes/admin-calls.ts";
+import { registerImportExportRoutes } from "./routes/admin-import-export.ts";
 import { registerPhoneConfigRoutes } from "./routes/admin-phone-configs.ts";
 import { registerTemplateRoutes } from "./routes/admin-templates.ts";
 import { registerVersionRoutes } from "./routes/admin-versions.ts";
@@ -32,6 +33,7 @@ export function createApp() {
   registerPhoneConfigRoutes(admin);
   registerVersionRoutes(admin);
   registerTemplateRoutes(admin);
+  registerImportExportRoutes(admin);
   registerCallRoutes(admin);
   app.route("/admin", admin);
   app.route("/webhooks/twilio", twilioVoiceRoutes());
