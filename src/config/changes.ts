@@ -167,8 +167,9 @@ export class ConfigChanges {
     const { config } = await this.update(
       phone,
       (current) => {
-        const merged = SettingsSchema.safeParse({ ...settingsOf(current), ...changes });
-        if (!merged.success) throw validationError(merged.error, "configuration after update");
+        const candidate = { ...settingsOf(current), ...changes };
+        const merged = SettingsSchema.safeParse(candidate);
+        if (!merged.success) throw validationError(merged.error, "configuration after update", candidate);
         return merged.data;
       },
       change,

@@ -9,6 +9,7 @@ import type { ChangeInfo } from "../stores/store.ts";
 import { notFound } from "./changes.ts";
 import { type E164, normalizePhoneNumber } from "./phone-number.ts";
 import type { CreateConfigBody, PhoneConfig, UpdateConfigBody } from "./schema.ts";
+import { prepareTools, type ToolConfig } from "./tools.ts";
 
 /**
  * What a write to a number's configuration does, whoever asks (the admin API, the console):
@@ -41,14 +42,21 @@ export function phoneOf(services: Services, input: string, field = "phone_number
 
 const changeOf = (context: WriteContext): ChangeInfo => context.change ?? { actor: SYSTEM_ACTOR };
 
+/** The tools with the checks that depend on the settings (https, default country) and E.164 targets. */
+function toolsFor(services: Services, tools: ToolConfig[]): ToolConfig[] {
+  const { ENVIRONMENT, DEFAULT_COUNTRY } = services.settings;
+  return prepareTools(tools, { environment: ENVIRONMENT, defaultCountry: DEFAULT_COUNTRY });
+}
+
 /** Creates or replaces a number's configuration from a validated create body. */
 export async function saveConfig(
   services: Services,
   input: CreateInput,
   context: WriteContext,
 ): Promise<{ config: PhoneConfig; created: boolean }> {
-  const { phone_number, ...settings } = input;
+  const { phone_number, ...body } = input;
   const phone = phoneOf(services, phone_number);
+  const settings = { ...body, tools: toolsFor(services, body.tools) };
   const { config, created } = await services.changes.save(phone, settings, changeOf(context), {
     idempotency: context.idempotency,
   });
@@ -72,7 +80,9 @@ export async function updateConfig(
   input: UpdateInput & { version?: number | undefined },
   context: WriteContext,
 ): Promise<PhoneConfig> {
-  const { phone_number: bodyPhone, version, ...changes } = input;
+  const { phone_number: bodyPhone, version, ...given } = input;
+  // Tools as they are stored (E.164 targets), so a replayed write compares equal to the stored one.
+  const changes = given.tools ? { ...given, tools: toolsFor(services, given.tools) } : given;
   if (bodyPhone !== undefined && phoneOf(services, bodyPhone) !== phone) {
     throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
       details: [

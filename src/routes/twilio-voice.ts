@@ -51,6 +51,7 @@ async function render(c: Ctx, reply: CallReply): Promise<Response> {
     await replyTwiml(reply, {
       recordAction: `${base}/webhooks/twilio/recording`,
       silenceAction: `${base}/webhooks/twilio/recording?no_speech=${reply.turns}`,
+      dialAction: `${base}/webhooks/twilio/dial`,
       audioUrl: (id) => audio.signedUrl(id),
     }),
   );
@@ -198,6 +199,17 @@ export function twilioVoiceRoutes() {
       );
     } catch (err) {
       return answerFailure(c, "recording", err, "listen");
+    }
+  });
+
+  // A transfer's <Dial> ended: hang up after a connected call, else the caller is back with the agent.
+  app.post("/dial", async (c) => {
+    try {
+      const event = parseVoiceWebhook("dial", await formOf(c));
+      const back = await session(c, event.callSid).dialEnded({ status: event.dialCallStatus });
+      return back.stream ? streamAnswer(c, event.callSid) : render(c, back.reply);
+    } catch (err) {
+      return answerFailure(c, "dial", err, "hangup");
     }
   });
 

@@ -59,7 +59,27 @@ export interface CallStatusEvent {
   from: string;
 }
 
-export type VoiceWebhookEvent = IncomingCallEvent | RecordingEvent | CallStatusEvent;
+/** Twilio's DialCallStatus values (the <Dial action> callback). */
+export const DIAL_CALL_STATUSES = [
+  "completed",
+  "answered",
+  "busy",
+  "no-answer",
+  "failed",
+  "canceled",
+] as const;
+export type DialCallStatus = (typeof DIAL_CALL_STATUSES)[number];
+
+/** Twilio's <Dial action> callback: how the dialled leg ended. */
+export interface DialEvent {
+  kind: "dial";
+  callSid: string;
+  dialCallStatus: DialCallStatus;
+  /** Seconds the dialled party was connected, when it answered. */
+  dialCallDuration?: number;
+}
+
+export type VoiceWebhookEvent = IncomingCallEvent | RecordingEvent | CallStatusEvent | DialEvent;
 export type VoiceWebhookKind = VoiceWebhookEvent["kind"];
 
 type Form = URLSearchParams | Record<string, string>;
@@ -158,6 +178,15 @@ function read(kind: VoiceWebhookKind, f: FieldReader): VoiceWebhookEvent {
         to: f.required("To"),
         from: f.required("From"),
         ...(callDuration !== undefined && { callDuration }),
+      };
+    }
+    case "dial": {
+      const dialCallDuration = f.seconds("DialCallDuration");
+      return {
+        kind,
+        callSid: f.required("CallSid"),
+        dialCallStatus: f.oneOf("DialCallStatus", DIAL_CALL_STATUSES),
+        ...(dialCallDuration !== undefined && { dialCallDuration }),
       };
     }
   }
