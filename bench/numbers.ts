@@ -12,6 +12,8 @@ export const TURNS_PHONE = "+12127000002";
 export const STREAM_PHONE = "+12127000003";
 /** Record→reply turns with one webhook tool. */
 export const TOOLS_PHONE = "+12127000004";
+/** Speech-to-speech calls (conversation_mode "realtime"). */
+export const REALTIME_PHONE = "+12127000005";
 
 /** How many numbers a store-miss batch may use: each op needs a number with no KV entry. */
 export const STORE_MISS_NUMBERS = 64;

@@ -54,6 +54,18 @@ export class OpenAIFakeControl {
     await this.post("/__openai/script", { delayMs });
   }
 
+  /** The fake Realtime server's script (test/fakes/openai-realtime.ts). */
+  async setRealtime(realtime: { firstAudioDelayMs?: number }): Promise<void> {
+    await this.post("/__openai/script", { realtime });
+  }
+
+  /** When the fake Realtime server sent each `speech_stopped`, on this process's performance clock, in order. */
+  async speechStoppedSentAt(): Promise<number[]> {
+    const response = await fetch(`${this.server.url}/__openai/realtime/speech-stopped`);
+    if (!response.ok) throw new Error(`OpenAI fake: speech-stopped answered ${response.status}`);
+    return (await response.json()) as number[];
+  }
+
   /** Forget recorded requests and the script (delays included). */
   async reset(): Promise<void> {
     await this.post("/__fake/reset", {});
