@@ -1,3 +1,4 @@
+import { ConfigChanges } from "./config/changes.ts";
 import { ConfigResolver } from "./config/resolver.ts";
 import { type Settings, settingsOf } from "./env.ts";
 import { type Logger, log } from "./log.ts";
@@ -11,6 +12,8 @@ export interface Services {
   resolver: ConfigResolver;
   /** this request's logger: every line carries its `request_id` */
   log: Logger;
+  /** every write to a number's configuration (revision, preconditions, cache write-through) */
+  changes: ConfigChanges;
 }
 
 export function servicesFor(
@@ -28,5 +31,5 @@ export function servicesFor(
     log: requestLog,
     ...(ctx ? { waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p) } : {}),
   });
-  return { settings, store, resolver, log: requestLog };
+  return { settings, store, resolver, log: requestLog, changes: new ConfigChanges(store, resolver) };
 }

@@ -122,7 +122,7 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
     const failures = await failuresOf(kv, client);
     const key = typeof form.key === "string" ? await matchAdminKey(settings, form.key.trim()) : undefined;
     if (key) {
-      await startSession(c, settings, key);
+      await startSession(c, settings, key.key);
       if (failures > 0) await clearFailures(kv, client);
       c.var.services.log.info("console_signed_in");
       return c.redirect(next, 303);

@@ -9,6 +9,7 @@ import {
 } from "../../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../../config/service.ts";
 import { AppError, type ErrorDetail } from "../../errors.ts";
+import { DEFAULT_KEY_NAME } from "../../http/admin-keys.ts";
 import { issueDetails } from "../../http/validation.ts";
 import { ConfigForm } from "./config-form.tsx";
 import { errorsByField, fieldSpecs, formToInput } from "./form.ts";
@@ -317,7 +318,11 @@ function detailsOf(err: unknown): ErrorDetail[] {
 
 export function numbersPages(): Hono<DashboardEnv> {
   const app = new Hono<DashboardEnv>();
-  const ctx = { via: "console" as const };
+  const ctx = (c: { var: DashboardEnv["Variables"] }) => ({
+    requestId: c.var.requestId,
+    via: "console" as const,
+    change: { actor: c.var.session.name ?? DEFAULT_KEY_NAME },
+  });
 
   app.get("/", async (c) => {
     const configs = await c.var.services.store.list({ includeInactive: true });
@@ -343,7 +348,7 @@ export function numbersPages(): Hono<DashboardEnv> {
       const parsed = CreateConfigBody.safeParse(input);
       if (parsed.success) {
         try {
-          const { config } = await saveConfig(c.var.services, parsed.data, ctx);
+          const { config } = await saveConfig(c.var.services, parsed.data, ctx(c));
           return c.redirect(
             `${numberPath(config.phone_number)}?done=${encodeURIComponent("Number saved.")}`,
             303,
@@ -388,7 +393,7 @@ export function numbersPages(): Hono<DashboardEnv> {
       const parsed = UpdateConfigBody.safeParse(input);
       if (parsed.success) {
         try {
-          await updateConfig(c.var.services, config.phone_number as E164, parsed.data, ctx);
+          await updateConfig(c.var.services, config.phone_number as E164, parsed.data, ctx(c));
           return c.redirect(
             `${numberPath(config.phone_number)}?done=${encodeURIComponent("Changes saved.")}`,
             303,
@@ -413,8 +418,8 @@ export function numbersPages(): Hono<DashboardEnv> {
     app.post(`/:phone/${action}`, async (c) => {
       const config = await load(c);
       const phone = config.phone_number as E164;
-      if (action === "activate") await updateConfig(c.var.services, phone, { is_active: true }, ctx);
-      else await removeConfig(c.var.services, phone, false, ctx);
+      if (action === "activate") await updateConfig(c.var.services, phone, { is_active: true }, ctx(c));
+      else await removeConfig(c.var.services, phone, false, ctx(c));
       const done =
         action === "activate" ? "Number activated." : "Number deactivated: calls get the defaults.";
       return c.redirect(`${numberPath(phone)}?done=${encodeURIComponent(done)}`, 303);
@@ -445,7 +450,7 @@ export function numbersPages(): Hono<DashboardEnv> {
         />,
       );
     }
-    await removeConfig(c.var.services, config.phone_number as E164, true, ctx);
+    await removeConfig(c.var.services, config.phone_number as E164, true, ctx(c));
     return c.redirect(
       `/dashboard/numbers?done=${encodeURIComponent(`${config.phone_number} deleted.`)}`,
       303,
