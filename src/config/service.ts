@@ -2,7 +2,6 @@ import type { z } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";
 import type { IfMatch } from "../http/change.ts";
 import type { IdempotentWrite } from "../http/idempotency.ts";
-import { log } from "../log.ts";
 import type { Services } from "../services.ts";
 import { SYSTEM_ACTOR } from "../stores/revision.ts";
 import type { ChangeInfo } from "../stores/store.ts";
@@ -60,8 +59,7 @@ export async function saveConfig(
   const { config, created } = await services.changes.save(phone, settings, changeOf(context), {
     idempotency: context.idempotency,
   });
-  log.info("phone_config_saved", {
-    request_id: context.requestId,
+  services.log.info("phone_config_saved", {
     via: context.via,
     phone_number: phone,
     created,
@@ -95,8 +93,7 @@ export async function updateConfig(
     version,
     idempotency: context.idempotency,
   });
-  log.info("phone_config_updated", {
-    request_id: context.requestId,
+  services.log.info("phone_config_updated", {
     via: context.via,
     phone_number: phone,
     fields: Object.keys(changes),
@@ -115,8 +112,7 @@ export async function removeConfig(
   const pre = { ifMatch: context.ifMatch, idempotency: context.idempotency };
   if (hard) await services.changes.remove(phone, pre);
   else await services.changes.deactivate(phone, changeOf(context), pre);
-  log.info("phone_config_deleted", {
-    request_id: context.requestId,
+  services.log.info("phone_config_deleted", {
     via: context.via,
     phone_number: phone,
     hard,
