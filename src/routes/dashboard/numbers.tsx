@@ -243,6 +243,9 @@ function EditNumber({
             {config.is_active ? "Deactivate" : "Activate"}
           </button>
         </form>
+        <a class="button secondary" href={`${path}/history`}>
+          History
+        </a>
         <a class="button" href={`${path}/test-call`}>
           Talk to this number
         </a>
