@@ -7,6 +7,7 @@ import type { AppEnv } from "./http/types.ts";
 import { defaultHook } from "./http/validation.ts";
 import { registerCallRoutes } from "./routes/admin-calls.ts";
 import { registerPhoneConfigRoutes } from "./routes/admin-phone-configs.ts";
+import { registerRoutingRoutes } from "./routes/admin-routing.ts";
 import { audioRoutes } from "./routes/audio.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
@@ -27,6 +28,7 @@ export function createApp() {
   const admin = new OpenAPIHono<AppEnv>({ defaultHook });
   admin.use(requireAdminKey);
   registerPhoneConfigRoutes(admin);
+  registerRoutingRoutes(admin);
   registerCallRoutes(admin);
   app.route("/admin", admin);
   app.route("/webhooks/twilio", twilioVoiceRoutes());

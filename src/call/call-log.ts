@@ -35,6 +35,19 @@ export class CallLog extends DurableObject<Env> {
     );
   }
 
+  /** A forwarded call's <Dial> ended: its record gets the connected time. False if unknown. */
+  async forwardEnded(callSid: string, durationSeconds: number, dialStatus: string): Promise<boolean> {
+    const call = await this.get(callSid);
+    if (call?.end_reason !== "forwarded") return false;
+    await this.record({
+      ...call,
+      duration_seconds: durationSeconds,
+      ended_at: new Date().toISOString(),
+      forward_status: dialStatus,
+    });
+    return true;
+  }
+
   async get(callSid: string): Promise<CallSummary | null> {
     const row = this.ctx.storage.sql
       .exec<Row>("SELECT summary FROM calls WHERE call_sid = ?", callSid)

@@ -1,4 +1,5 @@
 import type { ConfigSource } from "../config/resolver.ts";
+import type { NumberRule } from "../twilio/call-number.ts";
 import type { TurnTimings } from "./turn.ts";
 
 /**
@@ -38,7 +39,9 @@ export type EndReason =
   | "silence"
   | "errors"
   | "stream_closed"
-  | "abandoned";
+  | "abandoned"
+  | "rejected"
+  | "forwarded";
 
 export interface CallSummary {
   call_sid: string;
@@ -55,4 +58,13 @@ export interface CallSummary {
   duration_seconds: number | null;
   end_reason: EndReason | null;
   turns: TurnRecord[];
+  /** How the call was routed (issue 10; absent from calls logged before it). */
+  number_rule?: NumberRule;
+  variant?: string | null;
+  rule?: string | null;
+  after_hours?: boolean;
+  /** a forwarded call: the number it was forwarded to */
+  forwarded_to?: string;
+  /** a forwarded call: Twilio's DialCallStatus once the dialled leg ended */
+  forward_status?: string;
 }

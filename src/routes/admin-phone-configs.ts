@@ -172,7 +172,10 @@ function notFound(phone: string): AppError {
 }
 
 function settingsOf(config: PhoneConfig): PhoneSettings {
-  return Object.fromEntries(SETTINGS_KEYS.map((k) => [k, config[k]])) as PhoneSettings;
+  // Fields a document never had (routing ones) stay absent rather than becoming undefined.
+  return Object.fromEntries(
+    SETTINGS_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]]),
+  ) as PhoneSettings;
 }
 
 export function registerPhoneConfigRoutes(app: App): void {

@@ -135,3 +135,30 @@ export function connectStream(options: StreamOptions): Verb {
   );
   return element("Connect", {}, { children: [stream] });
 }
+
+/**
+ * <Reject>: refuse the call without answering it (no charge). Twilio plays a busy tone for
+ * "busy" and a not-in-service message for "rejected".
+ */
+export function reject(reason: "rejected" | "busy" = "rejected"): Verb {
+  return element("Reject", { reason });
+}
+
+export interface DialOptions {
+  /** E.164 shown to the callee; Twilio allows the forwarded caller's own number. */
+  callerId?: string;
+  /** Where Twilio POSTs DialCallStatus and DialCallDuration when the dialled leg ends. */
+  action?: string;
+  method?: "GET" | "POST";
+  /** Seconds to ring before giving up (Twilio: 5–600, default 30). */
+  timeout?: number;
+}
+
+/** <Dial><Number>: connect the caller to `number` (E.164). */
+export function dial(number: string, options: DialOptions = {}): Verb {
+  return element(
+    "Dial",
+    { callerId: options.callerId, action: options.action, method: options.method, timeout: options.timeout },
+    { children: [element("Number", {}, { text: number })] },
+  );
+}

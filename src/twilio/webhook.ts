@@ -17,6 +17,8 @@ export const CALL_STATUSES = [
 ] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
 
+export const DIAL_STATUSES = ["completed", "answered", "busy", "no-answer", "failed", "canceled"] as const;
+
 export const CALL_DIRECTIONS = ["inbound", "outbound-api", "outbound-dial"] as const;
 export type CallDirection = (typeof CALL_DIRECTIONS)[number];
 
@@ -52,7 +54,17 @@ export interface CallStatusEvent {
   from: string;
 }
 
-export type VoiceWebhookEvent = IncomingCallEvent | RecordingEvent | CallStatusEvent;
+/** Twilio's <Dial action> callback: the dialled leg of a forwarded call has ended. */
+export interface DialEndedEvent {
+  kind: "dial_ended";
+  callSid: string;
+  /** completed, answered, busy, no-answer, failed or canceled */
+  dialCallStatus: (typeof DIAL_STATUSES)[number];
+  /** Seconds the dialled party was connected; absent when it never answered. */
+  dialCallDuration?: number;
+}
+
+export type VoiceWebhookEvent = IncomingCallEvent | RecordingEvent | CallStatusEvent | DialEndedEvent;
 export type VoiceWebhookKind = VoiceWebhookEvent["kind"];
 
 type Form = URLSearchParams | Record<string, string>;
@@ -125,7 +137,8 @@ function read(kind: VoiceWebhookKind, f: FieldReader): VoiceWebhookEvent {
         callSid: f.required("CallSid"),
         accountSid: f.required("AccountSid"),
         from: f.required("From"),
-        to: f.required("To"),
+        // Voice SDK (client:) calls may come with no To at all.
+        to: f.optional("To") ?? "",
         direction: f.oneOf("Direction", CALL_DIRECTIONS),
         callStatus: f.oneOf("CallStatus", CALL_STATUSES),
       };
@@ -142,13 +155,22 @@ function read(kind: VoiceWebhookKind, f: FieldReader): VoiceWebhookEvent {
         ...(digits !== undefined && { digits }),
       };
     }
+    case "dial_ended": {
+      const dialCallDuration = f.seconds("DialCallDuration");
+      return {
+        kind,
+        callSid: f.required("CallSid"),
+        dialCallStatus: f.oneOf("DialCallStatus", DIAL_STATUSES),
+        ...(dialCallDuration !== undefined && { dialCallDuration }),
+      };
+    }
     case "call_status": {
       const callDuration = f.seconds("CallDuration");
       return {
         kind,
         callSid: f.required("CallSid"),
         callStatus: f.oneOf("CallStatus", CALL_STATUSES),
-        to: f.required("To"),
+        to: f.optional("To") ?? "",
         from: f.required("From"),
         ...(callDuration !== undefined && { callDuration }),
       };
