@@ -1,4 +1,5 @@
 import { pcm16ToMulaw } from "../src/audio/mulaw.ts";
+import { FRAME_BYTES, FRAME_MS, LINE_RATE, MULAW_SILENCE } from "../src/audio/telephony.ts";
 import { decodeWav } from "../src/audio/wav.ts";
 import { encodeBase64 } from "../src/twilio/base64.ts";
 
@@ -8,15 +9,12 @@ import { encodeBase64 } from "../src/twilio/base64.ts";
  * bench Worker, so both push the same bytes.
  */
 
-export const FRAME_MS = 20;
-export const FRAME_BYTES = 160;
-/** μ-law of a zero sample: what a silent line carries. */
-export const MULAW_SILENCE = 0xff;
+export { FRAME_BYTES, FRAME_MS };
 
 /** An 8 kHz 16-bit WAV as μ-law bytes, cut into whole 20 ms frames (the last padded with silence). */
 export function mulawFrames(wav: ArrayBuffer | Uint8Array): Uint8Array[] {
   const audio = decodeWav(wav);
-  if (audio.sampleRate !== 8000 || audio.channels !== 1) {
+  if (audio.sampleRate !== LINE_RATE || audio.channels !== 1) {
     throw new Error(`speech fixture must be 8 kHz mono, got ${audio.sampleRate} Hz x${audio.channels}`);
   }
   const mulaw = pcm16ToMulaw(audio.samples);

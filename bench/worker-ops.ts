@@ -1,5 +1,4 @@
 import { AudioStore, greetingId } from "../src/call/audio-store.ts";
-import { RealtimeConversation } from "../src/call/realtime.ts";
 import type { CallReply } from "../src/call/reply.ts";
 import { signingSecret } from "../src/call/tokens.ts";
 import { freshKey, MemoryCache } from "../src/config/cache-policy.ts";
@@ -7,6 +6,7 @@ import { defaultCallConfig } from "../src/config/defaults.ts";
 import type { E164 } from "../src/config/phone-number.ts";
 import { ConfigResolver, type ConfigSource } from "../src/config/resolver.ts";
 import { CreateConfigBody } from "../src/config/schema.ts";
+import { PipelineEngine } from "../src/conversation/pipeline.ts";
 import { type Settings, settingsOf } from "../src/env.ts";
 import type { ChatModel, SpeechToText, TextToSpeech } from "../src/providers/types.ts";
 import { createStore } from "../src/stores/index.ts";
@@ -203,7 +203,7 @@ const streamFrames: Operation = async (input) => {
     ...defaultCallConfig(settingsOf(input.env), STREAM_PHONE as E164),
     conversation_mode: "stream" as const,
   };
-  const engine = new RealtimeConversation(
+  const engine = new PipelineEngine(
     {
       stt: silentStt,
       llm: noLlm,

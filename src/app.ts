@@ -5,6 +5,7 @@ import { requireAdminKey } from "./http/admin-auth.ts";
 import { onError } from "./http/errors.ts";
 import type { AppEnv } from "./http/types.ts";
 import { defaultHook } from "./http/validation.ts";
+import { registerAnalyticsRoutes } from "./routes/admin-analytics.ts";
 import { registerCallRoutes } from "./routes/admin-calls.ts";
 import { registerPhoneConfigRoutes } from "./routes/admin-phone-configs.ts";
 import { registerRoutingRoutes } from "./routes/admin-routing.ts";
@@ -30,6 +31,7 @@ export function createApp() {
   registerPhoneConfigRoutes(admin);
   registerRoutingRoutes(admin);
   registerCallRoutes(admin);
+  registerAnalyticsRoutes(admin);
   app.route("/admin", admin);
   app.route("/webhooks/twilio", twilioVoiceRoutes());
   app.route("/audio", audioRoutes());

@@ -1,7 +1,10 @@
+import { pcm16ToMulaw } from "../audio/mulaw.ts";
+import { Pcm16Decoder } from "../audio/pcm16.ts";
+import { Resampler } from "../audio/resample.ts";
+import { LINE_RATE } from "../audio/telephony.ts";
 import type { CallConfig } from "../config/defaults.ts";
-import type { TextToSpeech } from "../providers/types.ts";
+import { type TextToSpeech, TTS_PCM_RATE } from "../providers/types.ts";
 import { type AudioStore, greetingId } from "./audio-store.ts";
-import { synthesizeMulaw } from "./realtime.ts";
 
 /**
  * A number's greeting as audio, synthesised once per (text, model, voice, format) and then
@@ -25,4 +28,30 @@ export async function greetingAudio(
       : await synthesizeMulaw(tts, request);
   await audio.put(id, bytes, "greeting");
   return { id, bytes };
+}
+
+/** Whole text → 8 kHz μ-law (for the greeting cache): synthesizeStream pcm → resample 24k→8k → μ-law. */
+export async function synthesizeMulaw(
+  tts: TextToSpeech,
+  req: { text: string; model: string; voice: string; signal?: AbortSignal },
+): Promise<Uint8Array> {
+  const decoder = new Pcm16Decoder();
+  const resampler = new Resampler(TTS_PCM_RATE, LINE_RATE);
+  const parts: Int16Array[] = [];
+  let total = 0;
+  const keep = (samples: Int16Array) => {
+    parts.push(samples);
+    total += samples.length;
+  };
+  for await (const chunk of tts.synthesizeStream({ ...req, format: "pcm" })) {
+    keep(resampler.push(decoder.push(chunk)));
+  }
+  keep(resampler.flush());
+  const mulaw = new Uint8Array(total);
+  let at = 0;
+  for (const samples of parts) {
+    pcm16ToMulaw(samples, mulaw.subarray(at, at + samples.length));
+    at += samples.length;
+  }
+  return mulaw;
 }

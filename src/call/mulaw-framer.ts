@@ -1,18 +1,13 @@
 import { encodeSample } from "../audio/mulaw.ts";
 import { Pcm16Decoder } from "../audio/pcm16.ts";
 import { Resampler } from "../audio/resample.ts";
+import { FRAME_BYTES, LINE_RATE, MULAW_SILENCE } from "../audio/telephony.ts";
 
 /**
  * Text-to-speech PCM (16-bit little-endian, any rate) to the phone line's 20 ms frames of 8 kHz
  * μ-law, streaming: bytes go in as they arrive and each frame leaves as soon as it is full.
  * One framer is reused for every stream of a call (`end` or `discard` starts over).
  */
-
-export const LINE_RATE = 8000;
-/** 20 ms at 8 kHz, one byte per sample: what Twilio expects per media message. */
-export const FRAME_BYTES = 160;
-/** μ-law for 0: pads a stream's last frame. */
-export const MULAW_SILENCE = 0xff;
 
 export class MulawFramer {
   private decoder = new Pcm16Decoder();

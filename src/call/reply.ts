@@ -19,6 +19,8 @@ export interface CallReply {
 export const PHRASES = {
   reprompt: "Sorry, I didn't catch that. Could you say it again?",
   apology: "Sorry, I'm having trouble right now. Could you say that again?",
+  /** stream mode, after one failed turn (in the number's own voice) */
+  tryAgain: "Sorry, I had trouble with that. Could you say it again?",
   goodbyeSilence: "I haven't heard anything for a while, so I'll hang up now. Goodbye!",
   goodbyeErrors: "Sorry, we're having technical difficulties. Please call again later. Goodbye!",
   goodbyeDuration: "We've reached the time limit for this call. Thank you for calling. Goodbye!",

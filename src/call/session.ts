@@ -1,100 +1,69 @@
 import { DurableObject } from "cloudflare:workers";
 import type { CallConfig } from "../config/defaults.ts";
-import type { ConfigSource } from "../config/resolver.ts";
 import { type Settings, settingsOf } from "../env.ts";
 import { errorFields, log } from "../log.ts";
 import { createOpenAIProviders, type OpenAIProviders } from "../providers/openai.ts";
-import type { ChatMessage } from "../providers/types.ts";
 import { goodbyeTwiml } from "../twilio/call-twiml.ts";
-import { clearMessage, markMessage, mediaMessage, parseStreamMessage } from "../twilio/media-stream.ts";
 import { TwilioRest } from "../twilio/rest.ts";
+import type { FinalCallStatus } from "../twilio/webhook.ts";
 import { AudioStore } from "./audio-store.ts";
-import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
+import { Budget } from "./budget.ts";
 import { callLog } from "./call-log.ts";
-import { greetingAudio } from "./greeting.ts";
-import { type OutboundAudio, RealtimeConversation } from "./realtime.ts";
-import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
-import type { CallSummary, EndReason, TurnRecord } from "./summary.ts";
-import { signingSecret, verify } from "./tokens.ts";
-import { runTurn } from "./turn.ts";
+import type { CallState, StartInput, StoredTurn } from "./call-state.ts";
+import { CallStorage } from "./call-storage.ts";
+import { initialRecording, startRecording } from "./recording.ts";
+import { type CallReply, PHRASES } from "./reply.ts";
+import { StreamMode } from "./stream-mode.ts";
+import { type CallSummary, type EndReason, summarize } from "./summary.ts";
+import { signingSecret } from "./tokens.ts";
+import { TurnsMode } from "./turns-mode.ts";
 
 /**
- * One call, named by its CallSid. It holds the config snapshot the call started with (an
- * admin edit mid-call changes the next call, not this one), the conversation, and the
- * alarm that enforces max_call_duration. When the call ends it writes its summary to the
- * call log and deletes its own storage.
+ * One call, named by its CallSid: the Durable Object shell around a conversation mode. It holds
+ * the config snapshot the call started with (an admin edit mid-call changes the next call, not
+ * this one), the turns so far, and the alarm that enforces max_call_duration, starts the
+ * recording and finalises an abandoned call. Turns mode lives in turns-mode.ts; stream mode's
+ * socket goes to the Media Stream adapter, which drives a ConversationEngine. When the call ends
+ * the shell writes its summary to the call log and deletes its own storage.
  */
 
-export interface StartInput {
-  callSid: string;
-  from: string;
-  to: string;
-  config: CallConfig;
-  configSource: ConfigSource;
-  mode: "turns" | "stream";
-  publicBaseUrl: string;
-}
-
-interface CallState extends StartInput {
-  startedAt: number;
-  deadlineAt: number;
-  /** consecutive turns with nothing said / with a failure */
-  silences: number;
-  failures: number;
-  /** set when we ended the call ourselves; the status callback then finalises with it */
-  endReason: EndReason | null;
-  /** when to finalise even if Twilio's status callback never comes */
-  finalizeAt: number | null;
-  recording: { wanted: boolean; started: boolean; attempts: number; nextAt: number | null };
-  /** stream mode: the Media Stream this call's audio flows through, once it has started */
-  stream: { streamSid: string | null; tokenUsed: boolean };
-}
-
-interface StoredTurn {
-  /** RecordingSid (or "no-speech:<n>"): a retried webhook finds its answer by it */
-  key: string;
-  record: TurnRecord;
-  reply: CallReply;
-}
-
-const MAX_SILENCES = 3;
-const MAX_FAILURES = 3;
-const HISTORY_TURNS = 12;
-/** Twilio answers the call after our TwiML; a recording can start only once it is in progress. */
-const RECORDING_START_DELAY_MS = 1500;
-const RECORDING_MAX_ATTEMPTS = 3;
 /** How long we wait for Twilio's status callback after ending a call before finalising anyway. */
 const FINALIZE_GRACE_MS = 60_000;
 
 export class CallSession extends DurableObject<Env> {
+  private readonly storage: CallStorage;
   private state: CallState | null = null;
   private turns: StoredTurn[] = [];
-  /** A Twilio retry arriving while the first delivery is still being answered waits for it. */
-  private readonly inFlight = new Map<string, Promise<CallReply>>();
-  /** stream mode: the live conversation engine (rebuilt if the object was evicted mid-call) */
-  private realtime: RealtimeConversation | null = null;
+  private readonly turnsMode = new TurnsMode({
+    state: () => this.requireState(),
+    turns: () => this.turns,
+    storeTurn: (stored) => this.storeTurn(stored),
+    afterReply: (reply) => this.afterReply(reply),
+    providers: () => this.providers(),
+    twilio: () => this.twilio(),
+    audioStore: () => this.audioStore(),
+    logFields: () => this.logFields(),
+  });
+  private readonly streamMode = new StreamMode({
+    state: () => this.requireState(),
+    turns: () => this.turns,
+    storeTurn: (stored) => this.storeTurn(stored),
+    save: () => this.save(),
+    signingSecret: () => signingSecret(this.settings),
+    providers: () => this.providers(),
+    audioStore: () => this.audioStore(),
+    hangUp: (reason, goodbye) => this.hangUp(reason, goodbye),
+    stopped: (reason) => this.finalizeStream(reason),
+    waitUntil: (promise) => this.ctx.waitUntil(promise),
+    logFields: () => this.logFields(),
+  });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.storage = new CallStorage(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
-      this.ensureSchema();
-      const row = ctx.storage.sql.exec<{ data: string }>("SELECT data FROM call WHERE id = 1").toArray()[0];
-      this.state = row ? (JSON.parse(row.data) as CallState) : null;
-      this.turns = ctx.storage.sql
-        .exec<{ data: string }>("SELECT data FROM turns ORDER BY seq")
-        .toArray()
-        .map((r) => JSON.parse(r.data) as StoredTurn);
+      ({ state: this.state, turns: this.turns } = this.storage.load());
     });
-  }
-
-  /** Also after a finished call's deleteAll(), should Twilio reuse the object (a retried webhook). */
-  private ensureSchema(): void {
-    this.ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS call (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL)",
-    );
-    this.ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS turns (seq INTEGER PRIMARY KEY, key TEXT UNIQUE, data TEXT NOT NULL)",
-    );
   }
 
   private get settings(): Settings {
@@ -102,16 +71,20 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private logFields(): Record<string, unknown> {
-    return { callSid: this.state?.callSid };
+    const routing = this.state?.routing;
+    return {
+      callSid: this.state?.callSid,
+      ...(routing && { variant: routing.variant, rule: routing.rule, after_hours: routing.after_hours }),
+    };
   }
 
   private save(): void {
-    if (this.state) {
-      this.ctx.storage.sql.exec(
-        "INSERT OR REPLACE INTO call (id, data) VALUES (1, ?)",
-        JSON.stringify(this.state),
-      );
-    }
+    if (this.state) this.storage.saveState(this.state);
+  }
+
+  private storeTurn(stored: StoredTurn): void {
+    this.turns.push(stored);
+    this.storage.saveTurn(stored);
   }
 
   private providers(): OpenAIProviders {
@@ -128,8 +101,12 @@ export class CallSession extends DurableObject<Env> {
     });
   }
 
-  private audioStore(publicBaseUrl: string): AudioStore {
-    return new AudioStore(this.env.AUDIO_CACHE, signingSecret(this.settings), publicBaseUrl);
+  private audioStore(): AudioStore {
+    return new AudioStore(
+      this.env.AUDIO_CACHE,
+      signingSecret(this.settings),
+      this.requireState().publicBaseUrl,
+    );
   }
 
   /**
@@ -138,7 +115,7 @@ export class CallSession extends DurableObject<Env> {
    */
   async start(input: StartInput): Promise<{ reply: CallReply; config: CallConfig }> {
     if (!this.state) {
-      this.ensureSchema();
+      this.storage.ensureSchema();
       const now = Date.now();
       this.state = {
         ...input,
@@ -148,12 +125,7 @@ export class CallSession extends DurableObject<Env> {
         failures: 0,
         endReason: null,
         finalizeAt: null,
-        recording: {
-          wanted: input.config.enable_recording,
-          started: false,
-          attempts: 0,
-          nextAt: input.config.enable_recording ? now + RECORDING_START_DELAY_MS : null,
-        },
+        recording: initialRecording(input.config.enable_recording, now),
         stream: { streamSid: null, tokenUsed: false },
       };
       this.save();
@@ -162,6 +134,7 @@ export class CallSession extends DurableObject<Env> {
       log.info("call_started", {
         ...this.logFields(),
         to: input.to,
+        number_rule: input.routing?.number_rule,
         display_name: input.config.display_name,
         config_version: input.config.version,
         config_source: input.configSource,
@@ -169,138 +142,14 @@ export class CallSession extends DurableObject<Env> {
       });
     }
     // In stream mode the greeting plays over the Media Stream as soon as it starts.
-    const speech = this.state.mode === "turns" ? [await this.greeting(Budget.fromNow(5000))] : [];
+    const speech = this.state.mode === "turns" ? [await this.turnsMode.greeting(Budget.fromNow(5000))] : [];
     return { reply: { speech, next: "listen", turns: this.turns.length }, config: this.state.config };
   }
 
-  /** The greeting in the number's voice, synthesised once per (text, model, voice). */
-  private async greeting(budget: Budget): Promise<Speech> {
-    const { config, publicBaseUrl } = this.requireState();
-    try {
-      const { id } = await greetingAudio(
-        this.audioStore(publicBaseUrl),
-        this.providers().tts,
-        config,
-        "mp3",
-        budget.signal(4500, 0),
-      );
-      return { text: config.greeting, audioId: id };
-    } catch (err) {
-      log.warn("greeting_tts_fell_back_to_say", { ...this.logFields(), ...errorFields(err) });
-      return saying(config.greeting);
-    }
-  }
-
-  /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
+  /** Turns mode: one caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
   async turn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
     if (!this.state) return { speech: [], next: "hangup", turns: 0 };
-    const done = this.turns.find((t) => t.key === input.key);
-    if (done) return done.reply;
-    let pending = this.inFlight.get(input.key);
-    if (!pending) {
-      pending = this.runTurn(input).finally(() => this.inFlight.delete(input.key));
-      this.inFlight.set(input.key, pending);
-    }
-    return pending;
-  }
-
-  private async runTurn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
-    const state = this.requireState();
-    const budget = Budget.fromNow(WEBHOOK_BUDGET_MS);
-    const seq = this.turns.length + 1;
-    const at = new Date().toISOString();
-    if (Date.now() >= state.deadlineAt) {
-      // Not a turn of the conversation: the goodbye the alarm may not have delivered yet.
-      state.endReason = "max_duration";
-      return this.afterReply({ speech: [saying(PHRASES.goodbyeDuration)], next: "hangup", turns: seq - 1 });
-    }
-    if (input.recordingUrl === null) return this.silentTurn(input.key, seq, at, zeroTimings());
-
-    const recordingUrl = input.recordingUrl;
-    const twilio = this.twilio();
-    const audio = this.audioStore(state.publicBaseUrl);
-    const outcome = await runTurn(
-      {
-        ...this.providers(),
-        fetchRecording: (retryUntil) => twilio.fetchRecording(recordingUrl, { format: "wav", retryUntil }),
-        storeAudio: async (bytes) => {
-          const id = `r-${crypto.randomUUID()}`;
-          await audio.put(id, bytes, "reply");
-          return id;
-        },
-        now: Date.now,
-      },
-      { config: state.config, history: this.history(), budget, logFields: { ...this.logFields(), seq } },
-    );
-
-    if (outcome.kind === "silence") return this.silentTurn(input.key, seq, at, outcome.timings);
-    if (outcome.kind === "failed") {
-      state.failures += 1;
-      const giveUp = state.failures >= MAX_FAILURES;
-      if (giveUp) state.endReason = "errors";
-      return this.finishTurn(
-        input.key,
-        {
-          seq,
-          at,
-          outcome: "failed",
-          failed_stage: outcome.stage,
-          transcript: outcome.transcript ?? null,
-          reply: null,
-          timings: outcome.timings,
-        },
-        [saying(giveUp ? PHRASES.goodbyeErrors : PHRASES.apology)],
-        giveUp ? "hangup" : "listen",
-      );
-    }
-    state.failures = 0;
-    state.silences = 0;
-    log.info("turn_answered", {
-      ...this.logFields(),
-      seq,
-      ...outcome.timings,
-      tts_fallback: outcome.audioId === null,
-    });
-    return this.finishTurn(
-      input.key,
-      {
-        seq,
-        at,
-        outcome: "reply",
-        transcript: outcome.transcript,
-        reply: outcome.reply,
-        timings: outcome.timings,
-      },
-      [{ text: outcome.reply, audioId: outcome.audioId }],
-      "listen",
-    );
-  }
-
-  private silentTurn(key: string, seq: number, at: string, timings: TurnRecord["timings"]): CallReply {
-    const state = this.requireState();
-    state.silences += 1;
-    const giveUp = state.silences >= MAX_SILENCES;
-    if (giveUp) state.endReason = "silence";
-    return this.finishTurn(
-      key,
-      { seq, at, outcome: "silence", transcript: null, reply: null, timings },
-      [saying(giveUp ? PHRASES.goodbyeSilence : PHRASES.reprompt)],
-      giveUp ? "hangup" : "listen",
-    );
-  }
-
-  /** Stores the turn under its key, so a retried webhook gets this same reply. */
-  private finishTurn(key: string, record: TurnRecord, speech: Speech[], next: CallReply["next"]): CallReply {
-    const reply: CallReply = { speech, next, turns: record.seq };
-    const stored: StoredTurn = { key, record, reply };
-    this.turns.push(stored);
-    this.ctx.storage.sql.exec(
-      "INSERT INTO turns (seq, key, data) VALUES (?, ?, ?)",
-      record.seq,
-      key,
-      JSON.stringify(stored),
-    );
-    return this.afterReply(reply);
+    return this.turnsMode.turn(input);
   }
 
   private afterReply(reply: CallReply): CallReply {
@@ -308,16 +157,6 @@ export class CallSession extends DurableObject<Env> {
     this.save();
     this.ctx.waitUntil(this.scheduleAlarm());
     return reply;
-  }
-
-  private history(): ChatMessage[] {
-    return this.turns
-      .filter((t) => t.record.outcome === "reply" && t.record.transcript && t.record.reply)
-      .slice(-HISTORY_TURNS)
-      .flatMap((t) => [
-        { role: "user" as const, content: t.record.transcript as string },
-        { role: "assistant" as const, content: t.record.reply as string },
-      ]);
   }
 
   /**
@@ -336,33 +175,11 @@ export class CallSession extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const event = parseStreamMessage(
-      typeof message === "string" ? message : new TextDecoder().decode(message),
-    );
-    const state = this.state;
-    if (!state) {
+    if (!this.state) {
       ws.close(1000, "call ended");
       return;
     }
-    switch (event.kind) {
-      case "invalid":
-        log.warn("stream_message_skipped", { ...this.logFields(), reason: event.reason });
-        return;
-      case "start":
-        await this.startStream(ws, event.streamSid, event.callSid, event.customParameters.token ?? "");
-        return;
-      case "media":
-        if (event.track === "inbound") this.engine(ws)?.pushAudio(event.payload);
-        return;
-      case "mark":
-        this.engine(ws)?.markPlayed(event.name);
-        return;
-      case "stop":
-        await this.finalizeStream("completed");
-        return;
-      default:
-        return;
-    }
+    await this.streamMode.receive(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -375,113 +192,21 @@ export class CallSession extends DurableObject<Env> {
     await this.finalizeStream("stream_closed");
   }
 
-  private async startStream(ws: WebSocket, streamSid: string, callSid: string, token: string): Promise<void> {
-    const state = this.requireState();
-    const [expires, signature] = token.split(".");
-    const check =
-      callSid === state.callSid && !state.stream.tokenUsed
-        ? await verify(signingSecret(this.settings), "stream", callSid, Number(expires), signature ?? "")
-        : ({ ok: false, reason: "bad_signature" } as const);
-    if (!check.ok) {
-      log.warn("stream_refused", {
-        ...this.logFields(),
-        reason: state.stream.tokenUsed ? "token_reused" : check.reason,
-      });
-      ws.close(1008, "invalid stream token");
-      return;
-    }
-    state.stream = { streamSid, tokenUsed: true };
-    this.save();
-    const engine = this.engine(ws);
-    if (!engine) return;
-    log.info("stream_started", { ...this.logFields(), streamSid });
-    const greeting = await this.streamGreeting();
-    if (greeting) engine.playAudio(greeting, state.config.greeting);
-  }
-
-  /** The greeting as 8 kHz μ-law, from the cache or synthesised once per (text, model, voice). */
-  private async streamGreeting(): Promise<Uint8Array | null> {
-    const { config, publicBaseUrl } = this.requireState();
-    try {
-      const audio = this.audioStore(publicBaseUrl);
-      return (await greetingAudio(audio, this.providers().tts, config, "mulaw", AbortSignal.timeout(8000)))
-        .bytes;
-    } catch (err) {
-      log.warn("stream_greeting_failed", { ...this.logFields(), ...errorFields(err) });
-      return null;
-    }
-  }
-
-  private engine(ws: WebSocket): RealtimeConversation | null {
-    const state = this.state;
-    const streamSid = state?.stream.streamSid;
-    if (!state || !streamSid) return null;
-    if (!this.realtime) {
-      this.realtime = new RealtimeConversation(
-        {
-          ...this.providers(),
-          send: (out) => sendOutbound(ws, streamSid, out),
-          onTurn: (record) => this.recordStreamTurn(record),
-          now: Date.now,
-          logFields: { ...this.logFields(), streamSid },
-        },
-        { config: state.config, history: this.history(), nextSeq: this.turns.length + 1 },
-      );
-    }
-    return this.realtime;
-  }
-
-  private recordStreamTurn(record: TurnRecord): void {
-    const state = this.state;
-    if (!state) return;
-    // As in turns mode: after MAX_FAILURES failed turns in a row, apologise and hang up.
-    state.failures = record.outcome === "failed" ? state.failures + 1 : 0;
-    if (state.failures >= MAX_FAILURES && state.endReason === null) {
-      this.ctx.waitUntil(this.hangUp("errors", PHRASES.goodbyeErrors));
-    }
-    const stored: StoredTurn = {
-      key: `stream:${record.seq}`,
-      record,
-      reply: { speech: [], next: "listen", turns: record.seq },
-    };
-    this.turns.push(stored);
-    this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO turns (seq, key, data) VALUES (?, ?, ?)",
-      record.seq,
-      stored.key,
-      JSON.stringify(stored),
-    );
-    this.save();
-    log.info("stream_turn", {
-      ...this.logFields(),
-      seq: record.seq,
-      outcome: record.outcome,
-      interrupted: record.interrupted ?? false,
-      ...record.timings,
-    });
-  }
-
   private async finalizeStream(reason: EndReason): Promise<void> {
     if (!this.state) return;
-    const engine = this.realtime;
-    this.realtime = null;
-    if (engine) {
-      engine.close();
-      await engine.idle();
-    }
+    await this.streamMode.close();
     await this.finalize(this.state.endReason ?? reason);
   }
 
   /** Twilio's status callback: the call is over. Writes the summary and frees the object. */
-  async end(input: { status: string; durationSeconds?: number }): Promise<CallSummary | null> {
+  async end(input: { status: FinalCallStatus; durationSeconds?: number }): Promise<CallSummary | null> {
     if (!this.state) return null;
-    const reason = this.state.endReason ?? statusReason(input.status);
-    return this.finalize(reason, input.durationSeconds);
+    return this.finalize(this.state.endReason ?? input.status, input.durationSeconds);
   }
 
   /** The call as it stands (null when this object holds no call). */
   async snapshot(): Promise<CallSummary | null> {
-    return this.state ? this.summary(null, undefined) : null;
+    return this.state ? summarize(this.state, this.turns, null, undefined) : null;
   }
 
   override async alarm(): Promise<void> {
@@ -495,7 +220,9 @@ export class CallSession extends DurableObject<Env> {
     if (now >= state.deadlineAt && state.endReason !== "max_duration") {
       await this.hangUp("max_duration", PHRASES.goodbyeDuration);
     }
-    if (state.recording.nextAt !== null && now >= state.recording.nextAt) await this.startRecording();
+    if (state.recording.nextAt !== null && now >= state.recording.nextAt) {
+      await startRecording(state.recording, this.twilio(), state.callSid, this.logFields());
+    }
     this.save();
     await this.scheduleAlarm();
   }
@@ -527,33 +254,6 @@ export class CallSession extends DurableObject<Env> {
     await this.scheduleAlarm();
   }
 
-  private async startRecording(): Promise<void> {
-    const { recording, callSid } = this.requireState();
-    recording.attempts += 1;
-    recording.nextAt = null;
-    try {
-      const result = await this.twilio().startRecording(callSid);
-      if (result.ok) {
-        recording.started = true;
-        log.info("call_recording_started", { ...this.logFields(), recording_sid: result.recording.sid });
-        return;
-      }
-      log.info("call_recording_not_yet_possible", {
-        ...this.logFields(),
-        reason: result.reason,
-        attempt: recording.attempts,
-      });
-    } catch (err) {
-      log.warn("call_recording_failed", {
-        ...this.logFields(),
-        attempt: recording.attempts,
-        ...errorFields(err),
-      });
-    }
-    if (recording.attempts < RECORDING_MAX_ATTEMPTS)
-      recording.nextAt = Date.now() + 2000 * recording.attempts;
-  }
-
   private async scheduleAlarm(): Promise<void> {
     const state = this.state;
     if (!state) return;
@@ -567,10 +267,10 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private async finalize(reason: EndReason, durationSeconds?: number): Promise<CallSummary> {
-    this.realtime?.close();
-    this.realtime = null;
-    const summary = this.summary(reason, durationSeconds);
-    await callLog(this.env).record(summary);
+    const state = this.requireState();
+    void this.streamMode.close();
+    const summary = summarize(state, this.turns, reason, durationSeconds);
+    await callLog(this.env, summary.to).record(summary);
     log.info("call_ended", {
       ...this.logFields(),
       end_reason: reason,
@@ -585,30 +285,10 @@ export class CallSession extends DurableObject<Env> {
     return summary;
   }
 
-  private summary(reason: EndReason | null, durationSeconds: number | undefined): CallSummary {
-    const state = this.requireState();
-    const ended = reason !== null;
-    return {
-      call_sid: state.callSid,
-      from: state.from,
-      to: state.to,
-      display_name: state.config.display_name,
-      config_version: state.config.version,
-      config_source: state.configSource,
-      uses_defaults: state.config.uses_defaults,
-      mode: state.mode,
-      status: ended ? "ended" : "in_progress",
-      started_at: new Date(state.startedAt).toISOString(),
-      ended_at: ended ? new Date().toISOString() : null,
-      duration_seconds: ended ? (durationSeconds ?? Math.round((Date.now() - state.startedAt) / 1000)) : null,
-      end_reason: reason,
-      turns: this.turns.map((t) => t.record),
-    };
-  }
-
   private async writeLog(): Promise<void> {
     try {
-      await callLog(this.env).record(this.summary(null, undefined));
+      const state = this.requireState();
+      await callLog(this.env, state.to).record(summarize(state, this.turns, null, undefined));
     } catch (err) {
       // The call goes on without its log entry; the final summary is written again at the end.
       log.warn("call_log_write_failed", { ...this.logFields(), ...errorFields(err) });
@@ -619,31 +299,4 @@ export class CallSession extends DurableObject<Env> {
     if (!this.state) throw new Error("this call session holds no call");
     return this.state;
   }
-}
-
-function sendOutbound(ws: WebSocket, streamSid: string, out: OutboundAudio): void {
-  try {
-    if (out.kind === "media") ws.send(mediaMessage(streamSid, out.mulaw));
-    else if (out.kind === "mark") ws.send(markMessage(streamSid, out.name));
-    else ws.send(clearMessage(streamSid));
-  } catch (err) {
-    // The socket closed under us; webSocketClose finalises the call.
-    log.warn("stream_send_failed", { streamSid, ...errorFields(err) });
-  }
-}
-
-function zeroTimings() {
-  return { recording_ms: 0, stt_ms: 0, llm_ms: 0, tts_ms: 0, total_ms: 0 };
-}
-
-const STATUS_REASONS: Record<string, EndReason> = {
-  completed: "completed",
-  busy: "busy",
-  failed: "failed",
-  "no-answer": "no-answer",
-  canceled: "canceled",
-};
-
-function statusReason(status: string): EndReason {
-  return STATUS_REASONS[status] ?? "completed";
 }

@@ -1,5 +1,7 @@
 import type { ConfigSource } from "../config/resolver.ts";
 import type { NumberRule } from "../twilio/call-number.ts";
+import type { FinalCallStatus } from "../twilio/webhook.ts";
+import type { CallState, StoredTurn } from "./call-state.ts";
 import type { TurnTimings } from "./turn.ts";
 
 /**
@@ -29,12 +31,9 @@ export interface TurnRecord {
   interrupted?: boolean;
 }
 
+/** Twilio's final call status, or why we ended the call ourselves. */
 export type EndReason =
-  | "completed"
-  | "busy"
-  | "failed"
-  | "no-answer"
-  | "canceled"
+  | FinalCallStatus
   | "max_duration"
   | "silence"
   | "errors"
@@ -42,6 +41,14 @@ export type EndReason =
   | "abandoned"
   | "rejected"
   | "forwarded";
+
+/** How a call was routed: which rule found its number, and what routing picked (config/routing.ts). */
+export interface CallRouting {
+  number_rule: NumberRule;
+  variant: string | null;
+  rule: string | null;
+  after_hours: boolean;
+}
 
 export interface CallSummary {
   call_sid: string;
@@ -58,7 +65,7 @@ export interface CallSummary {
   duration_seconds: number | null;
   end_reason: EndReason | null;
   turns: TurnRecord[];
-  /** How the call was routed (issue 10; absent from calls logged before it). */
+  /** How the call was routed (absent from calls logged before routing existed). */
   number_rule?: NumberRule;
   variant?: string | null;
   rule?: string | null;
@@ -67,4 +74,31 @@ export interface CallSummary {
   forwarded_to?: string;
   /** a forwarded call: Twilio's DialCallStatus once the dialled leg ended */
   forward_status?: string;
+}
+
+/** The call as its summary: in progress while `reason` is null. `durationSeconds`: Twilio's figure, if any. */
+export function summarize(
+  state: CallState,
+  turns: readonly StoredTurn[],
+  reason: EndReason | null,
+  durationSeconds: number | undefined,
+): CallSummary {
+  const ended = reason !== null;
+  return {
+    call_sid: state.callSid,
+    from: state.from,
+    to: state.to,
+    display_name: state.config.display_name,
+    config_version: state.config.version,
+    config_source: state.configSource,
+    uses_defaults: state.config.uses_defaults,
+    mode: state.mode,
+    status: ended ? "ended" : "in_progress",
+    started_at: new Date(state.startedAt).toISOString(),
+    ended_at: ended ? new Date().toISOString() : null,
+    duration_seconds: ended ? (durationSeconds ?? Math.round((Date.now() - state.startedAt) / 1000)) : null,
+    end_reason: reason,
+    turns: turns.map((t) => t.record),
+    ...state.routing,
+  };
 }

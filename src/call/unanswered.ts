@@ -44,7 +44,7 @@ export function unansweredSummary(
 /** Writes the summary; a failed write is logged, never a failed call. Idempotent per CallSid. */
 export async function recordUnanswered(env: Env, summary: CallSummary): Promise<void> {
   try {
-    await callLog(env).record(summary);
+    await callLog(env, summary.to).record(summary);
   } catch (err) {
     log.warn("call_log_write_failed", { call_sid: summary.call_sid, ...errorFields(err) });
   }

@@ -1,4 +1,5 @@
 import { decodeSample } from "../audio/mulaw.ts";
+import { FRAME_BYTES, LINE_RATE } from "../audio/telephony.ts";
 import { VoiceActivityDetector } from "../audio/vad.ts";
 import { encodeWav } from "../audio/wav.ts";
 
@@ -10,8 +11,8 @@ import { encodeWav } from "../audio/wav.ts";
  * carrying the whole end-of-speech silence.
  */
 
-export const CAPTURE_RATE = 8000;
-const FRAME_SAMPLES = 160;
+export const CAPTURE_RATE = LINE_RATE;
+const FRAME_SAMPLES = FRAME_BYTES;
 const PREROLL_MS = 200;
 const TAIL_MS = 200;
 /** Longest utterance kept; speech past this is dropped (speech-to-text takes ~25 MB at most). */

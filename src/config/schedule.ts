@@ -110,3 +110,17 @@ export function isOpen(schedule: Schedule, at: Date): boolean {
     return w.days.includes(yesterday) && now.minutes < close && !closed.includes(dayBefore(now.date));
   });
 }
+
+/** The instant local midnight begins `date` ("YYYY-MM-DD") in `timeZone` (DST-aware, via localTime). */
+export function localMidnight(date: string, timeZone: string): Date {
+  const target = Date.parse(`${date}T00:00:00Z`);
+  let t = target;
+  // Converges in one or two steps: each corrects by the zone's offset at the current guess.
+  for (let i = 0; i < 3; i++) {
+    const local = localTime(new Date(t), timeZone);
+    const diff = Date.parse(`${local.date}T00:00:00Z`) + local.minutes * 60_000 - target;
+    if (diff === 0) break;
+    t -= diff;
+  }
+  return new Date(t);
+}

@@ -51,6 +51,9 @@ export interface SpeechRequest {
   signal?: AbortSignal;
 }
 
+/** Hz of text-to-speech `pcm` output (OpenAI's speech API: 24 kHz 16-bit mono). */
+export const TTS_PCM_RATE = 24_000;
+
 export interface TextToSpeech {
   /** A whole audio file, served to Twilio for `<Play>`. */
   synthesize(req: SpeechRequest): Promise<Uint8Array>;

@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { callLog } from "../call/call-log.ts";
+import { callLog, callLogNumbers, FAN_OUT, fanOut } from "../call/call-log.ts";
+import type { CallSummary } from "../call/summary.ts";
+import { UNKNOWN_NUMBER } from "../config/call-routing.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { AppError } from "../errors.ts";
 import type { App } from "../http/types.ts";
@@ -33,6 +35,18 @@ const CallSummarySchema = z
     duration_seconds: z.number().nullable(),
     end_reason: z.string().nullable(),
     turns: z.array(Turn),
+    number_rule: z
+      .enum(["to", "sip_user", "from_outbound", "client_default"])
+      .optional()
+      .openapi({ description: "how the call's number was found" }),
+    variant: z.string().nullable().optional().openapi({ description: "the A/B variant the call got" }),
+    rule: z.string().nullable().optional().openapi({ description: "the caller rule that matched" }),
+    after_hours: z
+      .boolean()
+      .optional()
+      .openapi({ description: "the call came outside the schedule's hours" }),
+    forwarded_to: z.string().optional(),
+    forward_status: z.string().optional().openapi({ description: "Twilio's DialCallStatus of a forward" }),
   })
   .openapi("CallSummary");
 
@@ -49,7 +63,9 @@ const listCalls = createRoute({
   security: [{ bearerAuth: [] }],
   request: {
     query: z.object({
-      phone_number: z.string().optional().openapi({ description: "only calls to this number" }),
+      phone_number: z.string().optional().openapi({
+        description: "only calls to this number (one shard); without it, every number's shard is read",
+      }),
       limit: z.coerce.number().int().min(1).max(200).default(50),
     }),
   },
@@ -81,19 +97,39 @@ const getCall = createRoute({
 export function registerCallRoutes(app: App): void {
   app.openapi(listCalls, async (c) => {
     const { phone_number, limit } = c.req.valid("query");
-    const phoneNumber = phone_number
-      ? normalizePhoneNumber(phone_number, c.var.services.settings.DEFAULT_COUNTRY)
-      : undefined;
-    const calls = await callLog(c.env).list({ ...(phoneNumber && { phoneNumber }), limit });
+    const numbers = phone_number
+      ? [shardName(phone_number, c.var.services.settings.DEFAULT_COUNTRY)]
+      : await callLogNumbers(c.env);
+    const lists = await fanOut(numbers, FAN_OUT, (n) => callLog(c.env, n).list(limit));
+    const calls = lists
+      .flat()
+      .sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0))
+      .slice(0, limit);
     return c.json({ success: true as const, total: calls.length, calls }, 200);
   });
 
   app.openapi(getCall, async (c) => {
     const { call_sid } = c.req.valid("param");
-    // A live call's own object has the turns so far; an ended one is in the log.
+    // A live call's own object has the turns so far; an ended one is in its number's log.
     const live = await c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(call_sid)).snapshot();
-    const call = live ?? (await callLog(c.env).get(call_sid));
+    const call = live ?? (await findLogged(c.env, call_sid));
     if (!call) throw new AppError("NOT_FOUND", `No call ${call_sid}`);
     return c.json({ success: true as const, call }, 200);
   });
+}
+
+/** The shard a `phone_number` filter names: E.164, or "unknown" (calls no number was found for). */
+export function shardName(phone: string, defaultCountry: string): string {
+  return phone === UNKNOWN_NUMBER ? phone : normalizePhoneNumber(phone, defaultCountry);
+}
+
+/** An ended call, looked for in every number's log, FAN_OUT shards at a time. */
+async function findLogged(env: Env, callSid: string): Promise<CallSummary | null> {
+  const numbers = await callLogNumbers(env);
+  for (let i = 0; i < numbers.length; i += FAN_OUT) {
+    const found = await Promise.all(numbers.slice(i, i + FAN_OUT).map((n) => callLog(env, n).get(callSid)));
+    const call = found.find((f) => f !== null);
+    if (call) return call;
+  }
+  return null;
 }

@@ -5,7 +5,7 @@ import { callLog } from "../call/call-log.ts";
 import { type CallReply, PHRASES, saying } from "../call/reply.ts";
 import { sign, signingSecret } from "../call/tokens.ts";
 import { recordUnanswered, unansweredSummary } from "../call/unanswered.ts";
-import { type CallDecision, decideCall } from "../config/call-routing.ts";
+import { type CallDecision, decideCall, UNKNOWN_NUMBER } from "../config/call-routing.ts";
 import { callerNumber } from "../config/caller-rules.ts";
 import { requireTwilioSignature } from "../http/twilio-auth.ts";
 import type { AppEnv } from "../http/types.ts";
@@ -13,7 +13,7 @@ import { errorFields, log } from "../log.ts";
 import { callNumber } from "../twilio/call-number.ts";
 import { replyTwiml } from "../twilio/call-twiml.ts";
 import { connectStream, dial, hangup, reject, twiml } from "../twilio/twiml.ts";
-import { type IncomingCallEvent, parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
+import { type IncomingCallEvent, isFinalStatus, parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
 
 /**
  * Twilio's voice webhooks. Each answers TwiML whatever happens inside, because a caller
@@ -22,7 +22,6 @@ import { type IncomingCallEvent, parseVoiceWebhook, recordingKey } from "../twil
 
 type Ctx = Context<AppEnv>;
 
-const FINAL_STATUSES = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
 /** Twilio opens the Media Stream within a second or two of our answer. */
 const STREAM_TOKEN_LIFETIME_MS = 60_000;
 
@@ -139,6 +138,12 @@ export function twilioVoiceRoutes() {
         to: decision.phoneNumber,
         config,
         configSource: decision.resolved.source,
+        routing: {
+          number_rule: decision.number.rule,
+          variant: decision.routing.variant,
+          rule: decision.routing.rule,
+          after_hours: decision.routing.after_hours,
+        },
         mode,
         publicBaseUrl: baseUrl(c),
       });
@@ -182,7 +187,13 @@ export function twilioVoiceRoutes() {
     try {
       const form = await formOf(c);
       const event = parseVoiceWebhook("dial_ended", form);
-      await callLog(c.env).forwardEnded(event.callSid, event.dialCallDuration ?? 0, event.dialCallStatus);
+      // The number's shard, named in the action URL we gave (covered by Twilio's signature).
+      const number = c.req.query("number") ?? UNKNOWN_NUMBER;
+      await callLog(c.env, number).forwardEnded(
+        event.callSid,
+        event.dialCallDuration ?? 0,
+        event.dialCallStatus,
+      );
     } catch (err) {
       log.error("twilio_forwarded_failed", { request_id: c.var.requestId, ...errorFields(err) });
     }
@@ -192,7 +203,7 @@ export function twilioVoiceRoutes() {
   app.post("/status", async (c) => {
     try {
       const event = parseVoiceWebhook("call_status", await formOf(c));
-      if (FINAL_STATUSES.has(event.callStatus)) {
+      if (isFinalStatus(event.callStatus)) {
         await session(c, event.callSid).end({
           status: event.callStatus,
           ...(event.callDuration !== undefined && { durationSeconds: event.callDuration }),

@@ -19,6 +19,13 @@ export type CallStatus = (typeof CALL_STATUSES)[number];
 
 export const DIAL_STATUSES = ["completed", "answered", "busy", "no-answer", "failed", "canceled"] as const;
 
+/** The statuses a call ends with; the call's summary takes them as its end reason. */
+export const FINAL_CALL_STATUSES = ["completed", "busy", "failed", "no-answer", "canceled"] as const;
+export type FinalCallStatus = (typeof FINAL_CALL_STATUSES)[number];
+
+export const isFinalStatus = (status: CallStatus): status is FinalCallStatus =>
+  (FINAL_CALL_STATUSES as readonly string[]).includes(status);
+
 export const CALL_DIRECTIONS = ["inbound", "outbound-api", "outbound-dial"] as const;
 export type CallDirection = (typeof CALL_DIRECTIONS)[number];
 

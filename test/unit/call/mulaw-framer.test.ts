@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mulawToPcm16 } from "../../../src/audio/mulaw.ts";
-import { FRAME_BYTES, MULAW_SILENCE, MulawFramer } from "../../../src/call/mulaw-framer.ts";
+import { FRAME_BYTES, MULAW_SILENCE } from "../../../src/audio/telephony.ts";
+import { MulawFramer } from "../../../src/call/mulaw-framer.ts";
 
 /** A 24 kHz 440 Hz tone as little-endian PCM16 bytes, like text-to-speech `pcm`. */
 function tone24k(ms: number, amplitude = 1000): Uint8Array {

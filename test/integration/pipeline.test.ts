@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { mulawToPcm16, pcm16ToMulaw } from "../../src/audio/mulaw.ts";
 import { decodeWav } from "../../src/audio/wav.ts";
-import {
-  APOLOGY,
-  type OutboundAudio,
-  RealtimeConversation,
-  synthesizeMulaw,
-} from "../../src/call/realtime.ts";
+import { synthesizeMulaw } from "../../src/call/greeting.ts";
+import { PHRASES } from "../../src/call/reply.ts";
 import type { TurnRecord } from "../../src/call/summary.ts";
 import type { CallConfig } from "../../src/config/defaults.ts";
 import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
+import type { OutboundAudio } from "../../src/conversation/engine.ts";
+import { PipelineEngine } from "../../src/conversation/pipeline.ts";
 import { createOpenAIProviders } from "../../src/providers/openai.ts";
 import type { ChatMessage, ChatRequest, SpeechRequest } from "../../src/providers/types.ts";
 import { fakeControl } from "../fakes/client.ts";
@@ -45,7 +43,7 @@ const framesFor = (text: string) => text.length * 2.5;
 const silence = (ms: number) => new Int16Array(8 * ms);
 const hello = () => fixtureSamples("hello");
 
-const engines: RealtimeConversation[] = [];
+const engines: PipelineEngine[] = [];
 afterEach(() => {
   for (const engine of engines.splice(0)) engine.close();
 });
@@ -63,7 +61,7 @@ async function setup(options: {
   // What the engine asked of the providers, and when (as a position in `sent`).
   const chats: ChatRequest[] = [];
   const speeches: Array<{ text: string; sentBefore: number }> = [];
-  const engine = new RealtimeConversation(
+  const engine = new PipelineEngine(
     {
       stt: providers.stt,
       llm: {
@@ -94,7 +92,7 @@ async function setup(options: {
 }
 
 /** The caller says `speech`, then stays quiet long enough to end the utterance, in 20 ms payloads. */
-function say(engine: RealtimeConversation, speech: Int16Array): void {
+function say(engine: PipelineEngine, speech: Int16Array): void {
   const mulaw = pcm16ToMulaw(concat(speech, silence(600)));
   for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
 }
@@ -102,7 +100,7 @@ function say(engine: RealtimeConversation, speech: Int16Array): void {
 const markNames = (sent: OutboundAudio[]) => sent.flatMap((o) => (o.kind === "mark" ? [o.name] : []));
 
 /** Twilio has played everything sent so far. */
-function playAll(engine: RealtimeConversation, sent: OutboundAudio[]): void {
+function playAll(engine: PipelineEngine, sent: OutboundAudio[]): void {
   for (const name of markNames(sent)) engine.markPlayed(name);
 }
 
@@ -132,7 +130,7 @@ function expectSpoken(segment: { mark: string; frames: number } | undefined, mar
 const waitForMark = (sent: OutboundAudio[], name: string) =>
   vi.waitFor(() => expect(markNames(sent)).toContain(name), { timeout: 5000, interval: 10 });
 
-describe("RealtimeConversation answering the caller", () => {
+describe("PipelineEngine answering the caller", () => {
   it("transcribes an utterance, streams the reply and speaks it sentence by sentence", async () => {
     const sentences = ["We open at nine on Sundays.", "The ovens start at five!", "Anything else?"];
     const history: ChatMessage[] = [
@@ -223,7 +221,7 @@ describe("RealtimeConversation answering the caller", () => {
   });
 });
 
-describe("RealtimeConversation barge-in", () => {
+describe("PipelineEngine barge-in", () => {
   it("stops talking when the caller talks over it, and keeps only what the caller heard", async () => {
     const long = [
       "We bake sourdough every morning.",
@@ -332,7 +330,7 @@ describe("RealtimeConversation barge-in", () => {
   });
 });
 
-describe("RealtimeConversation with interrupts off", () => {
+describe("PipelineEngine with interrupts off", () => {
   it("finishes its reply, then answers what the caller said meanwhile", async () => {
     const first = ["We deliver within five miles.", "Delivery is free over twenty dollars."];
     const { engine, sent, turns, chats } = await setup({
@@ -370,7 +368,7 @@ describe("RealtimeConversation with interrupts off", () => {
   });
 });
 
-describe("RealtimeConversation when a provider fails", () => {
+describe("PipelineEngine when a provider fails", () => {
   it("apologizes, records the failed turn, and answers the next utterance", async () => {
     const { fake, engine, sent, turns, chats } = await setup({
       script: { transcripts: ["Do you sell cakes?", "Do you sell cakes?"], replies: ["Yes, to order."] },
@@ -381,7 +379,7 @@ describe("RealtimeConversation when a provider fails", () => {
     await engine.idle();
 
     expectWholeFrames(sent);
-    expectSpoken(segments(sent)[0], "turn-1-apology", APOLOGY);
+    expectSpoken(segments(sent)[0], "turn-1-apology", PHRASES.tryAgain);
     expect(turns.map((t) => t.turn)).toEqual([
       expect.objectContaining({
         seq: 1,
@@ -415,7 +413,7 @@ describe("RealtimeConversation when a provider fails", () => {
   });
 });
 
-describe("RealtimeConversation closing", () => {
+describe("PipelineEngine closing", () => {
   it("stops mid-reply when the call ends and records what was sent", async () => {
     const reply = ["We close at five today.", "Tomorrow we open at eight."];
     const { engine, sent, turns } = await setup({

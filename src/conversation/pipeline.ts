@@ -1,52 +1,40 @@
-import { pcm16ToMulaw } from "../audio/mulaw.ts";
-import { Pcm16Decoder } from "../audio/pcm16.ts";
-import { Resampler } from "../audio/resample.ts";
 import { SentenceSplitter } from "../audio/sentences.ts";
+import { FRAME_BYTES, MULAW_SILENCE } from "../audio/telephony.ts";
+import { MulawFramer } from "../call/mulaw-framer.ts";
+import { PHRASES } from "../call/reply.ts";
+import type { RealtimeTimings, TurnRecord } from "../call/summary.ts";
+import { isSilence } from "../call/turn.ts";
+import { type CapturedUtterance, UtteranceCapture } from "../call/utterance-capture.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import { errorFields, log } from "../log.ts";
-import type { ChatMessage, ChatModel, SpeechToText, TextToSpeech } from "../providers/types.ts";
-import { FRAME_BYTES, LINE_RATE, MULAW_SILENCE, MulawFramer } from "./mulaw-framer.ts";
-import type { RealtimeTimings, TurnRecord } from "./summary.ts";
-import { isSilence } from "./turn.ts";
-import { type CapturedUtterance, UtteranceCapture } from "./utterance-capture.ts";
+import {
+  type ChatMessage,
+  type ChatModel,
+  type SpeechToText,
+  type TextToSpeech,
+  TTS_PCM_RATE,
+} from "../providers/types.ts";
+import type { ConversationEngine, EngineOptions, EngineSink, OutboundAudio } from "./engine.ts";
+import { SentenceQueue } from "./sentence-queue.ts";
 
 /**
- * One call's realtime conversation over a Media Stream: the caller's audio is cut into
+ * The stream pipeline engine (conversation_mode "stream"): the caller's audio is cut into
  * utterances; each is transcribed, answered by the streamed LLM reply, and spoken sentence by
  * sentence (text-to-speech of the first sentence starts while the model is still writing the
  * rest). Marks sent after each sentence tell which sentences the caller has actually heard, so
- * a barge-in records the reply as heard. The Durable Object owns the socket and the call
- * record; this class owns the conversation's timing.
+ * a barge-in records the reply as heard. The call session owns the call record and the Media
+ * Stream adapter the socket; this class owns the conversation's timing.
  */
 
-/** What the engine sends toward the caller; the DO turns it into Twilio JSON (src/twilio/media-stream.ts). */
-export type OutboundAudio =
-  | { kind: "media"; mulaw: Uint8Array } // exactly one 20 ms frame: 160 bytes of 8 kHz μ-law
-  | { kind: "mark"; name: string } // Twilio echoes it back when everything sent before it has played
-  | { kind: "clear" }; // drop all audio Twilio has buffered (barge-in)
-
-export interface RealtimeDeps {
+export interface PipelineDeps extends Pick<EngineSink, "send" | "onTurn"> {
   stt: SpeechToText;
   llm: ChatModel;
   tts: TextToSpeech;
-  send(out: OutboundAudio): void;
-  /** a completed (or interrupted) turn, for the call summary and the conversation history */
-  onTurn(turn: TurnRecord, messages: ChatMessage[]): void;
+  /** The greeting as 8 kHz μ-law (cached), or null when it can't be had: the call goes on without it. */
+  greeting?: () => Promise<Uint8Array | null>;
   now(): number;
   logFields: Record<string, unknown>;
 }
-
-export interface RealtimeOptions {
-  config: CallConfig;
-  /** the conversation so far, oldest first, without the system prompt */
-  history: ChatMessage[];
-  /** seq of the first turn this engine records */
-  nextSeq: number;
-}
-
-/** Text-to-speech `pcm` is 24 kHz. */
-export const TTS_RATE = 24_000;
-export const APOLOGY = "Sorry, I had trouble with that. Could you say it again?";
 /** The conversation kept for the model: the last dozen exchanges, like record→reply mode. */
 const MAX_HISTORY_MESSAGES = 24;
 
@@ -99,8 +87,8 @@ interface Work {
   phase: "stt" | "reply" | "apology";
 }
 
-export class RealtimeConversation {
-  private readonly deps: RealtimeDeps;
+export class PipelineEngine implements ConversationEngine {
+  private readonly deps: PipelineDeps;
   private readonly config: CallConfig;
   private readonly interruptMs: number;
   private readonly capture: UtteranceCapture;
@@ -122,7 +110,7 @@ export class RealtimeConversation {
   /** the utterance in progress has already interrupted the agent */
   private bargedIn = false;
 
-  constructor(deps: RealtimeDeps, options: RealtimeOptions) {
+  constructor(deps: PipelineDeps, options: EngineOptions) {
     this.deps = deps;
     this.config = options.config;
     this.interruptMs = options.config.interrupt_timeout * 1000;
@@ -136,7 +124,7 @@ export class RealtimeConversation {
         utterance: (utterance) => this.utteranceEnded(utterance),
       },
     );
-    this.framer = new MulawFramer(TTS_RATE, (frame) => this.send({ kind: "media", mulaw: frame }));
+    this.framer = new MulawFramer(TTS_PCM_RATE, (frame) => this.send({ kind: "media", mulaw: frame }));
   }
 
   /** true while agent audio has been sent whose marks have not all come back, or a reply is being generated */
@@ -145,6 +133,11 @@ export class RealtimeConversation {
     return (
       this.marks.length > 0 || (work !== undefined && work.phase !== "stt" && !work.controller.signal.aborted)
     );
+  }
+
+  async greet(): Promise<void> {
+    const greeting = await this.deps.greeting?.();
+    if (greeting) this.playAudio(greeting, this.config.greeting);
   }
 
   /**
@@ -174,7 +167,7 @@ export class RealtimeConversation {
       this.capture.push(mulaw);
     } catch (err) {
       // Called from the socket's message handler: one bad payload must not end the call.
-      log.error("realtime_audio_failed", {
+      log.error("pipeline_audio_failed", {
         ...this.deps.logFields,
         bytes: mulaw?.length,
         ...errorFields(err),
@@ -231,7 +224,7 @@ export class RealtimeConversation {
 
   private utteranceEnded(utterance: CapturedUtterance): void {
     const fields = { ...this.deps.logFields, duration_ms: utterance.durationMs };
-    if (utterance.truncated) log.warn("realtime_utterance_truncated", fields);
+    if (utterance.truncated) log.warn("pipeline_utterance_truncated", fields);
     // Too short to interrupt while the agent spoke: a cough, a noise or an "uh-huh", not a turn.
     if (
       this.config.enable_interrupts &&
@@ -239,7 +232,7 @@ export class RealtimeConversation {
       !this.bargedIn &&
       utterance.durationMs < this.interruptMs
     ) {
-      log.info("realtime_utterance_ignored", fields);
+      log.info("pipeline_utterance_ignored", fields);
       return;
     }
     this.queue.push({ wav: utterance.wav, endedAt: this.deps.now(), at: new Date().toISOString() });
@@ -252,7 +245,7 @@ export class RealtimeConversation {
 
   private bargeIn(): void {
     this.bargedIn = true;
-    log.info("realtime_barge_in", { ...this.deps.logFields });
+    log.info("pipeline_barge_in", { ...this.deps.logFields });
     this.send({ kind: "clear" });
     // Twilio echoes the marks a clear drops: they must not count as heard.
     this.marks.length = 0;
@@ -275,7 +268,7 @@ export class RealtimeConversation {
         await this.respond(next);
       } catch (err) {
         // respond handles provider failures itself; this is a bug, and the next caller turn may still work.
-        log.error("realtime_turn_crashed", { ...this.deps.logFields, ...errorFields(err) });
+        log.error("pipeline_turn_crashed", { ...this.deps.logFields, ...errorFields(err) });
       }
     }
   }
@@ -297,7 +290,7 @@ export class RealtimeConversation {
       const transcribedAt = this.deps.now();
       const transcript = text.trim();
       if (isSilence(transcript)) {
-        log.info("realtime_utterance_silent", { ...this.deps.logFields });
+        log.info("pipeline_utterance_silent", { ...this.deps.logFields });
         return;
       }
       const turn = this.startTurn(utterance, transcript);
@@ -436,7 +429,7 @@ export class RealtimeConversation {
   }
 
   private async failed(turn: Turn, stage: "stt" | "llm" | "tts", err: unknown, work: Work): Promise<void> {
-    log.warn("realtime_turn_failed", { ...this.deps.logFields, seq: turn.seq, stage, ...errorFields(err) });
+    log.warn("pipeline_turn_failed", { ...this.deps.logFields, seq: turn.seq, stage, ...errorFields(err) });
     const spoken = turn.sentences.join(" ");
     this.settle(turn, { outcome: "failed", reply: spoken || null, failed_stage: stage }, null);
     this.report();
@@ -444,10 +437,10 @@ export class RealtimeConversation {
     work.phase = "apology";
     const signal = work.controller.signal;
     try {
-      await this.speak(APOLOGY, { name: `turn-${turn.seq}-apology` }, signal);
+      await this.speak(PHRASES.tryAgain, { name: `turn-${turn.seq}-apology` }, signal);
     } catch (apologyErr) {
       if (!signal.aborted) {
-        log.warn("realtime_apology_failed", {
+        log.warn("pipeline_apology_failed", {
           ...this.deps.logFields,
           seq: turn.seq,
           ...errorFields(apologyErr),
@@ -492,7 +485,7 @@ export class RealtimeConversation {
       try {
         this.deps.onTurn(turn.record, turn.messages);
       } catch (err) {
-        log.error("realtime_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
+        log.error("pipeline_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
       }
     }
   }
@@ -516,36 +509,10 @@ export class RealtimeConversation {
       this.deps.send(out);
     } catch (err) {
       // The socket is gone; its close event may never come, so stop here.
-      log.warn("realtime_send_failed", { ...this.deps.logFields, kind: out.kind, ...errorFields(err) });
+      log.warn("pipeline_send_failed", { ...this.deps.logFields, kind: out.kind, ...errorFields(err) });
       this.close();
     }
   }
-}
-
-/** Whole text → 8 kHz μ-law (for the greeting cache): synthesizeStream pcm → resample 24k→8k → μ-law. */
-export async function synthesizeMulaw(
-  tts: TextToSpeech,
-  req: { text: string; model: string; voice: string; signal?: AbortSignal },
-): Promise<Uint8Array> {
-  const decoder = new Pcm16Decoder();
-  const resampler = new Resampler(TTS_RATE, LINE_RATE);
-  const parts: Int16Array[] = [];
-  let total = 0;
-  const keep = (samples: Int16Array) => {
-    parts.push(samples);
-    total += samples.length;
-  };
-  for await (const chunk of tts.synthesizeStream({ ...req, format: "pcm" })) {
-    keep(resampler.push(decoder.push(chunk)));
-  }
-  keep(resampler.flush());
-  const mulaw = new Uint8Array(total);
-  let at = 0;
-  for (const samples of parts) {
-    pcm16ToMulaw(samples, mulaw.subarray(at, at + samples.length));
-    at += samples.length;
-  }
-  return mulaw;
 }
 
 function exchange(turn: Turn, assistant: string): ChatMessage[] {
@@ -564,46 +531,4 @@ function timingsOf(turn: Turn): RealtimeTimings {
     first_audio_ms: since(turn.reached.firstAudio),
     first_frame_ms: since(turn.reached.firstFrame),
   };
-}
-
-/** Sentences from the model to the speaker: the one producer pushes, the one consumer awaits. */
-class SentenceQueue {
-  private readonly items: string[] = [];
-  private ended = false;
-  private failure: { error: unknown } | undefined;
-  private wake: (() => void) | undefined;
-
-  push(sentence: string): void {
-    this.items.push(sentence);
-    this.notify();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.notify();
-  }
-
-  fail(error: unknown): void {
-    this.failure = { error };
-    this.end();
-  }
-
-  /** The next sentence; undefined at the end; throws the producer's failure after what came before it. */
-  async next(): Promise<string | undefined> {
-    for (;;) {
-      const item = this.items.shift();
-      if (item !== undefined) return item;
-      if (this.failure) throw this.failure.error;
-      if (this.ended) return undefined;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
 }

@@ -1,0 +1,117 @@
+import type { ConversationEngine, EngineSink } from "../conversation/engine.ts";
+import { MediaStreamSession } from "../conversation/media-stream-session.ts";
+import { PipelineEngine } from "../conversation/pipeline.ts";
+import { errorFields, log } from "../log.ts";
+import type { OpenAIProviders } from "../providers/openai.ts";
+import type { AudioStore } from "./audio-store.ts";
+import { type CallState, historyOf, MAX_FAILURES, type StoredTurn } from "./call-state.ts";
+import { greetingAudio } from "./greeting.ts";
+import { PHRASES } from "./reply.ts";
+import type { EndReason, TurnRecord } from "./summary.ts";
+
+/**
+ * conversation_mode "stream": the call's audio flows over a Twilio Media Stream. This module
+ * gives the Media Stream adapter its engine (the stream pipeline), built from the call's config
+ * snapshot and the turns stored so far, so an object woken after an eviction carries on with the
+ * same conversation; it stores each turn the engine reports and ends a call that keeps failing.
+ */
+
+/** How long the cached or synthesised μ-law greeting may take before the call goes on without it. */
+const STREAM_GREETING_TIMEOUT_MS = 8000;
+
+/** What stream mode needs from the call session that holds it. */
+export interface StreamHost {
+  state(): CallState;
+  turns(): readonly StoredTurn[];
+  storeTurn(stored: StoredTurn): void;
+  save(): void;
+  signingSecret(): string;
+  providers(): OpenAIProviders;
+  audioStore(): AudioStore;
+  /** End the call from our side with a goodbye in Twilio's voice. */
+  hangUp(reason: EndReason, goodbye: string): Promise<void>;
+  /** The stream is over: finalise the call. */
+  stopped(reason: EndReason): Promise<void>;
+  waitUntil(promise: Promise<unknown>): void;
+  logFields(): Record<string, unknown>;
+}
+
+export class StreamMode {
+  private readonly host: StreamHost;
+  /** Twilio's socket and the live engine (rebuilt if the object was evicted mid-call) */
+  private media: MediaStreamSession | null = null;
+
+  constructor(host: StreamHost) {
+    this.host = host;
+  }
+
+  /** One message on the call's Media Stream socket. */
+  async receive(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.media ??= new MediaStreamSession(ws, {
+      callSid: this.host.state().callSid,
+      signingSecret: this.host.signingSecret(),
+      stream: () => this.host.state().stream,
+      save: () => this.host.save(),
+      engine: (out) => this.engine(out),
+      stopped: (reason) => this.host.stopped(reason),
+      logFields: () => this.host.logFields(),
+    });
+    await this.media.receive(message);
+  }
+
+  /** The call is over: stop the engine and wait for its last turn to be stored. */
+  async close(): Promise<void> {
+    const media = this.media;
+    this.media = null;
+    await media?.close();
+  }
+
+  /** The conversation engine for this call, starting from the turns stored so far. */
+  private engine(out: Pick<EngineSink, "send">): ConversationEngine {
+    const state = this.host.state();
+    const turns = this.host.turns();
+    return new PipelineEngine(
+      {
+        ...this.host.providers(),
+        send: out.send,
+        onTurn: (record) => this.recordTurn(record),
+        greeting: () => this.greeting(),
+        now: Date.now,
+        logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
+      },
+      { config: state.config, history: historyOf(turns), nextSeq: turns.length + 1 },
+    );
+  }
+
+  /** The greeting as 8 kHz μ-law, from the cache or synthesised once per (text, model, voice). */
+  private async greeting(): Promise<Uint8Array | null> {
+    const { config } = this.host.state();
+    try {
+      const signal = AbortSignal.timeout(STREAM_GREETING_TIMEOUT_MS);
+      return (await greetingAudio(this.host.audioStore(), this.host.providers().tts, config, "mulaw", signal))
+        .bytes;
+    } catch (err) {
+      log.warn("stream_greeting_failed", { ...this.host.logFields(), ...errorFields(err) });
+      return null;
+    }
+  }
+
+  private recordTurn(record: TurnRecord): void {
+    const state = this.host.state();
+    // As in turns mode: after MAX_FAILURES failed turns in a row, apologise and hang up.
+    state.failures = record.outcome === "failed" ? state.failures + 1 : 0;
+    if (state.failures >= MAX_FAILURES && state.endReason === null) {
+      this.host.waitUntil(this.host.hangUp("errors", PHRASES.goodbyeErrors));
+    }
+    const reply = { speech: [], next: "listen" as const, turns: record.seq };
+    this.host.storeTurn({ key: `stream:${record.seq}`, record, reply });
+    this.host.save();
+    log.info("stream_turn", {
+      ...this.host.logFields(),
+      seq: record.seq,
+      outcome: record.outcome,
+      interrupted: record.interrupted ?? false,
+      ...record.timings,
+    });
+  }
+}

@@ -1,0 +1,176 @@
+import { errorFields, log } from "../log.ts";
+import type { OpenAIProviders } from "../providers/openai.ts";
+import type { TwilioRest } from "../twilio/rest.ts";
+import type { AudioStore } from "./audio-store.ts";
+import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
+import { type CallState, historyOf, MAX_FAILURES, MAX_SILENCES, type StoredTurn } from "./call-state.ts";
+import { greetingAudio } from "./greeting.ts";
+import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
+import type { TurnRecord } from "./summary.ts";
+import { runTurn } from "./turn.ts";
+
+/**
+ * conversation_mode "turns": Twilio records the caller (<Record>), the recording webhook brings
+ * the recording here, and the answer is TwiML that plays the reply and records again. Each turn
+ * is stored under its webhook's key before it is answered, so a Twilio retry gets the same reply.
+ */
+
+/** What turns mode needs from the call session that holds it. */
+export interface TurnsHost {
+  state(): CallState;
+  turns(): readonly StoredTurn[];
+  /** Persist a finished turn. */
+  storeTurn(stored: StoredTurn): void;
+  /** Persist the call state after a reply (and arm the hang-up's finalisation). */
+  afterReply(reply: CallReply): CallReply;
+  providers(): OpenAIProviders;
+  twilio(): TwilioRest;
+  audioStore(): AudioStore;
+  logFields(): Record<string, unknown>;
+}
+
+export class TurnsMode {
+  private readonly host: TurnsHost;
+  /** A Twilio retry arriving while the first delivery is still being answered waits for it. */
+  private readonly inFlight = new Map<string, Promise<CallReply>>();
+
+  constructor(host: TurnsHost) {
+    this.host = host;
+  }
+
+  /** The greeting in the number's voice (mp3 for <Play>), synthesised once per (text, model, voice). */
+  async greeting(budget: Budget): Promise<Speech> {
+    const { config } = this.host.state();
+    try {
+      const { id } = await greetingAudio(
+        this.host.audioStore(),
+        this.host.providers().tts,
+        config,
+        "mp3",
+        budget.signal(4500, 0),
+      );
+      return { text: config.greeting, audioId: id };
+    } catch (err) {
+      log.warn("greeting_tts_fell_back_to_say", { ...this.host.logFields(), ...errorFields(err) });
+      return saying(config.greeting);
+    }
+  }
+
+  /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
+  turn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+    const done = this.host.turns().find((t) => t.key === input.key);
+    if (done) return Promise.resolve(done.reply);
+    let pending = this.inFlight.get(input.key);
+    if (!pending) {
+      pending = this.answerRecording(input).finally(() => this.inFlight.delete(input.key));
+      this.inFlight.set(input.key, pending);
+    }
+    return pending;
+  }
+
+  private async answerRecording(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+    const state = this.host.state();
+    const budget = Budget.fromNow(WEBHOOK_BUDGET_MS);
+    const seq = this.host.turns().length + 1;
+    const at = new Date().toISOString();
+    if (Date.now() >= state.deadlineAt) {
+      // Not a turn of the conversation: the goodbye the alarm may not have delivered yet.
+      state.endReason = "max_duration";
+      return this.host.afterReply({
+        speech: [saying(PHRASES.goodbyeDuration)],
+        next: "hangup",
+        turns: seq - 1,
+      });
+    }
+    if (input.recordingUrl === null) return this.silentTurn(input.key, seq, at, zeroTimings());
+
+    const recordingUrl = input.recordingUrl;
+    const twilio = this.host.twilio();
+    const audio = this.host.audioStore();
+    const logFields = this.host.logFields();
+    const outcome = await runTurn(
+      {
+        ...this.host.providers(),
+        fetchRecording: (retryUntil) => twilio.fetchRecording(recordingUrl, { format: "wav", retryUntil }),
+        storeAudio: async (bytes) => {
+          const id = `r-${crypto.randomUUID()}`;
+          await audio.put(id, bytes, "reply");
+          return id;
+        },
+        now: Date.now,
+      },
+      {
+        config: state.config,
+        history: historyOf(this.host.turns()),
+        budget,
+        logFields: { ...logFields, seq },
+      },
+    );
+
+    if (outcome.kind === "silence") return this.silentTurn(input.key, seq, at, outcome.timings);
+    if (outcome.kind === "failed") {
+      state.failures += 1;
+      const giveUp = state.failures >= MAX_FAILURES;
+      if (giveUp) state.endReason = "errors";
+      return this.finishTurn(
+        input.key,
+        {
+          seq,
+          at,
+          outcome: "failed",
+          failed_stage: outcome.stage,
+          transcript: outcome.transcript ?? null,
+          reply: null,
+          timings: outcome.timings,
+        },
+        [saying(giveUp ? PHRASES.goodbyeErrors : PHRASES.apology)],
+        giveUp ? "hangup" : "listen",
+      );
+    }
+    state.failures = 0;
+    state.silences = 0;
+    log.info("turn_answered", {
+      ...logFields,
+      seq,
+      ...outcome.timings,
+      tts_fallback: outcome.audioId === null,
+    });
+    return this.finishTurn(
+      input.key,
+      {
+        seq,
+        at,
+        outcome: "reply",
+        transcript: outcome.transcript,
+        reply: outcome.reply,
+        timings: outcome.timings,
+      },
+      [{ text: outcome.reply, audioId: outcome.audioId }],
+      "listen",
+    );
+  }
+
+  private silentTurn(key: string, seq: number, at: string, timings: TurnRecord["timings"]): CallReply {
+    const state = this.host.state();
+    state.silences += 1;
+    const giveUp = state.silences >= MAX_SILENCES;
+    if (giveUp) state.endReason = "silence";
+    return this.finishTurn(
+      key,
+      { seq, at, outcome: "silence", transcript: null, reply: null, timings },
+      [saying(giveUp ? PHRASES.goodbyeSilence : PHRASES.reprompt)],
+      giveUp ? "hangup" : "listen",
+    );
+  }
+
+  /** Stores the turn under its key, so a retried webhook gets this same reply. */
+  private finishTurn(key: string, record: TurnRecord, speech: Speech[], next: CallReply["next"]): CallReply {
+    const reply: CallReply = { speech, next, turns: record.seq };
+    this.host.storeTurn({ key, record, reply });
+    return this.host.afterReply(reply);
+  }
+}
+
+function zeroTimings() {
+  return { recording_ms: 0, stt_ms: 0, llm_ms: 0, tts_ms: 0, total_ms: 0 };
+}

@@ -1,0 +1,54 @@
+import type { EndReason, TurnRecord } from "../call/summary.ts";
+import type { CallConfig } from "../config/defaults.ts";
+import type { ChatMessage } from "../providers/types.ts";
+
+/**
+ * The seam every conversation engine plugs into. A source of the caller's audio (Twilio's Media
+ * Stream today, a browser test call tomorrow) feeds an engine 8 kHz μ-law and tells it which
+ * marks have played; the engine answers with audio, marks and clears toward the caller, and with
+ * turn records and end-of-call requests toward the call session. Engines never see a wire format.
+ */
+
+/** What an engine sends toward the caller; the source's adapter turns it into its own messages. */
+export type OutboundAudio =
+  /** exactly one 20 ms frame: 160 bytes of 8 kHz μ-law (src/audio/telephony.ts) */
+  | { kind: "media"; mulaw: Uint8Array }
+  /** echoed back through `markPlayed` once everything sent before it has played */
+  | { kind: "mark"; name: string }
+  /** drop all audio queued toward the caller and not yet played (barge-in) */
+  | { kind: "clear" };
+
+/** Where an engine's output goes. */
+export interface EngineSink {
+  /** Toward the caller. Throws if the transport is gone (the engine then stops). */
+  send(out: OutboundAudio): void;
+  /** A finished (or interrupted) turn, in seq order, for the call log and the history. */
+  onTurn(turn: TurnRecord, messages: ChatMessage[]): void;
+  /** The engine cannot carry the call any further: say `goodbye` and end it with `reason`. */
+  onEnd(request: { reason: EndReason; goodbye: string }): void;
+}
+
+/** What an engine starts from: the call's config snapshot and the conversation so far. */
+export interface EngineOptions {
+  config: CallConfig;
+  /** the conversation so far, oldest first, without the system prompt */
+  history: ChatMessage[];
+  /** seq of the first turn this engine records */
+  nextSeq: number;
+}
+
+export interface ConversationEngine {
+  /** The caller's line has just opened: say the greeting. Resolves once it is on its way. */
+  greet(): Promise<void>;
+  /** One inbound payload of 8 kHz μ-law bytes (normally 160 = 20 ms; any length is handled). */
+  pushAudio(mulaw: Uint8Array): void;
+  /** The mark of this name came back: the audio sent before it has been heard. */
+  markPlayed(name: string): void;
+  /** The call is over: abort work in flight and report what is left. Idempotent. */
+  close(): void;
+  /** Resolves when no work is in flight (graceful shutdown and tests). */
+  idle(): Promise<void>;
+}
+
+/** Builds the engine for a call once its audio source is up (and again after an eviction). */
+export type EngineFactory = (sink: Pick<EngineSink, "send">) => ConversationEngine;

@@ -1,0 +1,122 @@
+import type { EndReason } from "../call/summary.ts";
+import { verify } from "../call/tokens.ts";
+import { errorFields, log } from "../log.ts";
+import { clearMessage, markMessage, mediaMessage, parseStreamMessage } from "../twilio/media-stream.ts";
+import type { ConversationEngine, EngineFactory, OutboundAudio } from "./engine.ts";
+
+/**
+ * Twilio's side of a stream-mode call: the Media Stream's JSON in and out. It checks the
+ * one-time token of the `start` message, feeds the engine the caller's μ-law and the marks
+ * Twilio echoes, and turns the engine's audio, marks and clears into Twilio messages. The
+ * call session hands it the socket and builds the engine; neither sees Twilio's JSON.
+ */
+
+/** Persisted with the call (so a woken Durable Object finds its stream again). */
+export interface MediaStreamState {
+  streamSid: string | null;
+  /** the start token is good once: a replayed `start` is refused */
+  tokenUsed: boolean;
+}
+
+export interface MediaStreamHost {
+  readonly callSid: string;
+  /** the key the start token was signed with (src/call/tokens.ts) */
+  readonly signingSecret: string;
+  stream(): MediaStreamState;
+  /** Persist `stream()` after a change. */
+  save(): void;
+  engine: EngineFactory;
+  /** Twilio stopped the stream: the call is over. */
+  stopped(reason: EndReason): Promise<void>;
+  logFields(): Record<string, unknown>;
+}
+
+export class MediaStreamSession {
+  private readonly ws: WebSocket;
+  private readonly host: MediaStreamHost;
+  private current: ConversationEngine | null = null;
+
+  constructor(ws: WebSocket, host: MediaStreamHost) {
+    this.ws = ws;
+    this.host = host;
+  }
+
+  /** One message from Twilio. Never throws for a malformed one: it is logged and skipped. */
+  async receive(message: string | ArrayBuffer): Promise<void> {
+    const event = parseStreamMessage(
+      typeof message === "string" ? message : new TextDecoder().decode(message),
+    );
+    switch (event.kind) {
+      case "invalid":
+        log.warn("stream_message_skipped", { ...this.host.logFields(), reason: event.reason });
+        return;
+      case "start":
+        await this.start(event.streamSid, event.callSid, event.customParameters.token ?? "");
+        return;
+      case "media":
+        if (event.track === "inbound") this.engine()?.pushAudio(event.payload);
+        return;
+      case "mark":
+        this.engine()?.markPlayed(event.name);
+        return;
+      case "stop":
+        await this.host.stopped("completed");
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The call is over: stop the engine and wait for it to report its last turn. */
+  async close(): Promise<void> {
+    const engine = this.current;
+    this.current = null;
+    if (engine) {
+      engine.close();
+      await engine.idle();
+    }
+  }
+
+  private async start(streamSid: string, callSid: string, token: string): Promise<void> {
+    const stream = this.host.stream();
+    const [expires, signature] = token.split(".");
+    const check =
+      callSid === this.host.callSid && !stream.tokenUsed
+        ? await verify(this.host.signingSecret, "stream", callSid, Number(expires), signature ?? "")
+        : ({ ok: false, reason: "bad_signature" } as const);
+    if (!check.ok) {
+      log.warn("stream_refused", {
+        ...this.host.logFields(),
+        reason: stream.tokenUsed ? "token_reused" : check.reason,
+      });
+      this.ws.close(1008, "invalid stream token");
+      return;
+    }
+    stream.streamSid = streamSid;
+    stream.tokenUsed = true;
+    this.host.save();
+    const engine = this.engine();
+    if (!engine) return;
+    log.info("stream_started", { ...this.host.logFields(), streamSid });
+    await engine.greet();
+  }
+
+  /** The call's engine, built once the stream has started (and rebuilt after an eviction). */
+  private engine(): ConversationEngine | null {
+    const streamSid = this.host.stream().streamSid;
+    if (!streamSid) return null;
+    this.current ??= this.host.engine({ send: (out) => this.send(streamSid, out) });
+    return this.current;
+  }
+
+  private send(streamSid: string, out: OutboundAudio): void {
+    try {
+      if (out.kind === "media") this.ws.send(mediaMessage(streamSid, out.mulaw));
+      else if (out.kind === "mark") this.ws.send(markMessage(streamSid, out.name));
+      else this.ws.send(clearMessage(streamSid));
+    } catch (err) {
+      // The socket closed under us; webSocketClose finalises the call.
+      log.warn("stream_send_failed", { ...this.host.logFields(), streamSid, ...errorFields(err) });
+    }
+  }
+}
