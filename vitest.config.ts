@@ -69,6 +69,16 @@ export default defineConfig({
       },
       // Node-side tests: tools, scripts and fakes that run outside workerd.
       { test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node" } },
+      // Pages in real Chromium (playwright-core) against the Worker on local workerd; each file
+      // starts its own Worker and browser, one file at a time on a 2-core machine.
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

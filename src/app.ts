@@ -10,7 +10,8 @@ import { registerCallRoutes } from "./routes/admin-calls.ts";
 import { registerPhoneConfigRoutes } from "./routes/admin-phone-configs.ts";
 import { registerRoutingRoutes } from "./routes/admin-routing.ts";
 import { audioRoutes } from "./routes/audio.ts";
-import { registerDocsRoutes } from "./routes/docs.ts";
+import { dashboardRoutes } from "./routes/dashboard/index.tsx";
+import { registerDocsRoutes } from "./routes/docs.tsx";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { twilioVoiceRoutes } from "./routes/twilio-voice.ts";
 import { servicesFor } from "./services.ts";
@@ -35,6 +36,7 @@ export function createApp() {
   app.route("/admin", admin);
   app.route("/webhooks/twilio", twilioVoiceRoutes());
   app.route("/audio", audioRoutes());
+  app.route("/dashboard", dashboardRoutes());
 
   registerHealthRoutes(app);
   registerDocsRoutes(app);

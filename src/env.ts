@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TOKEN_PARAM_SETTINGS } from "./config/models.ts";
 
 /**
  * Every setting the Worker reads, parsed once per isolate. Values arrive as strings from
@@ -62,6 +63,7 @@ const SettingsSchema = z
 
     OPENAI_API_KEY: optionalSecret,
     OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
+    OPENAI_TOKEN_PARAM: z.enum(TOKEN_PARAM_SETTINGS).default("auto"),
   })
   .superRefine((s, ctx) => {
     const need = (key: keyof typeof s, why: string) => {

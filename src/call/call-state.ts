@@ -13,6 +13,8 @@ import type { CallRouting, EndReason, TurnRecord } from "./summary.ts";
 
 export interface StartInput {
   callSid: string;
+  /** the signed webhook's AccountSid: REST calls use it when TWILIO_ACCOUNT_SID is not set */
+  accountSid: string;
   from: string;
   to: string;
   config: CallConfig;

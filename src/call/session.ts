@@ -4,7 +4,7 @@ import { type Settings, settingsOf } from "../env.ts";
 import { errorFields, log } from "../log.ts";
 import { createOpenAIProviders, type OpenAIProviders } from "../providers/openai.ts";
 import { goodbyeTwiml } from "../twilio/call-twiml.ts";
-import { TwilioRest } from "../twilio/rest.ts";
+import { restAccountSid, TwilioRest } from "../twilio/rest.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
 import { AudioStore } from "./audio-store.ts";
 import { Budget } from "./budget.ts";
@@ -88,15 +88,20 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private providers(): OpenAIProviders {
-    const { OPENAI_API_KEY, OPENAI_BASE_URL } = this.settings;
-    return createOpenAIProviders({ apiKey: OPENAI_API_KEY ?? "", baseUrl: OPENAI_BASE_URL });
+    const { OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TOKEN_PARAM } = this.settings;
+    return createOpenAIProviders({
+      apiKey: OPENAI_API_KEY ?? "",
+      baseUrl: OPENAI_BASE_URL,
+      tokenParam: OPENAI_TOKEN_PARAM,
+    });
   }
 
   private twilio(): TwilioRest {
     const { TWILIO_API_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } = this.settings;
     return new TwilioRest({
       baseUrl: TWILIO_API_BASE_URL,
-      accountSid: TWILIO_ACCOUNT_SID ?? "",
+      // A call stored before accountSid was kept has none: the setting alone then.
+      accountSid: restAccountSid(TWILIO_ACCOUNT_SID, this.state?.accountSid),
       authToken: TWILIO_AUTH_TOKEN ?? "",
     });
   }

@@ -1,27 +1,15 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors.ts";
+import { adminKeys, matchAdminKey } from "./admin-keys.ts";
 import type { AppEnv } from "./types.ts";
-
-async function digest(value: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-}
-
-/** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(given), digest(expected)]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
 
 /**
  * Every admin route needs `Authorization: Bearer <key>`, where ADMIN_API_KEY may hold
  * several comma-separated keys (so a key can be rotated without downtime).
  */
 export const requireAdminKey: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const configured = (c.var.services.settings.ADMIN_API_KEY ?? "")
-    .split(",")
-    .map((k) => k.trim())
-    .filter(Boolean);
-  if (configured.length === 0) {
+  const { settings } = c.var.services;
+  if (adminKeys(settings).length === 0) {
     throw new AppError(
       "ADMIN_DISABLED",
       "The admin API is disabled because ADMIN_API_KEY is not set: run `wrangler secret put ADMIN_API_KEY` (locally, set it in .dev.vars)",
@@ -32,8 +20,7 @@ export const requireAdminKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!match?.[1]) {
     throw new AppError("UNAUTHORIZED", "Missing bearer token: send `Authorization: Bearer <ADMIN_API_KEY>`");
   }
-  const token = match[1];
-  const checks = await Promise.all(configured.map((key) => sameSecret(token, key)));
-  if (!checks.includes(true)) throw new AppError("FORBIDDEN", "The bearer token is not a valid admin key");
+  if (!(await matchAdminKey(settings, match[1])))
+    throw new AppError("FORBIDDEN", "The bearer token is not a valid admin key");
   await next();
 };

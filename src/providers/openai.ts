@@ -1,4 +1,5 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from "openai";
+import { chatParameters, type TokenParamSetting } from "../config/models.ts";
 import {
   type AudioUpload,
   type ChatModel,
@@ -26,6 +27,11 @@ export interface OpenAIProviderOptions {
    * consumer spends between chunks does not count. Default DEFAULT_OPENAI_TIMEOUT_MS.
    */
   timeoutMs?: number;
+  /**
+   * Under which name the reply's token limit is sent (settings: OPENAI_TOKEN_PARAM; see
+   * src/config/models.ts). Default "auto".
+   */
+  tokenParam?: TokenParamSetting;
 }
 
 export interface OpenAIProviders {
@@ -69,11 +75,12 @@ export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIPro
     },
   };
 
+  const endpoint = { tokenParam: options.tokenParam ?? "auto", baseUrl: options.baseUrl };
+  // Each model family gets only the parameters it accepts (src/config/models.ts).
   const chatBody = (req: ChatRequest) => ({
     model: req.model,
     messages: req.messages,
-    temperature: req.temperature,
-    max_tokens: req.maxTokens,
+    ...chatParameters(req.model, { temperature: req.temperature, maxTokens: req.maxTokens }, endpoint),
   });
 
   const llm: ChatModel = {

@@ -29,7 +29,9 @@ export interface ChatRequest {
   model: string;
   /** system prompt first, then the conversation so far, oldest first */
   messages: ChatMessage[];
+  /** 0..2; not sent to models that accept only their default (src/config/models.ts) */
   temperature: number;
+  /** the reply's token limit, sent as max_completion_tokens or max_tokens (src/config/models.ts) */
   maxTokens: number;
   signal?: AbortSignal;
 }

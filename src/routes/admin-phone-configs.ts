@@ -1,20 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { normalizePhoneNumber } from "../config/phone-number.ts";
-import {
-  CreateConfigBody,
-  type PhoneConfig,
-  PhoneConfigSchema,
-  type PhoneSettings,
-  SETTINGS_KEYS,
-  SettingsSchema,
-  UpdateConfigBody,
-} from "../config/schema.ts";
+import { configWarnings } from "../config/models.ts";
+import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
+import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
 import { AppError } from "../errors.ts";
 import type { App, AppEnv } from "../http/types.ts";
-import { validationError } from "../http/validation.ts";
-import { log } from "../log.ts";
 
 /**
  * The seed's admin API for per-number configs, at the seed's paths and with its JSON shapes,
@@ -37,8 +28,18 @@ const ErrorResponse = z
   })
   .openapi("Error");
 
+const Warning = z
+  .object({ field: z.string(), rule: z.string(), message: z.string() })
+  .openapi("ConfigWarning");
 const ConfigResponse = z
-  .object({ success: z.literal(true), message: z.string(), config: PhoneConfigSchema })
+  .object({
+    success: z.literal(true),
+    message: z.string(),
+    config: PhoneConfigSchema,
+    warnings: z.array(Warning).openapi({
+      description: "settings the write stored but a call will not send to this model (src/config/models.ts)",
+    }),
+  })
   .openapi("ConfigResponse");
 const GetResponse = z
   .object({ success: z.literal(true), active: z.boolean(), config: PhoneConfigSchema })
@@ -133,7 +134,7 @@ const listConfigs = createRoute({
   responses: { 200: json(ListResponse, "Configurations ordered by phone number"), ...errors },
 });
 
-const updateConfig = createRoute({
+const updateConfigRoute = createRoute({
   method: "put",
   path: "/phone-config/{phone_number}",
   tags: ["Phone configuration"],
@@ -164,38 +165,19 @@ const deleteConfig = createRoute({
   responses: { 200: json(DeleteResponse, "Deleted"), 404: json(ErrorResponse, "Not found"), ...errors },
 });
 
-function notFound(phone: string): AppError {
-  return new AppError(
-    "NOT_FOUND",
-    `Configuration not found for ${phone}. Use POST /admin/phone-config to create one.`,
-  );
-}
-
-function settingsOf(config: PhoneConfig): PhoneSettings {
-  // Fields a document never had (routing ones) stay absent rather than becoming undefined.
-  return Object.fromEntries(
-    SETTINGS_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]]),
-  ) as PhoneSettings;
-}
-
 export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
-    const { services } = c.var;
-    const { phone_number, ...settings } = c.req.valid("json");
-    const phone = normalizePhoneNumber(phone_number, services.settings.DEFAULT_COUNTRY);
-    const { config, created } = await services.store.put(phone, settings, { now: new Date() });
-    await services.resolver.publish(phone, config);
-    log.info("phone_config_saved", {
-      request_id: c.var.requestId,
-      phone_number: phone,
-      created,
-      version: config.version,
+    const given = Object.keys(await c.req.json());
+    const { config, created } = await saveConfig(c.var.services, c.req.valid("json"), {
+      requestId: c.var.requestId,
+      via: "api",
     });
     return c.json(
       {
         success: true as const,
-        message: `Configuration ${created ? "created" : "saved"} for ${phone}`,
+        message: `Configuration ${created ? "created" : "saved"} for ${config.phone_number}`,
         config,
+        warnings: configWarnings(config, given),
       },
       created ? 201 : 200,
     );
@@ -203,7 +185,7 @@ export function registerPhoneConfigRoutes(app: App): void {
 
   app.openapi(getConfig, async (c) => {
     const { services } = c.var;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
     const config = await services.store.get(phone);
     if (!config) throw notFound(phone);
     return c.json({ success: true as const, active: config.is_active, config }, 200);
@@ -216,47 +198,32 @@ export function registerPhoneConfigRoutes(app: App): void {
     return c.json({ success: true as const, total: configs.length, configs }, 200);
   });
 
-  app.openapi(updateConfig, async (c) => {
+  app.openapi(updateConfigRoute, async (c) => {
     const { services } = c.var;
-    const { DEFAULT_COUNTRY } = services.settings;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, DEFAULT_COUNTRY);
-    const { phone_number: bodyPhone, ...changes } = c.req.valid("json");
-    if (bodyPhone !== undefined && normalizePhoneNumber(bodyPhone, DEFAULT_COUNTRY) !== phone) {
-      throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
-        details: [
-          { field: "phone_number", rule: "immutable", message: "a number's document cannot be renamed" },
-        ],
-      });
-    }
-    const existing = await services.store.get(phone);
-    if (!existing) throw notFound(phone);
-    const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
-    if (!merged.success) throw validationError(merged.error, "configuration after update");
-    const { config } = await services.store.put(phone, merged.data, {
-      now: new Date(),
-      // Version 0 is a document from before versions existed: nothing to compare against.
-      ...(existing.version > 0 && { expectedVersion: existing.version }),
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
+    const config = await updateConfig(services, phone, c.req.valid("json"), {
+      requestId: c.var.requestId,
+      via: "api",
     });
-    await services.resolver.publish(phone, config);
-    log.info("phone_config_updated", {
-      request_id: c.var.requestId,
-      phone_number: phone,
-      fields: Object.keys(changes),
-      version: config.version,
-    });
-    return c.json({ success: true as const, message: `Configuration updated for ${phone}`, config }, 200);
+    return c.json(
+      {
+        success: true as const,
+        message: `Configuration updated for ${phone}`,
+        config,
+        warnings: configWarnings(
+          config,
+          Object.keys(c.req.valid("json")).filter((k) => k !== "phone_number"),
+        ),
+      },
+      200,
+    );
   });
 
   app.openapi(deleteConfig, async (c) => {
     const { services } = c.var;
-    const phone = normalizePhoneNumber(c.req.valid("param").phone_number, services.settings.DEFAULT_COUNTRY);
+    const phone = phoneOf(services, c.req.valid("param").phone_number);
     const hard = c.req.valid("query").hard_delete;
-    const found = hard
-      ? await services.store.remove(phone)
-      : await services.store.deactivate(phone, new Date());
-    if (!found) throw notFound(phone);
-    await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
-    log.info("phone_config_deleted", { request_id: c.var.requestId, phone_number: phone, hard });
+    await removeConfig(services, phone, hard, { requestId: c.var.requestId, via: "api" });
     return c.json(
       {
         success: true as const,

@@ -134,6 +134,7 @@ export function twilioVoiceRoutes() {
       const mode = config.conversation_mode;
       const { reply } = await session(c, event.callSid).start({
         callSid: event.callSid,
+        accountSid: event.accountSid,
         from: event.from,
         to: decision.phoneNumber,
         config,

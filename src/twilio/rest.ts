@@ -9,13 +9,18 @@ import { log } from "../log.ts";
 
 export interface TwilioRestOptions {
   baseUrl: string;
+  /**
+   * The account every request is made for (AC...). Empty means unknown: every request then
+   * fails as `misconfigured` without reaching Twilio (see `restAccountSid`).
+   */
   accountSid: string;
   authToken: string;
   /** Per request, including reading the body. */
   timeoutMs?: number;
 }
 
-export type TwilioErrorKind = "http" | "timeout" | "network" | "bad_response";
+/** `misconfigured`: no account to call the API for; nothing was sent. */
+export type TwilioErrorKind = "http" | "timeout" | "network" | "bad_response" | "misconfigured";
 
 export class TwilioError extends Error {
   readonly kind: TwilioErrorKind;
@@ -118,6 +123,15 @@ function resource(operation: string, reply: Reply): { sid: string; status: strin
   return { sid, status };
 }
 
+/**
+ * The account a call's REST requests are made for: TWILIO_ACCOUNT_SID when set, else the
+ * AccountSid of the call's own signed webhook (the account that owns the number and the call).
+ * Empty when neither is known; TwilioRest then refuses to send anything.
+ */
+export function restAccountSid(setting: string | undefined, fromWebhook: string | undefined): string {
+  return setting ?? fromWebhook ?? "";
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class TwilioRest {
@@ -134,6 +148,13 @@ export class TwilioRest {
   }
 
   private async request(operation: string, path: string, form?: URLSearchParams): Promise<Reply> {
+    // An empty account would be /Accounts//Calls/...: a 404 at best, and credentials sent for nothing.
+    if (!this.accountSid) {
+      throw new TwilioError(
+        "misconfigured",
+        `Twilio ${operation} not sent: no account SID (set TWILIO_ACCOUNT_SID, or it comes from the call's signed webhook)`,
+      );
+    }
     try {
       const response = await fetch(`${this.baseUrl}${path}`, {
         method: form ? "POST" : "GET",

@@ -69,6 +69,49 @@ function portVariants(url: string): string[] {
   return [...variants];
 }
 
+/**
+ * Escapes a WHATWG URL parser writes on its own (url.spec.whatwg.org, percent-encode sets): in a
+ * path space " < > ` { }, in a special scheme's query space " ' < >, and non-ASCII anywhere. The
+ * runtime hands us the request URL already parsed, so an escape may be the parser's, not Twilio's.
+ * `#`, `?`, `&`, `=`, `/` and `%` are never among them: decoding those would change the URL's meaning.
+ */
+const PARSER_ESCAPE = /%(?:2[027]|3[CE]|60|7[BD])|%[C-F][0-9A-F](?:%[89AB][0-9A-F]){1,3}/gi;
+
+function undoParserEscapes(text: string): string {
+  return text.replace(PARSER_ESCAPE, (escaped) => {
+    try {
+      return decodeURIComponent(escaped);
+    } catch {
+      return escaped; // not UTF-8: the sender wrote these bytes
+    }
+  });
+}
+
+/**
+ * The spellings Twilio may have signed for the URL the runtime shows us: as it is, and with the
+ * parser's own escapes undone in the path, the query or both. A spelling counts only if the
+ * runtime parses it back to this very URL, so no signature over another path or query is accepted.
+ */
+function sentSpellings(url: string): string[] {
+  if (!URL.canParse(url)) return [url];
+  const href = new URL(url).href;
+  const queryAt = url.indexOf("?");
+  const head = queryAt < 0 ? url : url.slice(0, queryAt);
+  const query = queryAt < 0 ? "" : url.slice(queryAt);
+  const schemeEnd = head.indexOf("://") + 3;
+  const pathAt = head.indexOf("/", schemeEnd);
+  const origin = pathAt < 0 ? head : head.slice(0, pathAt);
+  const path = pathAt < 0 ? "" : head.slice(pathAt);
+  const spellings = new Set([url]);
+  for (const p of [path, undoParserEscapes(path)]) {
+    for (const q of [query, undoParserEscapes(query)]) {
+      const candidate = `${origin}${p}${q}`;
+      if (URL.canParse(candidate) && new URL(candidate).href === href) spellings.add(candidate);
+    }
+  }
+  return [...spellings];
+}
+
 function sameString(a: string, b: string): boolean {
   const x = encoder.encode(a);
   const y = encoder.encode(b);
@@ -76,7 +119,11 @@ function sameString(a: string, b: string): boolean {
   return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
 }
 
-/** Whether `signature` is Twilio's signature of a request to `url` with `params`. */
+/**
+ * Whether `signature` is Twilio's signature of a request to `url` with `params`. `url` may be
+ * the runtime's re-encoded form of what Twilio sent (see `sentSpellings`) and may differ from
+ * it by a default port.
+ */
 export async function verifySignature(
   authToken: string,
   signature: string | null | undefined,
@@ -85,7 +132,8 @@ export async function verifySignature(
 ): Promise<boolean> {
   if (!signature) return false;
   const key = await hmacKey(authToken);
-  const expected = await Promise.all(portVariants(url).map((candidate) => sign(key, candidate, params)));
+  const candidates = sentSpellings(url).flatMap(portVariants);
+  const expected = await Promise.all(candidates.map((candidate) => sign(key, candidate, params)));
   return expected.map((candidate) => sameString(signature, candidate)).includes(true);
 }
 

@@ -15,7 +15,9 @@ import { tone, wavFile } from "./wav.ts";
  * A fake OpenAI speaking the real wire formats of the three endpoints we use, deterministic
  * and scriptable per namespace (test/fakes/openai-client.ts):
  *   POST /v1/audio/transcriptions  multipart (file, model[, prompt]) -> {"text": ...}
- *   POST /v1/chat/completions      JSON -> chat.completion, or SSE chat.completion.chunk lines + [DONE]
+ *   POST /v1/chat/completions      JSON -> chat.completion, or SSE chat.completion.chunk lines + [DONE];
+ *                                  reasoning models refuse `max_tokens` and a temperature other than
+ *                                  1 with OpenAI's 400 body (`unsupported_parameter` / `unsupported_value`)
  *   POST /v1/audio/speech          JSON -> a quiet 440 Hz tone, 50 ms per input character, as
  *                                  wav (24 kHz mono s16le), pcm (raw, streamed in several chunks)
  *                                  or "mp3" (the same WAV bytes labelled audio/mpeg: nothing here
@@ -62,7 +64,39 @@ const ChatBody = z.object({
     .array(z.object({ role: z.enum(["system", "developer", "user", "assistant"]), content: z.string() }))
     .min(1),
   stream: z.boolean().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().min(1).optional(),
+  max_completion_tokens: z.number().int().min(1).optional(),
 });
+
+/**
+ * OpenAI's reasoning models (o1, o3, o4-mini, GPT-5 and its minis; not gpt-5-chat-latest), written
+ * here from OpenAI's answers rather than imported from src/, so the fake stays an independent check.
+ */
+const REASONING_MODEL = /^(o\d|gpt-5(?!(\.\d+)?-chat))/i;
+
+/** What OpenAI answers a chat request to `model` whose parameters it refuses, or null when it accepts them. */
+function refusedParameter(
+  body: z.output<typeof ChatBody>,
+): { message: string; param: string; code: string } | null {
+  if (!REASONING_MODEL.test(body.model)) return null;
+  if (body.max_tokens !== undefined) {
+    return {
+      message:
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      param: "max_tokens",
+      code: "unsupported_parameter",
+    };
+  }
+  if (body.temperature !== undefined && body.temperature !== 1) {
+    return {
+      message: `Unsupported value: 'temperature' does not support ${body.temperature} with this model. Only the default (1) value is supported.`,
+      param: "temperature",
+      code: "unsupported_value",
+    };
+  }
+  return null;
+}
 
 const SpeechBody = z.object({
   model: z.string().min(1),
@@ -129,6 +163,8 @@ async function transcribe(req: RecordedRequest, res: ServerResponse, script: Scr
 async function complete(req: RecordedRequest, res: ServerResponse, script: Script): Promise<void> {
   const body = readJson(req, res, ChatBody);
   if (!body) return;
+  const refused = refusedParameter(body);
+  if (refused) return openaiError(res, 400, refused.message, refused.param, refused.code);
   const { model, messages, stream } = body;
   const lastUser = messages.findLast((m) => m.role === "user")?.content ?? "";
   const reply = script.replies.shift() ?? defaultReply(lastUser);
@@ -231,8 +267,7 @@ function openaiError(
   status: number,
   message: string,
   param: string | null = null,
+  code: string | null = status === 401 ? "invalid_api_key" : null,
 ): void {
-  json(res, status, {
-    error: { message, type: "invalid_request_error", param, code: status === 401 ? "invalid_api_key" : null },
-  });
+  json(res, status, { error: { message, type: "invalid_request_error", param, code } });
 }

@@ -13,7 +13,7 @@ import { tone, wavFile } from "./wav.ts";
  * basic auth with the account SID and auth token vitest.config.ts gives the Worker, JSON
  * resources in snake_case, and Twilio's JSON error bodies. Every call SID is a live call until
  * it is ended (by `Status=completed`, or by a test playing the caller hanging up); then call
- * changes fail with Twilio's 21220. Test controls (inside a namespace, like the API):
+ * changes fail with Twilio's 21220. A path with an empty account (`/Accounts//...`) is 404. Test controls (inside a namespace, like the API):
  *   POST /__twilio/calls/<CallSid>/end                      -> the caller hangs up
  *   POST /__twilio/recordings/<RecordingSid>/not-ready?times=N -> the next N downloads get 404
  */
@@ -106,6 +106,9 @@ function route(req: RecordedRequest, state: NamespaceState): Reply {
     return { status: 200, body: { ok: true } };
   }
 
+  const notFound = twilioError(404, 20404, `The requested resource ${req.path} was not found`);
+  // No account in the path matches no resource, whoever asks (a client with an empty account SID).
+  if (req.path.startsWith(`${API}/Accounts//`)) return notFound;
   if (!authorized(req)) {
     return {
       status: 401,
@@ -119,7 +122,6 @@ function route(req: RecordedRequest, state: NamespaceState): Reply {
       },
     };
   }
-  const notFound = twilioError(404, 20404, `The requested resource ${req.path} was not found`);
   const prefix = `${API}/Accounts/${TWILIO_FAKE_ACCOUNT_SID}`;
   if (!req.path.startsWith(`${prefix}/`)) return notFound;
   const path = req.path.slice(prefix.length);

@@ -312,3 +312,71 @@ describe("OpenAI provider failures", () => {
     expect(await res.json()).toMatchObject({ error: { code: "invalid_api_key" } });
   });
 });
+
+describe("OpenAI chat: parameters per model family", () => {
+  const ask = { messages: conversation, temperature: 0.7, maxTokens: 300 };
+
+  it.each(["o3-mini", "gpt-5-mini"])(
+    "%s gets max_completion_tokens and no temperature, so the turn is answered",
+    async (model) => {
+      const { llm, sent } = await setup({ replies: ["Yes, on Sundays too.", "Yes, on Sundays too."] });
+      expect(await llm.complete({ model, ...ask })).toEqual({ text: "Yes, on Sundays too." });
+      expect(await collect(llm.stream({ model, ...ask }))).not.toHaveLength(0);
+      for (const request of await sent("/v1/chat/completions")) {
+        const body = JSON.parse(request.body);
+        expect(body).toMatchObject({ model, max_completion_tokens: 300 });
+        expect(body).not.toHaveProperty("max_tokens");
+        expect(body).not.toHaveProperty("temperature");
+      }
+    },
+  );
+
+  it("OPENAI_TOKEN_PARAM=max_completion_tokens sends that name to a compatible endpoint too", async () => {
+    const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
+    const { llm } = createOpenAIProviders({
+      apiKey: API_KEY,
+      baseUrl: `${fake.url}/v1`,
+      tokenParam: "max_completion_tokens",
+    });
+    await llm.complete({ model: "gpt-4o-mini", ...ask });
+    const [request] = (await fake.requests()).filter((r) => r.path === "/v1/chat/completions");
+    expect(JSON.parse(request?.body ?? "")).toMatchObject({ temperature: 0.7, max_completion_tokens: 300 });
+  });
+
+  it("the fake refuses what OpenAI refuses for reasoning models, with OpenAI's error body", async () => {
+    const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
+    const post = async (body: object) => {
+      const res = await fetch(`${fake.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "o3-mini", messages: conversation, ...body }),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    expect(await post({ max_tokens: 100 })).toEqual({
+      status: 400,
+      body: {
+        error: {
+          message:
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+          type: "invalid_request_error",
+          param: "max_tokens",
+          code: "unsupported_parameter",
+        },
+      },
+    });
+    expect(await post({ temperature: 0.7 })).toEqual({
+      status: 400,
+      body: {
+        error: {
+          message:
+            "Unsupported value: 'temperature' does not support 0.7 with this model. Only the default (1) value is supported.",
+          type: "invalid_request_error",
+          param: "temperature",
+          code: "unsupported_value",
+        },
+      },
+    });
+    expect((await post({ temperature: 1, max_completion_tokens: 100 })).status).toBe(200);
+  });
+});

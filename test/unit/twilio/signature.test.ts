@@ -123,3 +123,40 @@ describe("signedUrl", () => {
     expect(await verifySignature(TOKEN, signature, url, PARAMS)).toBe(true);
   });
 });
+
+describe("verifySignature: the URL as Twilio sent it, not as the runtime re-encoded it", () => {
+  // Twilio signs the URL exactly as configured; the runtime's URL parser percent-encodes some
+  // characters on its own (' in a query, space, quotes, <>, `{} in a path, non-ASCII anywhere).
+  it.each([
+    ["a quote in the query", "https://voice.example.test/voice?line=o'hara"],
+    ["spaces and double quotes", 'https://voice.example.test/voice?name=Mary Ann&q="x"'],
+    ["angle brackets in the query", "https://voice.example.test/voice?tag=<vip>"],
+    ["braces and a backtick in the path", "https://voice.example.test/v{1}/`voice`"],
+    ["non-ASCII letters", "https://voice.example.test/voix?ligne=José"],
+    ["one spelling in the path, another in the query", "https://voice.example.test/a%27b/voice?line=o'hara"],
+  ])("accepts a signature over %s", async (_, asConfigured) => {
+    const seen = new URL(asConfigured).href;
+    expect(seen).not.toBe(asConfigured);
+    const signature = await computeSignature(TOKEN, asConfigured, PARAMS);
+    expect(await verifySignature(TOKEN, signature, seen, PARAMS)).toBe(true);
+  });
+
+  it("still accepts a signature over the encoded spelling", async () => {
+    const encoded = "https://voice.example.test/voice?line=o%27hara";
+    expect(
+      await verifySignature(TOKEN, await computeSignature(TOKEN, encoded, PARAMS), encoded, PARAMS),
+    ).toBe(true);
+  });
+
+  it.each([
+    ["another query value", "https://voice.example.test/voice?line=ohara"],
+    ["another path", "https://voice.example.test/recording?line=o'hara"],
+    ["an encoded ? that moves the query into the path", "https://voice.example.test/voice%3Fline=o'hara"],
+    ["an encoded & that joins two parameters", "https://voice.example.test/voice?line=o'hara%26x=1"],
+    ["a double-encoded quote", "https://voice.example.test/voice?line=o%2527hara"],
+  ])("never accepts a signature over %s", async (_, signedOver) => {
+    const seen = new URL("https://voice.example.test/voice?line=o'hara").href;
+    const signature = await computeSignature(TOKEN, signedOver, PARAMS);
+    expect(await verifySignature(TOKEN, signature, seen, PARAMS)).toBe(false);
+  });
+});

@@ -1,0 +1,123 @@
+import type { z } from "@hono/zod-openapi";
+import { AppError } from "../errors.ts";
+import { validationError } from "../http/validation.ts";
+import { log } from "../log.ts";
+import type { Services } from "../services.ts";
+import { type E164, normalizePhoneNumber } from "./phone-number.ts";
+import {
+  type CreateConfigBody,
+  type PhoneConfig,
+  type PhoneSettings,
+  SETTINGS_KEYS,
+  SettingsSchema,
+  type UpdateConfigBody,
+} from "./schema.ts";
+
+/**
+ * What a write to a number's configuration does, whoever asks (the admin API, the console):
+ * normalise the number, validate, write with optimistic concurrency, publish to the caches,
+ * log. Errors are AppErrors (VALIDATION_ERROR with per-field details, NOT_FOUND, CONFLICT
+ * through the store's StoreError).
+ */
+
+export type CreateInput = z.output<typeof CreateConfigBody>;
+export type UpdateInput = z.output<typeof UpdateConfigBody>;
+
+/** Who asked, for the log line: the request id of the API call or console page. */
+export interface WriteContext {
+  requestId?: string | undefined;
+  via: "api" | "console";
+}
+
+export function notFound(phone: string): AppError {
+  return new AppError(
+    "NOT_FOUND",
+    `Configuration not found for ${phone}. Use POST /admin/phone-config to create one.`,
+  );
+}
+
+export function phoneOf(services: Services, input: string, field = "phone_number"): E164 {
+  return normalizePhoneNumber(input, services.settings.DEFAULT_COUNTRY, field);
+}
+
+function settingsOf(config: PhoneConfig): PhoneSettings {
+  // Fields a document never had (routing ones) stay absent rather than becoming undefined.
+  return Object.fromEntries(
+    SETTINGS_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]]),
+  ) as PhoneSettings;
+}
+
+/** Creates or replaces a number's configuration from a validated create body. */
+export async function saveConfig(
+  services: Services,
+  input: CreateInput,
+  context: WriteContext,
+): Promise<{ config: PhoneConfig; created: boolean }> {
+  const { phone_number, ...settings } = input;
+  const phone = phoneOf(services, phone_number);
+  const { config, created } = await services.store.put(phone, settings, { now: new Date() });
+  await services.resolver.publish(phone, config);
+  log.info("phone_config_saved", {
+    request_id: context.requestId,
+    via: context.via,
+    phone_number: phone,
+    created,
+    version: config.version,
+  });
+  return { config, created };
+}
+
+/** Merges `changes` into the stored settings and validates the result as a whole. */
+export async function updateConfig(
+  services: Services,
+  phone: E164,
+  input: UpdateInput,
+  context: WriteContext,
+): Promise<PhoneConfig> {
+  const { phone_number: bodyPhone, ...changes } = input;
+  if (bodyPhone !== undefined && phoneOf(services, bodyPhone) !== phone) {
+    throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
+      details: [
+        { field: "phone_number", rule: "immutable", message: "a number's document cannot be renamed" },
+      ],
+    });
+  }
+  const existing = await services.store.get(phone);
+  if (!existing) throw notFound(phone);
+  const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
+  if (!merged.success) throw validationError(merged.error, "configuration after update");
+  const { config } = await services.store.put(phone, merged.data, {
+    now: new Date(),
+    // Version 0 is a document from before versions existed: nothing to compare against.
+    ...(existing.version > 0 && { expectedVersion: existing.version }),
+  });
+  await services.resolver.publish(phone, config);
+  log.info("phone_config_updated", {
+    request_id: context.requestId,
+    via: context.via,
+    phone_number: phone,
+    fields: Object.keys(changes),
+    version: config.version,
+  });
+  return config;
+}
+
+/** Deactivates (soft) or deletes (hard) a number's configuration; NOT_FOUND when there is none. */
+export async function removeConfig(
+  services: Services,
+  phone: E164,
+  hard: boolean,
+  context: WriteContext,
+): Promise<void> {
+  const found = hard
+    ? await services.store.remove(phone)
+    : await services.store.deactivate(phone, new Date());
+  if (!found) throw notFound(phone);
+  await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
+  log.info("phone_config_deleted", {
+    request_id: context.requestId,
+    via: context.via,
+    phone_number: phone,
+    hard,
+  });
+}
