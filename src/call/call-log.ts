@@ -90,10 +90,30 @@ export class CallLog extends DurableObject<Env> {
     return row ? (JSON.parse(row.summary) as CallSummary) : null;
   }
 
-  /** Most recent first. */
-  async list(limit: number): Promise<CallSummary[]> {
+  /**
+   * Most recent first. `since`/`until` bound started_at (ISO 8601, inclusive/exclusive);
+   * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet).
+   */
+  async list(filter: Omit<CallFilter, "phoneNumber">): Promise<CallSummary[]> {
+    const where: string[] = [];
+    const args: SqlStorageValue[] = [];
+    if (filter.since) {
+      where.push("started_at >= ?");
+      args.push(filter.since);
+    }
+    if (filter.until) {
+      where.push("started_at < ?");
+      args.push(filter.until);
+    }
+    if (filter.endReason === "in_progress") where.push("json_extract(summary, '$.end_reason') IS NULL");
+    else if (filter.endReason) {
+      where.push("json_extract(summary, '$.end_reason') = ?");
+      args.push(filter.endReason);
+    }
+    const sql = `SELECT summary FROM calls ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY started_at DESC LIMIT ?`;
     return this.ctx.storage.sql
-      .exec<SummaryRow>("SELECT summary FROM calls ORDER BY started_at DESC LIMIT ?", limit)
+      .exec<SummaryRow>(sql, ...args, filter.limit)
       .toArray()
       .map((r) => JSON.parse(r.summary) as CallSummary);
   }
@@ -157,4 +177,40 @@ export async function fanOut<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+export interface CallFilter {
+  /** one number's shard (E.164 or "unknown"); without it, every shard */
+  phoneNumber?: string;
+  limit: number;
+  since?: string;
+  until?: string;
+  endReason?: string;
+}
+
+/** Recent calls, newest first: one number's shard, or every shard merged (FAN_OUT at a time). */
+export async function listCalls(env: Env, filter: CallFilter): Promise<CallSummary[]> {
+  const { phoneNumber, ...shardFilter } = filter;
+  const numbers = phoneNumber ? [phoneNumber] : await callLogNumbers(env);
+  const lists = await fanOut(numbers, FAN_OUT, (n) => callLog(env, n).list(shardFilter));
+  return lists
+    .flat()
+    .sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0))
+    .slice(0, filter.limit);
+}
+
+/**
+ * One call, live or ended: a live call's own object has the turns so far; an ended one is in
+ * its number's log, looked for FAN_OUT shards at a time.
+ */
+export async function findCall(env: Env, callSid: string): Promise<CallSummary | null> {
+  const live = await env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid)).snapshot();
+  if (live) return live;
+  const numbers = await callLogNumbers(env);
+  for (let i = 0; i < numbers.length; i += FAN_OUT) {
+    const found = await Promise.all(numbers.slice(i, i + FAN_OUT).map((n) => callLog(env, n).get(callSid)));
+    const call = found.find((f) => f !== null);
+    if (call) return call;
+  }
+  return null;
 }

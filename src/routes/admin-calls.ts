@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { callLog, callLogNumbers, FAN_OUT, fanOut } from "../call/call-log.ts";
-import type { CallSummary } from "../call/summary.ts";
+import { findCall, listCalls } from "../call/call-log.ts";
 import { UNKNOWN_NUMBER } from "../config/call-routing.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { AppError } from "../errors.ts";
@@ -55,7 +54,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
 });
 
-const listCalls = createRoute({
+const listCallsRoute = createRoute({
   method: "get",
   path: "/calls",
   tags: ["Calls"],
@@ -95,24 +94,18 @@ const getCall = createRoute({
 });
 
 export function registerCallRoutes(app: App): void {
-  app.openapi(listCalls, async (c) => {
+  app.openapi(listCallsRoute, async (c) => {
     const { phone_number, limit } = c.req.valid("query");
-    const numbers = phone_number
-      ? [shardName(phone_number, c.var.services.settings.DEFAULT_COUNTRY)]
-      : await callLogNumbers(c.env);
-    const lists = await fanOut(numbers, FAN_OUT, (n) => callLog(c.env, n).list(limit));
-    const calls = lists
-      .flat()
-      .sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0))
-      .slice(0, limit);
+    const phoneNumber = phone_number
+      ? shardName(phone_number, c.var.services.settings.DEFAULT_COUNTRY)
+      : undefined;
+    const calls = await listCalls(c.env, { ...(phoneNumber && { phoneNumber }), limit });
     return c.json({ success: true as const, total: calls.length, calls }, 200);
   });
 
   app.openapi(getCall, async (c) => {
     const { call_sid } = c.req.valid("param");
-    // A live call's own object has the turns so far; an ended one is in its number's log.
-    const live = await c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(call_sid)).snapshot();
-    const call = live ?? (await findLogged(c.env, call_sid));
+    const call = await findCall(c.env, call_sid);
     if (!call) throw new AppError("NOT_FOUND", `No call ${call_sid}`);
     return c.json({ success: true as const, call }, 200);
   });
@@ -121,15 +114,4 @@ export function registerCallRoutes(app: App): void {
 /** The shard a `phone_number` filter names: E.164, or "unknown" (calls no number was found for). */
 export function shardName(phone: string, defaultCountry: string): string {
   return phone === UNKNOWN_NUMBER ? phone : normalizePhoneNumber(phone, defaultCountry);
-}
-
-/** An ended call, looked for in every number's log, FAN_OUT shards at a time. */
-async function findLogged(env: Env, callSid: string): Promise<CallSummary | null> {
-  const numbers = await callLogNumbers(env);
-  for (let i = 0; i < numbers.length; i += FAN_OUT) {
-    const found = await Promise.all(numbers.slice(i, i + FAN_OUT).map((n) => callLog(env, n).get(callSid)));
-    const call = found.find((f) => f !== null);
-    if (call) return call;
-  }
-  return null;
 }

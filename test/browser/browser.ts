@@ -97,3 +97,10 @@ export function collectErrors(page: Page): string[] {
   page.on("pageerror", (e) => errors.push(e.message));
   return errors;
 }
+
+/** Signs in through the form, as an operator would; lands on the numbers page. */
+export async function signIn(page: Page, base: string, key = ADMIN_API_KEY): Promise<void> {
+  await page.goto(`${base}/dashboard`);
+  await page.getByLabel("Admin key").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}

@@ -8,15 +8,9 @@ import {
   collectErrors,
   NO_CHROMIUM,
   ownOriginOnly,
+  signIn,
   startConsole,
 } from "./browser.ts";
-
-/** Signs in through the form, as an operator would; lands on the numbers page. */
-export async function signIn(page: Page, base: string, key = ADMIN_API_KEY): Promise<void> {
-  await page.goto(`${base}/dashboard`);
-  await page.getByLabel("Admin key").fill(key);
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
 
 describe.skipIf(!CHROMIUM)(`console in Chromium${NO_CHROMIUM}`, () => {
   let app: Console;

@@ -13,6 +13,8 @@ import { toAppError } from "../../http/errors.ts";
 import { clearFailures, delayAfter, failuresOf, recordFailure } from "../../http/login-throttle.ts";
 import { pageHeaders } from "../../http/page-headers.ts";
 import { errorFields, log } from "../../log.ts";
+import { analyticsPages } from "./analytics.tsx";
+import { callsPages } from "./calls.tsx";
 import { Layout, Notice } from "./layout.tsx";
 import { numbersPages } from "./numbers.tsx";
 import type { DashboardEnv } from "./types.ts";
@@ -171,5 +173,7 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
   });
   app.get("/", (c) => c.redirect("/dashboard/numbers", 303));
   app.route("/numbers", numbersPages());
+  app.route("/calls", callsPages());
+  app.route("/analytics", analyticsPages());
   return app;
 }
