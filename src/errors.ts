@@ -7,13 +7,21 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** a request with the same Idempotency-Key is still being answered */
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** an Idempotency-Key used before with another method, path or body */
+  IDEMPOTENCY_KEY_REUSED: 422,
+  UPGRADE_REQUIRED: 426,
   INTERNAL: 500,
   PROVIDER_ERROR: 502,
   ADMIN_DISABLED: 503,
   STORE_UNAVAILABLE: 503,
   STORE_TIMEOUT: 504,
+  /** a write the store did not confirm in time: it may or may not have been applied */
+  WRITE_OUTCOME_UNKNOWN: 504,
   PROVIDER_TIMEOUT: 504,
 } as const;
 

@@ -1,8 +1,10 @@
 import type { z } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";
+import type { IdempotentWrite } from "../http/idempotency.ts";
 import { validationError } from "../http/validation.ts";
 import { log } from "../log.ts";
 import type { Services } from "../services.ts";
+import type { ConfigStore } from "../stores/store.ts";
 import { type E164, normalizePhoneNumber } from "./phone-number.ts";
 import {
   type CreateConfigBody,
@@ -12,6 +14,7 @@ import {
   SettingsSchema,
   type UpdateConfigBody,
 } from "./schema.ts";
+import { decideWrite, expectedVersionOf, holds } from "./write-retry.ts";
 
 /**
  * What a write to a number's configuration does, whoever asks (the admin API, the console):
@@ -27,6 +30,8 @@ export type UpdateInput = z.output<typeof UpdateConfigBody>;
 export interface WriteContext {
   requestId?: string | undefined;
   via: "api" | "console";
+  /** the API request's Idempotency-Key: the write is then conditional and safe to retry (write-retry.ts) */
+  idempotency?: IdempotentWrite | undefined;
 }
 
 export function notFound(phone: string): AppError {
@@ -55,7 +60,16 @@ export async function saveConfig(
 ): Promise<{ config: PhoneConfig; created: boolean }> {
   const { phone_number, ...settings } = input;
   const phone = phoneOf(services, phone_number);
-  const { config, created } = await services.store.put(phone, settings, { now: new Date() });
+  const idem = context.idempotency;
+  const existing = idem ? await services.store.get(phone) : null;
+  const decision = await decideWrite(idem, phone, existing, (current) => holds(current, settings));
+  const { config, created } =
+    decision === "applied" && existing
+      ? { config: existing, created: idem?.previous?.baseVersion === 0 }
+      : await services.store.put(phone, settings, {
+          now: new Date(),
+          ...(idem && { expectedVersion: expectedVersionOf(existing) }),
+        });
   await services.resolver.publish(phone, config);
   log.info("phone_config_saved", {
     request_id: context.requestId,
@@ -83,14 +97,20 @@ export async function updateConfig(
     });
   }
   const existing = await services.store.get(phone);
+  const decision = await decideWrite(context.idempotency, phone, existing, (current) =>
+    holds(current, changes),
+  );
   if (!existing) throw notFound(phone);
   const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
   if (!merged.success) throw validationError(merged.error, "configuration after update");
-  const { config } = await services.store.put(phone, merged.data, {
-    now: new Date(),
-    // Version 0 is a document from before versions existed: nothing to compare against.
-    ...(existing.version > 0 && { expectedVersion: existing.version }),
-  });
+  const { config } =
+    decision === "applied"
+      ? { config: existing }
+      : await services.store.put(phone, merged.data, {
+          now: new Date(),
+          // Version 0 is a document from before versions existed: nothing to compare against.
+          ...(existing.version > 0 && { expectedVersion: existing.version }),
+        });
   await services.resolver.publish(phone, config);
   log.info("phone_config_updated", {
     request_id: context.requestId,
@@ -109,9 +129,11 @@ export async function removeConfig(
   hard: boolean,
   context: WriteContext,
 ): Promise<void> {
-  const found = hard
-    ? await services.store.remove(phone)
-    : await services.store.deactivate(phone, new Date());
+  const found = context.idempotency
+    ? await deleteOnce(context.idempotency, services.store, phone, hard)
+    : hard
+      ? await services.store.remove(phone)
+      : await services.store.deactivate(phone, new Date());
   if (!found) throw notFound(phone);
   await services.resolver.publish(phone, hard ? null : (found as PhoneConfig));
   log.info("phone_config_deleted", {
@@ -120,4 +142,27 @@ export async function removeConfig(
     phone_number: phone,
     hard,
   });
+}
+
+/**
+ * A delete under an Idempotency-Key: a deactivation is a conditional write of `is_active: false`
+ * (so a delayed first attempt cannot apply it again), and a retry finds an earlier success.
+ */
+async function deleteOnce(
+  idem: IdempotentWrite,
+  store: ConfigStore,
+  phone: E164,
+  hard: boolean,
+): Promise<PhoneConfig | boolean | null> {
+  const existing = await store.get(phone);
+  const gone = (current: PhoneConfig | null) => (hard ? current === null : current?.is_active === false);
+  if ((await decideWrite(idem, phone, existing, gone)) === "applied") return existing ?? true;
+  if (!existing) return null;
+  if (hard) return store.remove(phone);
+  const { config } = await store.put(
+    phone,
+    { ...settingsOf(existing), is_active: false },
+    { now: new Date(), expectedVersion: expectedVersionOf(existing) },
+  );
+  return config;
 }

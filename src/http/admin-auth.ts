@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors.ts";
-import { adminKeys, matchAdminKey } from "./admin-keys.ts";
+import { adminActor, adminKeys, matchAdminKey } from "./admin-keys.ts";
 import type { AppEnv } from "./types.ts";
 
 /**
@@ -20,7 +20,8 @@ export const requireAdminKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!match?.[1]) {
     throw new AppError("UNAUTHORIZED", "Missing bearer token: send `Authorization: Bearer <ADMIN_API_KEY>`");
   }
-  if (!(await matchAdminKey(settings, match[1])))
-    throw new AppError("FORBIDDEN", "The bearer token is not a valid admin key");
+  const key = await matchAdminKey(settings, match[1]);
+  if (!key) throw new AppError("FORBIDDEN", "The bearer token is not a valid admin key");
+  c.set("actor", await adminActor(key));
   await next();
 };

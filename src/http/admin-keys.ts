@@ -30,3 +30,12 @@ export async function matchAdminKey(
   const checks = await Promise.all(keys.map((key) => sameSecret(given, key)));
   return keys[checks.indexOf(true)];
 }
+
+/**
+ * Who an admin key stands for: a stable, non-reversible name (`key-` and 16 hex digits of its
+ * SHA-256), so per-actor state such as Idempotency-Keys never holds the key itself.
+ */
+export async function adminActor(key: string): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
+  return `key-${Array.from(hash.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}

@@ -37,9 +37,27 @@ export function toAppError(err: unknown): AppError {
   return new AppError("INTERNAL", "Internal error", { cause: err });
 }
 
+const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * A write the store did not confirm in time may still be applied when the store wakes up, so
+ * "try again" would be wrong: the answer says the outcome is unknown and how to find it out.
+ */
+function writeOutcomeUnknown(err: AppError, method: string): AppError {
+  if (err.code !== "STORE_TIMEOUT" || !WRITES.has(method)) return err;
+  const message =
+    "The configuration store did not confirm this write in time: it may or may not have been applied. " +
+    "GET /admin/phone-config/{phone_number} shows what is stored (its version and updated_at); " +
+    "a retry with the same Idempotency-Key is never applied twice.";
+  return new AppError("WRITE_OUTCOME_UNKNOWN", message, {
+    details: [{ rule: "outcome_unknown", message: "the write may have been applied" }],
+    cause: err,
+  });
+}
+
 /** The one error handler: ours, Hono's HTTPException and unknown errors, each as the same JSON body. */
 export function onError(err: Error, c: Context): Response {
-  const appError = toAppError(err);
+  const appError = writeOutcomeUnknown(toAppError(err), c.req.method);
   const requestId = c.get("requestId") as string | undefined;
   const fields = { request_id: requestId, method: c.req.method, path: c.req.path, code: appError.code };
   if (appError.status >= 500) log.error("request_failed", { ...fields, ...errorFields(err) });

@@ -5,6 +5,7 @@ import type { E164 } from "../config/phone-number.ts";
 import { isTimeZone } from "../config/routing-schema.ts";
 import { localMidnight, localTime } from "../config/schedule.ts";
 import { AppError } from "../errors.ts";
+import { ADMIN_ERRORS, errorResponses, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 import { shardName } from "./admin-calls.ts";
 
@@ -17,11 +18,6 @@ import { shardName } from "./admin-calls.ts";
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
 const MAX_DAYS = 366;
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
 
 const instant = z
   .string()
@@ -90,6 +86,7 @@ const analytics = createRoute({
       }),
       "The groups, ordered by key",
     ),
+    ...errorResponses(...ADMIN_ERRORS),
   },
 });
 

@@ -3,6 +3,7 @@ import { findCall, listCalls } from "../call/call-log.ts";
 import { UNKNOWN_NUMBER } from "../config/call-routing.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { AppError } from "../errors.ts";
+import { ADMIN_ERRORS, errorResponses, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 
 /** Recent calls and their details: config version, transcripts, per-turn timings, end reason. */
@@ -49,11 +50,6 @@ const CallSummarySchema = z
   })
   .openapi("CallSummary");
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-
 const listCallsRoute = createRoute({
   method: "get",
   path: "/calls",
@@ -73,6 +69,7 @@ const listCallsRoute = createRoute({
       z.object({ success: z.literal(true), total: z.number().int(), calls: z.array(CallSummarySchema) }),
       "Calls",
     ),
+    ...errorResponses(...ADMIN_ERRORS),
   },
 });
 
@@ -89,7 +86,7 @@ const getCall = createRoute({
   },
   responses: {
     200: json(z.object({ success: z.literal(true), call: CallSummarySchema }), "The call"),
-    404: json(z.object({ success: z.literal(false) }).passthrough(), "Unknown call"),
+    ...errorResponses(...ADMIN_ERRORS, 404),
   },
 });
 

@@ -5,6 +5,8 @@ import { configWarnings } from "../config/models.ts";
 import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
 import { AppError } from "../errors.ts";
+import { idempotency } from "../http/idempotency.ts";
+import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App, AppEnv } from "../http/types.ts";
 
 /**
@@ -13,20 +15,6 @@ import type { App, AppEnv } from "../http/types.ts";
  */
 
 const MAX_BODY_BYTES = 64 * 1024;
-
-const ErrorResponse = z
-  .object({
-    success: z.literal(false),
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      details: z.array(
-        z.object({ field: z.string().optional(), rule: z.string().optional(), message: z.string() }),
-      ),
-      request_id: z.string().optional(),
-    }),
-  })
-  .openapi("Error");
 
 const Warning = z
   .object({ field: z.string(), rule: z.string(), message: z.string() })
@@ -51,19 +39,18 @@ const DeleteResponse = z
   .object({ success: z.literal(true), message: z.string() })
   .openapi("DeleteConfigResponse");
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-
-const errors = {
-  400: json(ErrorResponse, "Invalid input: the body says which field broke which rule"),
-  401: json(ErrorResponse, "Missing bearer token"),
-  403: json(ErrorResponse, "Wrong bearer token"),
-  503: json(ErrorResponse, "Store unavailable, or ADMIN_API_KEY not set"),
-};
-
 const security = [{ bearerAuth: [] }];
+const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description:
+        "Makes a retry safe: the first answer is kept 24 h per key and admin key and replayed for the same request; another request with the key is 422",
+      example: "5f0c2f7e-9a0b-4c41-8d8e-2f3c1b7a9d10",
+    }),
+});
 const PhoneParam = z.object({
   phone_number: z.string().openapi({ param: { name: "phone_number", in: "path" }, example: "+18668134984" }),
 });
@@ -97,14 +84,15 @@ const createConfig = createRoute({
   tags: ["Phone configuration"],
   summary: "Create or update a phone number's configuration",
   security,
-  middleware: [requireJson, limitBody] as const,
-  request: { body: { ...json(CreateConfigBody, "The configuration"), required: true } },
+  middleware: [requireJson, limitBody, idempotency] as const,
+  request: {
+    headers: IdempotencyHeader,
+    body: { ...json(CreateConfigBody, "The configuration"), required: true },
+  },
   responses: {
     200: json(ConfigResponse, "Updated"),
     201: json(ConfigResponse, "Created"),
-    413: json(ErrorResponse, "Body over 64 KiB"),
-    415: json(ErrorResponse, "Body is not JSON"),
-    ...errors,
+    ...errorResponses(...WRITE_ERRORS),
   },
 });
 
@@ -115,11 +103,7 @@ const getConfig = createRoute({
   summary: "Get a phone number's configuration (inactive ones too, flagged by `active`)",
   security,
   request: { params: PhoneParam },
-  responses: {
-    200: json(GetResponse, "The configuration"),
-    404: json(ErrorResponse, "Not found"),
-    ...errors,
-  },
+  responses: { 200: json(GetResponse, "The configuration"), ...errorResponses(...ADMIN_ERRORS, 404) },
 });
 
 const listConfigs = createRoute({
@@ -131,7 +115,10 @@ const listConfigs = createRoute({
   request: {
     query: z.object({ include_inactive: boolQuery.openapi({ description: "include deactivated numbers" }) }),
   },
-  responses: { 200: json(ListResponse, "Configurations ordered by phone number"), ...errors },
+  responses: {
+    200: json(ListResponse, "Configurations ordered by phone number"),
+    ...errorResponses(...ADMIN_ERRORS),
+  },
 });
 
 const updateConfigRoute = createRoute({
@@ -140,16 +127,13 @@ const updateConfigRoute = createRoute({
   tags: ["Phone configuration"],
   summary: "Partially update a configuration (validated after the merge; `is_active: true` reactivates)",
   security,
-  middleware: [requireJson, limitBody] as const,
-  request: { params: PhoneParam, body: { ...json(UpdateConfigBody, "Fields to change"), required: true } },
-  responses: {
-    200: json(ConfigResponse, "Updated"),
-    404: json(ErrorResponse, "Not found"),
-    409: json(ErrorResponse, "Changed concurrently; retry"),
-    413: json(ErrorResponse, "Body over 64 KiB"),
-    415: json(ErrorResponse, "Body is not JSON"),
-    ...errors,
+  middleware: [requireJson, limitBody, idempotency] as const,
+  request: {
+    params: PhoneParam,
+    headers: IdempotencyHeader,
+    body: { ...json(UpdateConfigBody, "Fields to change"), required: true },
   },
+  responses: { 200: json(ConfigResponse, "Updated"), ...errorResponses(...WRITE_ERRORS) },
 });
 
 const deleteConfig = createRoute({
@@ -158,11 +142,16 @@ const deleteConfig = createRoute({
   tags: ["Phone configuration"],
   summary: "Deactivate (default) or permanently delete a configuration",
   security,
+  middleware: [idempotency] as const,
   request: {
     params: PhoneParam,
+    headers: IdempotencyHeader,
     query: z.object({ hard_delete: boolQuery.openapi({ description: "delete permanently" }) }),
   },
-  responses: { 200: json(DeleteResponse, "Deleted"), 404: json(ErrorResponse, "Not found"), ...errors },
+  responses: {
+    200: json(DeleteResponse, "Deleted"),
+    ...errorResponses(...ADMIN_ERRORS, 404, 409, 422),
+  },
 });
 
 export function registerPhoneConfigRoutes(app: App): void {
@@ -171,6 +160,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { config, created } = await saveConfig(c.var.services, c.req.valid("json"), {
       requestId: c.var.requestId,
       via: "api",
+      idempotency: c.var.idempotency,
     });
     return c.json(
       {
@@ -204,6 +194,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const config = await updateConfig(services, phone, c.req.valid("json"), {
       requestId: c.var.requestId,
       via: "api",
+      idempotency: c.var.idempotency,
     });
     return c.json(
       {
@@ -223,7 +214,11 @@ export function registerPhoneConfigRoutes(app: App): void {
     const { services } = c.var;
     const phone = phoneOf(services, c.req.valid("param").phone_number);
     const hard = c.req.valid("query").hard_delete;
-    await removeConfig(services, phone, hard, { requestId: c.var.requestId, via: "api" });
+    await removeConfig(services, phone, hard, {
+      requestId: c.var.requestId,
+      via: "api",
+      idempotency: c.var.idempotency,
+    });
     return c.json(
       {
         success: true as const,

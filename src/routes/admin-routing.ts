@@ -2,17 +2,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { decideCall } from "../config/call-routing.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { PhoneConfigSchema } from "../config/schema.ts";
+import { ADMIN_ERRORS, errorResponses, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 
 /**
  * `POST /admin/phone-config/{n}/preview`: who a caller would meet, without placing a call. It
  * runs `decideCall`, the very function the voice webhook runs, so it cannot disagree with one.
  */
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
 
 const PreviewBody = z
   .strictObject({
@@ -65,6 +61,7 @@ const preview = createRoute({
   },
   responses: {
     200: json(PreviewResponse, "What the call would get (an unknown or inactive number: the defaults)"),
+    ...errorResponses(...ADMIN_ERRORS),
   },
 });
 

@@ -17,7 +17,8 @@ export function registerDocsRoutes(app: App): void {
     info: {
       title: "Edge voice agent",
       version: "0.1.0",
-      description: "Per-number AI voice agents for Twilio on Cloudflare Workers: admin API and webhooks.",
+      description:
+        "Per-number AI voice agents for Twilio on Cloudflare Workers: the admin API (bearer key) and health. Twilio's webhooks are not described here: only Twilio calls them, signed (README, Connecting a real Twilio number).",
     },
   });
   app.get("/docs", pageHeaders, (c) =>

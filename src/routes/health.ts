@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { ERROR_RESPONSES, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 import { errorFields, log } from "../log.ts";
 import { StoreError } from "../stores/store.ts";
@@ -22,8 +23,9 @@ const health = createRoute({
   tags: ["Operations"],
   summary: "Whether the Worker and its config store answer",
   responses: {
-    200: { content: { "application/json": { schema: HealthResponse } }, description: "All good" },
-    503: { content: { "application/json": { schema: HealthResponse } }, description: "Store not answering" },
+    200: json(HealthResponse, "All good"),
+    503: json(HealthResponse, "Store not answering"),
+    500: ERROR_RESPONSES[500],
   },
 });
 

@@ -15,7 +15,48 @@ import {
  * only when sent as application/ejson (as the Data API does), `Accept: application/ejson`
  * gets canonical EJSON back (`{"$numberInt": "1"}`, `{"$date": {"$numberLong": ...}}`),
  * and errors have the Data API's `{"error", "error_code"}` shape.
+ *
+ * A frozen store, for tests of writes whose outcome is unknown (test/fakes/data-api-client.ts):
+ *   POST /__data_api/pause   {actions?}  -> requests for these actions (default: the writes) are
+ *                                           held, unanswered and not applied, until...
+ *   POST /__data_api/resume  {discard?}  -> ...each held request is applied and answered, in
+ *                                           order, as a store waking up does even if its client
+ *                                           gave up waiting; `discard: true` drops them instead
  */
+
+const WRITE_ACTIONS = ["insertOne", "updateOne", "deleteOne"];
+
+interface Pause {
+  actions: Set<string>;
+  held: ((apply: boolean) => void)[];
+}
+
+/** Holds the request while the namespace's store is paused; false when it is to be dropped. */
+async function unpaused(state: NamespaceState, action: string): Promise<boolean> {
+  const pause = state.get("data_api:pause") as Pause | undefined;
+  if (!pause?.actions.has(action)) return true;
+  return new Promise<boolean>((resolve) => pause.held.push(resolve));
+}
+
+function control(req: RecordedRequest, res: ServerResponse, state: NamespaceState): boolean {
+  const body = (req.body ? JSON.parse(req.body) : {}) as { actions?: string[]; discard?: boolean };
+  if (req.path === "/__data_api/pause") {
+    state.set("data_api:pause", {
+      actions: new Set(body.actions ?? WRITE_ACTIONS),
+      held: [],
+    } satisfies Pause);
+  } else if (req.path === "/__data_api/resume") {
+    const pause = state.get("data_api:pause") as Pause | undefined;
+    state.delete("data_api:pause");
+    for (const release of pause?.held ?? []) release(body.discard !== true);
+    json(res, 200, { ok: true, released: pause?.held.length ?? 0 });
+    return true;
+  } else {
+    return false;
+  }
+  json(res, 200, { ok: true });
+  return true;
+}
 
 type Doc = Record<string, unknown>;
 
@@ -204,7 +245,8 @@ function reply(res: ServerResponse, req: RecordedRequest, status: number, body: 
 }
 
 export function startDataApiFake(): Promise<FakeServer> {
-  return startFakeServer("data-api", (req, res, state) => {
+  return startFakeServer("data-api", async (req, res, state) => {
+    if (req.method === "POST" && control(req, res, state)) return;
     try {
       if (!req.headers.apikey) {
         throw new DataApiError(401, "InvalidSession", "invalid session: no apiKey header was sent");
@@ -218,6 +260,13 @@ export function startDataApiFake(): Promise<FakeServer> {
         body = (ejsonBody ? EJSON.parse(req.body, { relaxed: true }) : JSON.parse(req.body)) as Doc;
       } catch (err) {
         throw new DataApiError(400, "InvalidParameter", `request body is not valid JSON: ${String(err)}`);
+      }
+      if (!(await unpaused(state, action))) {
+        throw new DataApiError(
+          503,
+          "ServiceUnavailable",
+          "the request was dropped while the store was paused",
+        );
       }
       reply(res, req, 200, run(action, body, collectionOf(state, body)));
     } catch (err) {
