@@ -1,20 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { configWarnings } from "../config/models.ts";
 import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
-import { AppError } from "../errors.ts";
 import { idempotency } from "../http/idempotency.ts";
+import { limitBody, requireJson } from "../http/json-body.ts";
 import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
-import type { App, AppEnv } from "../http/types.ts";
+import type { App } from "../http/types.ts";
 
 /**
  * The seed's admin API for per-number configs, at the seed's paths and with its JSON shapes,
  * so its curl examples work as written (plus the bearer header).
  */
-
-const MAX_BODY_BYTES = 64 * 1024;
 
 const Warning = z
   .object({ field: z.string(), rule: z.string(), message: z.string() })
@@ -58,25 +54,6 @@ const boolQuery = z
   .enum(["true", "false", "1", "0"])
   .optional()
   .transform((v) => v === "true" || v === "1");
-
-/** A write's body must be JSON: anything else is a 415, not a confusing "field required". */
-const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const type = c.req.header("Content-Type") ?? "";
-  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
-    throw new AppError(
-      "UNSUPPORTED_MEDIA_TYPE",
-      `Content-Type must be application/json (got "${type || "none"}")`,
-    );
-  }
-  await next();
-};
-
-const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new AppError("PAYLOAD_TOO_LARGE", `Request body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
-  },
-});
 
 const createConfig = createRoute({
   method: "post",

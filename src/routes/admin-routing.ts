@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { decideCall } from "../config/call-routing.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { PhoneConfigSchema } from "../config/schema.ts";
+import { limitBody, requireJson } from "../http/json-body.ts";
 import { ADMIN_ERRORS, errorResponses, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 
@@ -51,6 +52,7 @@ const preview = createRoute({
   tags: ["Phone configuration"],
   summary: "Preview routing: the config, variant, caller rule and action a call would get",
   security: [{ bearerAuth: [] }],
+  middleware: [requireJson, limitBody] as const,
   request: {
     params: z.object({
       phone_number: z
@@ -61,7 +63,7 @@ const preview = createRoute({
   },
   responses: {
     200: json(PreviewResponse, "What the call would get (an unknown or inactive number: the defaults)"),
-    ...errorResponses(...ADMIN_ERRORS),
+    ...errorResponses(...ADMIN_ERRORS, 413, 415),
   },
 });
 
