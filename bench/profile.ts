@@ -38,6 +38,6 @@ export function profileFrom(argv: readonly string[]): Profile {
         load: { concurrency: 16, warmupMs: 500, durationMs: 3000 },
         op: { durationMs: 2000, targetBatchMs: 50 },
         turns: 30,
-        voice: { latencyCalls: 4, utterancesPerCall: 3, levels: [5, 10, 20, 40, 60, 80, 120] },
+        voice: { latencyCalls: 4, utterancesPerCall: 3, levels: [5, 10, 20, 40, 60, 80, 100, 120] },
       };
 }

@@ -162,7 +162,7 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
       value: loadValue(incoming),
       baseline: loadValue(floor),
-      notes: `${loadRatio(incoming, floor)}; a new CallSid (new CallSession + call-log write) per request; Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      notes: `${loadRatio(incoming, floor)}; a new CallSid per request (its CallSession and call-log write run beside the answer, through waitUntil, in the same workerd); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
       data: { ...loadData(incoming), retries_same_call_sid: loadData(retries) },
     },
     {

@@ -42,13 +42,28 @@ export class AudioStore {
   }
 
   async get(id: string): Promise<ArrayBuffer | null> {
-    return this.kv.get(`audio:${id}`, "arrayBuffer");
+    return (await this.lookup(id))?.bytes ?? null;
   }
 
-  async put(id: string, audio: Uint8Array, kind: "reply" | "greeting"): Promise<void> {
+  /** The audio and when it expires from the cache (ms since the epoch; null if stored without one). */
+  async lookup(id: string): Promise<{ bytes: ArrayBuffer; expiresAt: number | null } | null> {
+    const { value, metadata } = await this.kv.getWithMetadata<{ expires_at?: number }>(
+      `audio:${id}`,
+      "arrayBuffer",
+    );
+    if (!value) return null;
+    return { bytes: value, expiresAt: typeof metadata?.expires_at === "number" ? metadata.expires_at : null };
+  }
+
+  /** Stores audio; returns when it expires (ms since the epoch). */
+  async put(id: string, audio: Uint8Array, kind: "reply" | "greeting", now = Date.now()): Promise<number> {
+    const ttlSeconds = kind === "greeting" ? GREETING_TTL_SECONDS : REPLY_TTL_SECONDS;
+    const expiresAt = now + ttlSeconds * 1000;
     await this.kv.put(`audio:${id}`, audio, {
-      expirationTtl: kind === "greeting" ? GREETING_TTL_SECONDS : REPLY_TTL_SECONDS,
+      expirationTtl: ttlSeconds,
+      metadata: { expires_at: expiresAt },
     });
+    return expiresAt;
   }
 
   async signedUrl(id: string, now = Date.now()): Promise<string> {

@@ -19,10 +19,15 @@ export interface StartInput {
   to: string;
   config: CallConfig;
   configSource: ConfigSource;
-  mode: "turns" | "stream";
+  mode: CallConfig["conversation_mode"];
   publicBaseUrl: string;
   /** how the call was routed; its summary and log lines carry it */
   routing?: CallRouting;
+  /**
+   * When the voice webhook answered (ms since the epoch): the call's start, from which
+   * max_call_duration and the recording are timed, however late the session itself is created.
+   */
+  answeredAt: number;
 }
 
 export interface CallState extends StartInput {

@@ -3,8 +3,26 @@ import { Pcm16Decoder } from "../audio/pcm16.ts";
 import { Resampler } from "../audio/resample.ts";
 import { LINE_RATE } from "../audio/telephony.ts";
 import type { CallConfig } from "../config/defaults.ts";
+import { errorFields, log } from "../log.ts";
 import { type TextToSpeech, TTS_PCM_RATE } from "../providers/types.ts";
 import { type AudioStore, greetingId } from "./audio-store.ts";
+import { type Speech, saying } from "./reply.ts";
+
+/**
+ * Greeting audio ids this isolate has seen in the cache, with when they leave it (ms since the
+ * epoch), less a margin: an incoming call whose greeting is known to be cached is answered with
+ * no I/O at all. Per isolate on purpose, like the config resolver's memory layer.
+ */
+const cachedGreetings = new Map<string, number>();
+/** Stop trusting a remembered greeting this long before it expires, so <Play> can still fetch it. */
+const EXPIRY_MARGIN_MS = 15 * 60 * 1000;
+const MAX_REMEMBERED = 1000;
+
+function remember(id: string, expiresAt: number | null): void {
+  if (expiresAt === null) return;
+  if (cachedGreetings.size >= MAX_REMEMBERED) cachedGreetings.clear();
+  cachedGreetings.set(id, expiresAt - EXPIRY_MARGIN_MS);
+}
 
 /**
  * A number's greeting as audio, synthesised once per (text, model, voice, format) and then
@@ -19,15 +37,42 @@ export async function greetingAudio(
   signal: AbortSignal,
 ): Promise<{ id: string; bytes: Uint8Array }> {
   const id = await greetingId(config.greeting, config.tts_model, config.tts_voice, format);
-  const cached = await audio.get(id);
-  if (cached) return { id, bytes: new Uint8Array(cached) };
+  const cached = await audio.lookup(id);
+  if (cached) {
+    remember(id, cached.expiresAt);
+    return { id, bytes: new Uint8Array(cached.bytes) };
+  }
   const request = { text: config.greeting, model: config.tts_model, voice: config.tts_voice, signal };
   const bytes =
     format === "mp3"
       ? await tts.synthesize({ ...request, format: "mp3" })
       : await synthesizeMulaw(tts, request);
-  await audio.put(id, bytes, "greeting");
+  remember(id, await audio.put(id, bytes, "greeting"));
   return { id, bytes };
+}
+
+/**
+ * Turns mode's greeting as speech for <Play>: from this isolate's memory of the cache when it can
+ * (no I/O), else from the cache or synthesised once. Falls back to Twilio's voice (`<Say>`) when
+ * it cannot be synthesised, so the caller always hears it. Never throws.
+ */
+export async function greetingSpeech(
+  audio: AudioStore,
+  tts: TextToSpeech,
+  config: CallConfig,
+  signal: AbortSignal,
+  logFields: Record<string, unknown>,
+  now = Date.now(),
+): Promise<Speech> {
+  try {
+    const id = await greetingId(config.greeting, config.tts_model, config.tts_voice, "mp3");
+    if ((cachedGreetings.get(id) ?? 0) > now) return { text: config.greeting, audioId: id };
+    await greetingAudio(audio, tts, config, "mp3", signal);
+    return { text: config.greeting, audioId: id };
+  } catch (err) {
+    log.warn("greeting_tts_fell_back_to_say", { ...logFields, ...errorFields(err) });
+    return saying(config.greeting);
+  }
 }
 
 /** Whole text → 8 kHz μ-law (for the greeting cache): synthesizeStream pcm → resample 24k→8k → μ-law. */

@@ -7,7 +7,6 @@ import { goodbyeTwiml } from "../twilio/call-twiml.ts";
 import { restAccountSid, TwilioRest } from "../twilio/rest.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
 import { AudioStore } from "./audio-store.ts";
-import { Budget } from "./budget.ts";
 import { callLog } from "./call-log.ts";
 import type { CallState, StartInput, StoredTurn } from "./call-state.ts";
 import { CallStorage } from "./call-storage.ts";
@@ -16,7 +15,7 @@ import { type CallReply, PHRASES } from "./reply.ts";
 import { StreamMode } from "./stream-mode.ts";
 import { type CallSummary, type EndReason, summarize } from "./summary.ts";
 import { signingSecret } from "./tokens.ts";
-import { TurnsMode } from "./turns-mode.ts";
+import { type TurnRequest, TurnsMode } from "./turns-mode.ts";
 
 /**
  * One call, named by its CallSid: the Durable Object shell around a conversation mode. It holds
@@ -33,6 +32,8 @@ const FINALIZE_GRACE_MS = 60_000;
 export class CallSession extends DurableObject<Env> {
   private readonly storage: CallStorage;
   private state: CallState | null = null;
+  /** the call's end being written (see finalize) */
+  private finalizing: Promise<CallSummary> | null = null;
   private turns: StoredTurn[] = [];
   private readonly turnsMode = new TurnsMode({
     state: () => this.requireState(),
@@ -50,6 +51,7 @@ export class CallSession extends DurableObject<Env> {
     storeTurn: (stored) => this.storeTurn(stored),
     save: () => this.save(),
     signingSecret: () => signingSecret(this.settings),
+    settings: () => this.settings,
     providers: () => this.providers(),
     audioStore: () => this.audioStore(),
     hangUp: (reason, goodbye) => this.hangUp(reason, goodbye),
@@ -115,22 +117,23 @@ export class CallSession extends DurableObject<Env> {
   }
 
   /**
-   * The incoming call. Idempotent: Twilio retrying the voice webhook gets the same greeting
-   * and the call keeps the config snapshot it started with.
+   * The incoming call, created after the voice webhook has answered (through its waitUntil):
+   * the call's clock starts at `answeredAt`, not now. Idempotent: Twilio retrying the voice
+   * webhook leaves the call, and the config snapshot it started with, as they are.
    */
-  async start(input: StartInput): Promise<{ reply: CallReply; config: CallConfig }> {
+  async start(input: StartInput): Promise<{ config: CallConfig }> {
     if (!this.state) {
       this.storage.ensureSchema();
-      const now = Date.now();
+      const startedAt = input.answeredAt;
       this.state = {
         ...input,
-        startedAt: now,
-        deadlineAt: now + input.config.max_call_duration * 1000,
+        startedAt,
+        deadlineAt: startedAt + input.config.max_call_duration * 1000,
         silences: 0,
         failures: 0,
         endReason: null,
         finalizeAt: null,
-        recording: initialRecording(input.config.enable_recording, now),
+        recording: initialRecording(input.config.enable_recording, startedAt),
         stream: { streamSid: null, tokenUsed: false },
       };
       this.save();
@@ -144,15 +147,14 @@ export class CallSession extends DurableObject<Env> {
         config_version: input.config.version,
         config_source: input.configSource,
         mode: input.mode,
+        session_delay_ms: Date.now() - startedAt,
       });
     }
-    // In stream mode the greeting plays over the Media Stream as soon as it starts.
-    const speech = this.state.mode === "turns" ? [await this.turnsMode.greeting(Budget.fromNow(5000))] : [];
-    return { reply: { speech, next: "listen", turns: this.turns.length }, config: this.state.config };
+    return { config: this.state.config };
   }
 
   /** Turns mode: one caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
-  async turn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+  async turn(input: TurnRequest): Promise<CallReply> {
     if (!this.state) return { speech: [], next: "hangup", turns: 0 };
     return this.turnsMode.turn(input);
   }
@@ -173,7 +175,8 @@ export class CallSession extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    if (this.state?.mode !== "stream") return new Response("no streaming call here", { status: 404 });
+    if (!this.state || this.state.mode === "turns")
+      return new Response("no streaming call here", { status: 404 });
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
     return new Response(null, { status: 101, webSocket: pair[0] });
@@ -200,7 +203,8 @@ export class CallSession extends DurableObject<Env> {
   private async finalizeStream(reason: EndReason): Promise<void> {
     if (!this.state) return;
     await this.streamMode.close();
-    await this.finalize(this.state.endReason ?? reason);
+    // The call may have been ended meanwhile (Twilio's status callback).
+    if (this.state) await this.finalize(this.state.endReason ?? reason);
   }
 
   /** Twilio's status callback: the call is over. Writes the summary and frees the object. */
@@ -271,7 +275,19 @@ export class CallSession extends DurableObject<Env> {
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
   }
 
-  private async finalize(reason: EndReason, durationSeconds?: number): Promise<CallSummary> {
+  /**
+   * Ends the call once: a `stop`, the socket closing and Twilio's status callback often come
+   * together, and the first reason is the one the call log keeps (a later caller gets the same
+   * summary, not a second write over it).
+   */
+  private finalize(reason: EndReason, durationSeconds?: number): Promise<CallSummary> {
+    this.finalizing ??= this.writeFinalSummary(reason, durationSeconds).finally(() => {
+      this.finalizing = null;
+    });
+    return this.finalizing;
+  }
+
+  private async writeFinalSummary(reason: EndReason, durationSeconds?: number): Promise<CallSummary> {
     const state = this.requireState();
     void this.streamMode.close();
     const summary = summarize(state, this.turns, reason, durationSeconds);

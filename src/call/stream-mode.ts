@@ -1,8 +1,13 @@
+import { isRealtimeModel } from "../config/realtime.ts";
 import type { ConversationEngine, EngineSink } from "../conversation/engine.ts";
+import { FallbackEngine } from "../conversation/fallback.ts";
 import { MediaStreamSession } from "../conversation/media-stream-session.ts";
 import { PipelineEngine } from "../conversation/pipeline.ts";
+import { RealtimeEngine, type RealtimeFailure } from "../conversation/realtime.ts";
+import type { Settings } from "../env.ts";
 import { errorFields, log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
+import { connectRealtime } from "../providers/openai-realtime.ts";
 import type { AudioStore } from "./audio-store.ts";
 import { type CallState, historyOf, MAX_FAILURES, type StoredTurn } from "./call-state.ts";
 import { greetingAudio } from "./greeting.ts";
@@ -10,8 +15,9 @@ import { PHRASES } from "./reply.ts";
 import type { EndReason, TurnRecord } from "./summary.ts";
 
 /**
- * conversation_mode "stream": the call's audio flows over a Twilio Media Stream. This module
- * gives the Media Stream adapter its engine (the stream pipeline), built from the call's config
+ * conversation_modes "stream" and "realtime": the call's audio flows over a Twilio Media Stream.
+ * This module gives the Media Stream adapter its engine (the stream pipeline, or the realtime
+ * engine falling back to the pipeline), built from the call's config
  * snapshot and the turns stored so far, so an object woken after an eviction carries on with the
  * same conversation; it stores each turn the engine reports and ends a call that keeps failing.
  */
@@ -26,6 +32,7 @@ export interface StreamHost {
   storeTurn(stored: StoredTurn): void;
   save(): void;
   signingSecret(): string;
+  settings(): Settings;
   providers(): OpenAIProviders;
   audioStore(): AudioStore;
   /** End the call from our side with a goodbye in Twilio's voice. */
@@ -66,16 +73,57 @@ export class StreamMode {
     await media?.close();
   }
 
-  /** The conversation engine for this call, starting from the turns stored so far. */
+  /**
+   * The conversation engine for this call, starting from the turns stored so far: the pipeline in
+   * stream mode; in realtime mode the realtime engine, with the pipeline as its fallback.
+   */
   private engine(out: Pick<EngineSink, "send">): ConversationEngine {
     const state = this.host.state();
+    if (state.mode !== "realtime") return this.pipeline(out);
+    const logFields = { ...this.host.logFields(), streamSid: state.stream.streamSid };
+    return new FallbackEngine<RealtimeFailure>({
+      primary: (failed) => this.realtime(out, failed),
+      fallback: () => this.pipeline(out),
+      beforeGreeting: ["connect_failed", "session_refused", "greeting_timeout"],
+      logFields: { ...logFields, from: "realtime", to: "pipeline" },
+    });
+  }
+
+  private pipeline(out: Pick<EngineSink, "send">): PipelineEngine {
+    const state = this.host.state();
     const turns = this.host.turns();
+    // A realtime model has no Chat Completions endpoint: the fallback answers with the Worker's default model.
+    const config = isRealtimeModel(state.config.inference_model)
+      ? { ...state.config, inference_model: this.host.settings().DEFAULT_INFERENCE_MODEL }
+      : state.config;
     return new PipelineEngine(
       {
         ...this.host.providers(),
         send: out.send,
         onTurn: (record) => this.recordTurn(record),
         greeting: () => this.greeting(),
+        now: Date.now,
+        logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
+      },
+      { config, history: historyOf(turns), nextSeq: turns.length + 1 },
+    );
+  }
+
+  private realtime(out: Pick<EngineSink, "send">, failed: (reason: RealtimeFailure) => void): RealtimeEngine {
+    const state = this.host.state();
+    const turns = this.host.turns();
+    const { OPENAI_API_KEY, OPENAI_BASE_URL } = this.host.settings();
+    const model = state.config.inference_model;
+    return new RealtimeEngine(
+      {
+        send: out.send,
+        onTurn: (record) => this.recordTurn(record),
+        connect: (handlers, signal) =>
+          connectRealtime(
+            { apiKey: OPENAI_API_KEY ?? "", baseUrl: OPENAI_BASE_URL, model, signal },
+            handlers,
+          ),
+        onFailure: failed,
         now: Date.now,
         logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
       },

@@ -1,3 +1,4 @@
+import type { CallConfig } from "../config/defaults.ts";
 import type { ConfigSource } from "../config/resolver.ts";
 import type { NumberRule } from "../twilio/call-number.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
@@ -19,6 +20,16 @@ export interface RealtimeTimings {
   first_frame_ms: number;
 }
 
+/** Realtime mode (speech to speech): when the server's VAD heard the end of speech, then our own clock. */
+export interface SpeechToSpeechTimings {
+  /** where the caller's speech ended, in ms of the caller's audio since the stream began (the server's figure) */
+  speech_stopped_ms: number;
+  /** `speech_stopped` received → first audio delta of the answer */
+  first_audio_delta_ms: number;
+  /** `speech_stopped` received → first frame sent to Twilio */
+  first_frame_ms: number;
+}
+
 export interface TurnRecord {
   seq: number;
   at: string;
@@ -26,8 +37,8 @@ export interface TurnRecord {
   transcript: string | null;
   reply: string | null;
   failed_stage?: string;
-  timings: TurnTimings | RealtimeTimings;
-  /** stream mode: the caller barged in and heard only `reply` */
+  timings: TurnTimings | RealtimeTimings | SpeechToSpeechTimings;
+  /** stream and realtime modes: the caller barged in and heard only `reply` */
   interrupted?: boolean;
 }
 
@@ -58,7 +69,7 @@ export interface CallSummary {
   config_version: number;
   config_source: ConfigSource;
   uses_defaults: boolean;
-  mode: "turns" | "stream";
+  mode: CallConfig["conversation_mode"];
   status: "in_progress" | "ended";
   started_at: string;
   ended_at: string | null;

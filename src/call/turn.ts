@@ -1,7 +1,18 @@
+import { splitText } from "../audio/sentences.ts";
+import { decodeWav } from "../audio/wav.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import { errorFields, log } from "../log.ts";
-import type { ChatMessage, ChatModel, SpeechToText, TextToSpeech } from "../providers/types.ts";
+import {
+  type ChatMessage,
+  type ChatModel,
+  ProviderError,
+  SPEECH_INPUT_MAX_CHARS,
+  type SpeechToText,
+  type TextToSpeech,
+  TRANSCRIBE_MIN_AUDIO_MS,
+} from "../providers/types.ts";
 import type { Budget } from "./budget.ts";
+import type { Speech } from "./reply.ts";
 
 /**
  * One record→reply turn: the caller's recording → transcript (stt_model) → reply
@@ -19,7 +30,14 @@ export interface TurnTimings {
 }
 
 export type TurnOutcome =
-  | { kind: "reply"; transcript: string; reply: string; audioId: string | null; timings: TurnTimings }
+  | {
+      kind: "reply";
+      transcript: string;
+      reply: string;
+      /** the reply in pieces a speech request accepts; a piece whose synthesis failed has no audio */
+      speech: Speech[];
+      timings: TurnTimings;
+    }
   | { kind: "silence"; timings: TurnTimings }
   | { kind: "failed"; stage: "recording" | "stt" | "llm"; transcript?: string; timings: TurnTimings };
 
@@ -34,6 +52,8 @@ export interface TurnDeps {
 
 export interface TurnInput {
   config: CallConfig;
+  /** Twilio's RecordingDuration (whole seconds), when it sent one: 0 means nothing was recorded */
+  recordingSeconds?: number;
   history: ChatMessage[];
   budget: Budget;
   logFields: Record<string, unknown>;
@@ -65,6 +85,10 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
     return { kind: "failed", stage, ...(transcript !== undefined && { transcript }), timings };
   };
 
+  // Twilio reports whole seconds, and 0 when next to nothing was recorded (often under the 0.1 s
+  // speech-to-text refuses): no download, no transcription, silence.
+  if (input.recordingSeconds === 0) return { kind: "silence", timings };
+
   let recording: { bytes: Uint8Array; contentType: string };
   try {
     // Twilio may call back before the file is ready; keep ~8 s for the steps after this one.
@@ -73,6 +97,12 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
     );
   } catch (err) {
     return failed("recording", err);
+  }
+
+  const ms = durationMs(recording.bytes);
+  if (ms !== null && ms < TRANSCRIBE_MIN_AUDIO_MS) {
+    log.info("turn_recording_too_short", { ...logFields, duration_ms: ms });
+    return { kind: "silence", timings };
   }
 
   let transcript: string;
@@ -85,6 +115,8 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
     );
     transcript = result.text.trim();
   } catch (err) {
+    // Audio we could not measure (not WAV) that the provider found too short: silence too.
+    if (err instanceof ProviderError && err.kind === "audio_too_short") return { kind: "silence", timings };
     return failed("stt", err);
   }
   if (isSilence(transcript)) return { kind: "silence", timings };
@@ -110,21 +142,37 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
     return failed("llm", err, transcript);
   }
 
-  let audioId: string | null = null;
+  // A long reply is several speech requests (each under the provider's limit), run side by side.
+  const speech = await timed("tts_ms", () =>
+    Promise.all(
+      splitText(reply, SPEECH_INPUT_MAX_CHARS).map(async (text): Promise<Speech> => {
+        try {
+          const audio = await deps.tts.synthesize({
+            text,
+            model: config.tts_model,
+            voice: config.tts_voice,
+            format: "mp3",
+            signal: budget.signal(4500, 300),
+          });
+          return { text, audioId: await deps.storeAudio(audio) };
+        } catch (err) {
+          // The caller still hears this piece, in Twilio's own voice.
+          log.warn("turn_tts_fell_back_to_say", { ...logFields, chars: text.length, ...errorFields(err) });
+          return { text, audioId: null };
+        }
+      }),
+    ),
+  );
+  return { kind: "reply", transcript, reply, speech, timings };
+}
+
+/** The length of a WAV recording in ms, or null when it is not a WAV this code can read. */
+function durationMs(bytes: Uint8Array): number | null {
   try {
-    audioId = await timed("tts_ms", async () => {
-      const audio = await deps.tts.synthesize({
-        text: reply,
-        model: config.tts_model,
-        voice: config.tts_voice,
-        format: "mp3",
-        signal: budget.signal(4500, 300),
-      });
-      return deps.storeAudio(audio);
-    });
-  } catch (err) {
-    // The caller still hears the reply, in Twilio's own voice.
-    log.warn("turn_tts_fell_back_to_say", { ...logFields, ...errorFields(err) });
+    const wav = decodeWav(bytes);
+    return (wav.samples.length / wav.channels / wav.sampleRate) * 1000;
+  } catch {
+    // Not a WAV (Twilio may serve mp3): speech-to-text is the judge of its length.
+    return null;
   }
-  return { kind: "reply", transcript, reply, audioId, timings };
 }

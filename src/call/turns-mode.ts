@@ -1,10 +1,9 @@
-import { errorFields, log } from "../log.ts";
+import { log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import type { TwilioRest } from "../twilio/rest.ts";
 import type { AudioStore } from "./audio-store.ts";
 import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
 import { type CallState, historyOf, MAX_FAILURES, MAX_SILENCES, type StoredTurn } from "./call-state.ts";
-import { greetingAudio } from "./greeting.ts";
 import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
 import type { TurnRecord } from "./summary.ts";
 import { runTurn } from "./turn.ts";
@@ -16,6 +15,15 @@ import { runTurn } from "./turn.ts";
  */
 
 /** What turns mode needs from the call session that holds it. */
+/** One recording webhook: `recordingUrl` null when the caller said nothing at all. */
+export interface TurnRequest {
+  /** RecordingSid (or "no-speech:<n>"): a retried webhook finds its answer by it */
+  key: string;
+  recordingUrl: string | null;
+  /** Twilio's RecordingDuration, in whole seconds */
+  recordingSeconds?: number;
+}
+
 export interface TurnsHost {
   state(): CallState;
   turns(): readonly StoredTurn[];
@@ -38,26 +46,8 @@ export class TurnsMode {
     this.host = host;
   }
 
-  /** The greeting in the number's voice (mp3 for <Play>), synthesised once per (text, model, voice). */
-  async greeting(budget: Budget): Promise<Speech> {
-    const { config } = this.host.state();
-    try {
-      const { id } = await greetingAudio(
-        this.host.audioStore(),
-        this.host.providers().tts,
-        config,
-        "mp3",
-        budget.signal(4500, 0),
-      );
-      return { text: config.greeting, audioId: id };
-    } catch (err) {
-      log.warn("greeting_tts_fell_back_to_say", { ...this.host.logFields(), ...errorFields(err) });
-      return saying(config.greeting);
-    }
-  }
-
   /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
-  turn(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+  turn(input: TurnRequest): Promise<CallReply> {
     const done = this.host.turns().find((t) => t.key === input.key);
     if (done) return Promise.resolve(done.reply);
     let pending = this.inFlight.get(input.key);
@@ -68,7 +58,7 @@ export class TurnsMode {
     return pending;
   }
 
-  private async answerRecording(input: { key: string; recordingUrl: string | null }): Promise<CallReply> {
+  private async answerRecording(input: TurnRequest): Promise<CallReply> {
     const state = this.host.state();
     const budget = Budget.fromNow(WEBHOOK_BUDGET_MS);
     const seq = this.host.turns().length + 1;
@@ -104,6 +94,7 @@ export class TurnsMode {
         history: historyOf(this.host.turns()),
         budget,
         logFields: { ...logFields, seq },
+        ...(input.recordingSeconds !== undefined && { recordingSeconds: input.recordingSeconds }),
       },
     );
 
@@ -133,7 +124,7 @@ export class TurnsMode {
       ...logFields,
       seq,
       ...outcome.timings,
-      tts_fallback: outcome.audioId === null,
+      tts_fallback: outcome.speech.some((piece) => piece.audioId === null),
     });
     return this.finishTurn(
       input.key,
@@ -145,7 +136,7 @@ export class TurnsMode {
         reply: outcome.reply,
         timings: outcome.timings,
       },
-      [{ text: outcome.reply, audioId: outcome.audioId }],
+      outcome.speech,
       "listen",
     );
   }

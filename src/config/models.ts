@@ -9,6 +9,8 @@
  * (older vLLM, Ollama, LM Studio, gateways) know only `max_tokens`.
  */
 
+import { isRealtimeModel } from "./realtime.ts";
+
 export interface ModelFamily {
   /** short name, used in warnings and the README */
   name: string;
@@ -108,7 +110,13 @@ export function configWarnings(
   const family = modelFamily(config.inference_model);
   const touched = (field: string) => changed.includes(field) || changed.includes("inference_model");
   const warnings: ConfigWarning[] = [];
-  if (
+  if (isRealtimeModel(config.inference_model) && touched("temperature")) {
+    warnings.push({
+      field: "temperature",
+      rule: "ignored_for_model",
+      message: `temperature ${config.temperature} is stored but not sent: the Realtime API's session (${config.inference_model}) has no temperature parameter`,
+    });
+  } else if (
     family.fixedTemperature !== null &&
     config.temperature !== family.fixedTemperature &&
     touched("temperature")

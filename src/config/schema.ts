@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { isRealtimeModel, isRealtimeVoice, REALTIME_MODELS_ACCEPTED, REALTIME_VOICES } from "./realtime.ts";
 import { checkRoutingLayers } from "./routing-check.ts";
 import { routingFields } from "./routing-schema.ts";
 import { canSpeak, TTS_MODELS, type TtsModel, voicesFor } from "./voices.ts";
@@ -40,9 +41,10 @@ const settingsFields = {
   enable_recording: z.boolean(),
   // Twilio ends any call at 24 hours, so a longer limit could never be reached.
   max_call_duration: z.number().int().min(60).max(86_400).openapi({ description: "seconds" }),
-  conversation_mode: z
-    .enum(["stream", "turns"])
-    .openapi({ description: "stream: realtime Media Streams; turns: record, then reply" }),
+  conversation_mode: z.enum(["stream", "turns", "realtime"]).openapi({
+    description:
+      "stream: Media Streams pipeline (VAD, STT, LLM, TTS); turns: record, then reply; realtime: OpenAI Realtime speech to speech",
+  }),
   end_of_speech_ms: z
     .number()
     .int()
@@ -114,8 +116,30 @@ function checkVoice(s: { tts_model?: TtsModel; tts_voice?: string }, ctx: z.Refi
   }
 }
 
+/** Realtime mode speaks with a realtime model in a realtime voice: anything else lists what it accepts. */
+function checkRealtime(
+  s: { conversation_mode?: string; inference_model?: string; tts_voice?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (s.conversation_mode !== "realtime") return;
+  if (s.inference_model && !isRealtimeModel(s.inference_model)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["inference_model"],
+      message: `model "${s.inference_model}" is not a realtime model; conversation_mode "realtime" accepts ${REALTIME_MODELS_ACCEPTED}`,
+    });
+  }
+  if (s.tts_voice && !isRealtimeVoice(s.tts_voice)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["tts_voice"],
+      message: `voice "${s.tts_voice}" is not a realtime voice; conversation_mode "realtime" accepts: ${REALTIME_VOICES.join(", ")}`,
+    });
+  }
+}
+
 /** The fields without routing, validated as one config: what every merge of layers must pass. */
-const CoreSettings = z.object(settingsFields).superRefine(checkVoice);
+const CoreSettings = z.object(settingsFields).superRefine(checkVoice).superRefine(checkRealtime);
 
 /** Every combination of schedule, caller rule and variant, merged onto the base, is a valid config. */
 function checkRouting(s: z.output<typeof settingsObject>, ctx: z.RefinementCtx): void {
@@ -145,11 +169,15 @@ export const CreateConfigBody = z
     ...routingOptional,
   })
   .superRefine(checkVoice)
+  .superRefine(checkRealtime)
   .superRefine(checkRouting)
   .openapi("PhoneConfigCreate");
 
 /** The settings after a PUT's merge, validated as a whole. */
-export const SettingsSchema = settingsObject.superRefine(checkVoice).superRefine(checkRouting);
+export const SettingsSchema = settingsObject
+  .superRefine(checkVoice)
+  .superRefine(checkRealtime)
+  .superRefine(checkRouting);
 
 /** PUT body: any subset; `phone_number` is allowed only to repeat the one in the path. */
 export const UpdateConfigBody = z

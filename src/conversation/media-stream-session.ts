@@ -18,6 +18,9 @@ export interface MediaStreamState {
   tokenUsed: boolean;
 }
 
+/** The most μ-law one outbound `media` message carries: 1 s at 8 kHz. */
+const MAX_MEDIA_BYTES = 8000;
+
 export interface MediaStreamHost {
   readonly callSid: string;
   /** the key the start token was signed with (src/call/tokens.ts) */
@@ -35,6 +38,9 @@ export class MediaStreamSession {
   private readonly ws: WebSocket;
   private readonly host: MediaStreamHost;
   private current: ConversationEngine | null = null;
+  /** frames from the engine not sent yet (see send) */
+  private readonly pending: Uint8Array[] = [];
+  private pendingBytes = 0;
 
   constructor(ws: WebSocket, host: MediaStreamHost) {
     this.ws = ws;
@@ -109,11 +115,45 @@ export class MediaStreamSession {
     return this.current;
   }
 
+  /**
+   * The engine's 20 ms frames leave as one `media` message per burst (what it produced in one
+   * go, up to MAX_MEDIA_BYTES): Twilio plays a payload of any length, and a message per frame
+   * costs the runtime and Twilio fifty messages a second per call. A mark or a clear first sends
+   * (or, for a clear, drops) the frames before it, so order is kept.
+   */
   private send(streamSid: string, out: OutboundAudio): void {
+    if (out.kind === "media") {
+      this.pending.push(out.mulaw);
+      this.pendingBytes += out.mulaw.length;
+      if (this.pendingBytes >= MAX_MEDIA_BYTES) this.flush(streamSid);
+      else if (this.pending.length === 1) queueMicrotask(() => this.flush(streamSid));
+      return;
+    }
+    if (out.kind === "clear") {
+      this.pending.length = 0;
+      this.pendingBytes = 0;
+    } else {
+      this.flush(streamSid);
+    }
+    this.write(streamSid, out.kind === "mark" ? markMessage(streamSid, out.name) : clearMessage(streamSid));
+  }
+
+  private flush(streamSid: string): void {
+    if (this.pending.length === 0) return;
+    const payload = new Uint8Array(this.pendingBytes);
+    let at = 0;
+    for (const frame of this.pending) {
+      payload.set(frame, at);
+      at += frame.length;
+    }
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    this.write(streamSid, mediaMessage(streamSid, payload));
+  }
+
+  private write(streamSid: string, message: string): void {
     try {
-      if (out.kind === "media") this.ws.send(mediaMessage(streamSid, out.mulaw));
-      else if (out.kind === "mark") this.ws.send(markMessage(streamSid, out.name));
-      else this.ws.send(clearMessage(streamSid));
+      this.ws.send(message);
     } catch (err) {
       // The socket closed under us; webSocketClose finalises the call.
       log.warn("stream_send_failed", { ...this.host.logFields(), streamSid, ...errorFields(err) });

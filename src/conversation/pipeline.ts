@@ -10,6 +10,7 @@ import { errorFields, log } from "../log.ts";
 import {
   type ChatMessage,
   type ChatModel,
+  ProviderError,
   type SpeechToText,
   type TextToSpeech,
   TTS_PCM_RATE,
@@ -285,6 +286,11 @@ export class PipelineEngine implements ConversationEngine {
         ));
       } catch (err) {
         if (this.closed) return;
+        if (err instanceof ProviderError && err.kind === "audio_too_short") {
+          // Not a failure: too little audio to hold words, like a transcript of silence.
+          log.info("pipeline_utterance_silent", { ...this.deps.logFields, reason: "audio_too_short" });
+          return;
+        }
         return await this.failed(this.startTurn(utterance, null), "stt", err, work);
       }
       const transcribedAt = this.deps.now();

@@ -220,8 +220,14 @@ class CallFactory {
  * has kept us waiting for the timeout. The wait is paused while a stream's consumer holds a chunk.
  */
 class ProviderCall {
+  /**
+   * Aborted without a reason on purpose: workerd logs a fetch aborted with a reason of ours as an
+   * "uncaught exception" while its request body is still being sent (cloudflare/workerd#1020),
+   * which is every hang-up mid-upload. Why the call stopped is read from `callerSignal` and
+   * `#timedOut` instead.
+   */
   readonly #controller = new AbortController();
-  readonly #onCallerAbort = () => this.#controller.abort(this.callerSignal?.reason);
+  readonly #onCallerAbort = () => this.#controller.abort();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timedOut = false;
 
@@ -240,7 +246,7 @@ class ProviderCall {
     this.timeoutMs = timeoutMs;
     this.apiKey = apiKey;
     this.callerSignal = callerSignal;
-    if (callerSignal?.aborted) this.#controller.abort(callerSignal.reason);
+    if (callerSignal?.aborted) this.#controller.abort();
     else callerSignal?.addEventListener("abort", this.#onCallerAbort, { once: true });
     this.resume();
   }
@@ -257,7 +263,7 @@ class ProviderCall {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timedOut = true;
-      this.#controller.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, "TimeoutError"));
+      this.#controller.abort();
     }, this.timeoutMs);
   }
 
@@ -289,12 +295,25 @@ class ProviderCall {
     if (err instanceof APIConnectionError)
       return fail("network", `OpenAI ${op} could not connect: ${err.message}`);
     if (err instanceof APIError && err.status !== undefined) {
+      if (isAudioTooShort(err)) return fail("audio_too_short", `OpenAI ${op}: ${err.message}`, err.status);
       return fail("http", `OpenAI ${op} failed: ${err.message}`, err.status);
     }
     // In-band stream errors, unparseable bodies and anything else the SDK could not make sense of.
     const message = err instanceof Error ? err.message : String(err);
     return fail("bad_response", `OpenAI ${op} returned an unusable response: ${message}`);
   }
+}
+
+/**
+ * OpenAI refuses audio under 0.1 s with 400: whisper-1 says code `audio_too_short`; the
+ * gpt-4o transcribe models say code `invalid_value`, "audio duration ... is shorter than 0.1
+ * seconds which is the minimum for this model".
+ */
+function isAudioTooShort(err: APIError): boolean {
+  return (
+    err.status === 400 &&
+    (err.code === "audio_too_short" || (err.code === "invalid_value" && /shorter than/i.test(err.message)))
+  );
 }
 
 function redact(text: string, secret: string): string {

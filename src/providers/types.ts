@@ -17,6 +17,12 @@ export interface AudioUpload {
   filename: string;
 }
 
+/**
+ * The shortest audio speech-to-text accepts, in ms: OpenAI refuses anything under 0.1 s
+ * (400 `audio_too_short`). Shorter audio is silence and is never sent.
+ */
+export const TRANSCRIBE_MIN_AUDIO_MS = 100;
+
 /** Called once per caller turn (record→reply mode) or detected utterance (realtime mode). */
 export interface SpeechToText {
   transcribe(
@@ -53,6 +59,13 @@ export interface SpeechRequest {
   signal?: AbortSignal;
 }
 
+/**
+ * The longest text one speech request may carry, in characters: OpenAI's documented limit for
+ * `input` of POST /v1/audio/speech (a longer one is refused with 400 `string_too_long`).
+ * Longer text is split (src/audio/sentences.ts splitText) into several requests.
+ */
+export const SPEECH_INPUT_MAX_CHARS = 4096;
+
 /** Hz of text-to-speech `pcm` output (OpenAI's speech API: 24 kHz 16-bit mono). */
 export const TTS_PCM_RATE = 24_000;
 
@@ -75,8 +88,16 @@ export type ProviderOperation = "transcribe" | "complete" | "stream" | "synthesi
  * - http: the provider answered with an error status (`status` says which)
  * - network: the provider could not be reached
  * - bad_response: the provider answered 2xx with something unusable
+ * - audio_too_short: the provider refused audio as too short to transcribe (OpenAI: under 0.1 s,
+ *   400 `audio_too_short`); for a caller this is silence, not a failure
  */
-export type ProviderErrorKind = "timeout" | "aborted" | "http" | "network" | "bad_response";
+export type ProviderErrorKind =
+  | "timeout"
+  | "aborted"
+  | "http"
+  | "network"
+  | "bad_response"
+  | "audio_too_short";
 
 /**
  * What every provider failure becomes, so the call pipeline handles one type (as stores do

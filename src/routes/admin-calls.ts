@@ -28,7 +28,7 @@ const CallSummarySchema = z
     config_version: z.number().int(),
     config_source: z.string(),
     uses_defaults: z.boolean(),
-    mode: z.enum(["turns", "stream"]),
+    mode: z.enum(["turns", "stream", "realtime"]),
     status: z.enum(["in_progress", "ended"]),
     started_at: z.string(),
     ended_at: z.string().nullable(),

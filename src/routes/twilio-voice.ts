@@ -2,6 +2,8 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { AudioStore } from "../call/audio-store.ts";
 import { callLog } from "../call/call-log.ts";
+import type { StartInput } from "../call/call-state.ts";
+import { greetingSpeech } from "../call/greeting.ts";
 import { type CallReply, PHRASES, saying } from "../call/reply.ts";
 import { sign, signingSecret } from "../call/tokens.ts";
 import { recordUnanswered, unansweredSummary } from "../call/unanswered.ts";
@@ -10,6 +12,7 @@ import { callerNumber } from "../config/caller-rules.ts";
 import { requireTwilioSignature } from "../http/twilio-auth.ts";
 import type { AppEnv } from "../http/types.ts";
 import { errorFields, log } from "../log.ts";
+import { createOpenAIProviders } from "../providers/openai.ts";
 import { callNumber } from "../twilio/call-number.ts";
 import { replyTwiml } from "../twilio/call-twiml.ts";
 import { connectStream, dial, hangup, reject, twiml } from "../twilio/twiml.ts";
@@ -24,6 +27,8 @@ type Ctx = Context<AppEnv>;
 
 /** Twilio opens the Media Stream within a second or two of our answer. */
 const STREAM_TOKEN_LIFETIME_MS = 60_000;
+/** Synthesising a greeting not cached yet, within Twilio's 15 s wait for the answer. */
+const GREETING_BUDGET_MS = 5000;
 
 function baseUrl(c: Ctx): string {
   return (c.var.services.settings.PUBLIC_BASE_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
@@ -42,7 +47,7 @@ async function formOf(c: Ctx): Promise<Record<string, string>> {
 
 async function render(c: Ctx, reply: CallReply): Promise<Response> {
   const base = baseUrl(c);
-  const audio = new AudioStore(c.env.AUDIO_CACHE, signingSecret(c.var.services.settings), base);
+  const audio = audioStore(c);
   return xml(
     c,
     await replyTwiml(reply, {
@@ -86,6 +91,41 @@ export function session(c: Ctx, callSid: string) {
   return c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid));
 }
 
+/**
+ * Creates the call's session off the answer's path: the request to its Durable Object leaves
+ * now (so it reaches the object before the Media Stream or a recording webhook can), and the
+ * Worker keeps running until it is done even after the answer is sent. A failure is logged
+ * with the call; the call still gets its TwiML.
+ */
+function startCall(c: Ctx, input: StartInput): void {
+  const started = session(c, input.callSid)
+    .start(input)
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        log.error("call_start_failed", {
+          call_sid: input.callSid,
+          request_id: c.var.requestId,
+          ...errorFields(err),
+        });
+      },
+    );
+  c.executionCtx.waitUntil(started);
+}
+
+function audioStore(c: Ctx): AudioStore {
+  return new AudioStore(c.env.AUDIO_CACHE, signingSecret(c.var.services.settings), baseUrl(c));
+}
+
+function openai(c: Ctx) {
+  const { OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TOKEN_PARAM } = c.var.services.settings;
+  return createOpenAIProviders({
+    apiKey: OPENAI_API_KEY ?? "",
+    baseUrl: OPENAI_BASE_URL,
+    tokenParam: OPENAI_TOKEN_PARAM,
+  });
+}
+
 /** A caller rule's reject, or a forward: answered here, recorded, no session. */
 async function unanswered(
   c: Ctx,
@@ -115,8 +155,11 @@ export function twilioVoiceRoutes() {
   const app = new Hono<AppEnv>();
   app.use(requireTwilioSignature);
 
+  // The answer needs only the signature, the config and the TwiML: the call's session (and its
+  // call-log entry) is created beside it, timed from this moment (see startCall).
   app.post("/voice", async (c) => {
     try {
+      const answeredAt = Date.now();
       const event = parseVoiceWebhook("incoming_call", await formOf(c));
       const { settings } = c.var.services;
       const at = new Date();
@@ -132,7 +175,7 @@ export function twilioVoiceRoutes() {
       if (decision.routing.action.type !== "answer") return unanswered(c, decision, event, at);
       const config = decision.routing.effective;
       const mode = config.conversation_mode;
-      const { reply } = await session(c, event.callSid).start({
+      startCall(c, {
         callSid: event.callSid,
         accountSid: event.accountSid,
         from: event.from,
@@ -147,8 +190,18 @@ export function twilioVoiceRoutes() {
         },
         mode,
         publicBaseUrl: baseUrl(c),
+        answeredAt,
       });
-      return mode === "stream" ? streamAnswer(c, event.callSid) : render(c, reply);
+      // stream and realtime modes talk over a Media Stream.
+      if (mode !== "turns") return streamAnswer(c, event.callSid);
+      const greeting = await greetingSpeech(
+        audioStore(c),
+        openai(c).tts,
+        config,
+        AbortSignal.timeout(GREETING_BUDGET_MS),
+        { call_sid: event.callSid },
+      );
+      return render(c, { speech: [greeting], next: "listen", turns: 0 });
     } catch (err) {
       return answerFailure(c, "voice", err, "hangup");
     }
@@ -165,7 +218,11 @@ export function twilioVoiceRoutes() {
       const event = parseVoiceWebhook("recording", form);
       return render(
         c,
-        await session(c, event.callSid).turn({ key: recordingKey(event), recordingUrl: event.recordingUrl }),
+        await session(c, event.callSid).turn({
+          key: recordingKey(event),
+          recordingUrl: event.recordingUrl,
+          ...(event.recordingDuration !== undefined && { recordingSeconds: event.recordingDuration }),
+        }),
       );
     } catch (err) {
       return answerFailure(c, "recording", err, "listen");

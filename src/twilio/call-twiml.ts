@@ -1,8 +1,23 @@
+import { splitText } from "../audio/sentences.ts";
 import type { CallReply } from "../call/reply.ts";
 import { hangup, play, record, redirect, say, twiml, type Verb } from "./twiml.ts";
 
 /** Twilio's own voice for text we could not synthesise. */
 const FALLBACK_VOICE = "Polly.Joanna";
+/**
+ * The most text one <Say> with a Polly voice may hold: 3,000 UTF-8 bytes (Twilio warning
+ * 13521, "<Say> element character limits exceeded"); past it Twilio does not speak it.
+ */
+export const SAY_MAX_UTF8_BYTES = 3000;
+
+const utf8 = new TextEncoder();
+
+/** `text` in Twilio's voice, as as many <Say> verbs as its length needs, cut at sentence ends. */
+function sayAll(text: string): Verb[] {
+  return splitText(text, SAY_MAX_UTF8_BYTES, (piece) => utf8.encode(piece).byteLength).map((piece) =>
+    say(piece, { voice: FALLBACK_VOICE }),
+  );
+}
 
 export interface ReplyTwimlOptions {
   /** absolute URL of the recording webhook, where Twilio posts the caller's next turn */
@@ -17,11 +32,8 @@ export interface ReplyTwimlOptions {
 export async function replyTwiml(reply: CallReply, options: ReplyTwimlOptions): Promise<string> {
   const verbs: Verb[] = [];
   for (const speech of reply.speech) {
-    verbs.push(
-      speech.audioId
-        ? play(await options.audioUrl(speech.audioId))
-        : say(speech.text, { voice: FALLBACK_VOICE }),
-    );
+    if (speech.audioId) verbs.push(play(await options.audioUrl(speech.audioId)));
+    else verbs.push(...sayAll(speech.text));
   }
   if (reply.next === "listen") {
     verbs.push(
@@ -44,5 +56,5 @@ export async function replyTwiml(reply: CallReply, options: ReplyTwimlOptions): 
 
 /** For a REST call update (max duration reached): say goodbye, hang up. */
 export function goodbyeTwiml(text: string): string {
-  return twiml(say(text, { voice: FALLBACK_VOICE }), hangup());
+  return twiml(...sayAll(text), hangup());
 }

@@ -201,7 +201,10 @@ export class TwilioRest {
     const reply = await this.request(operation, path, form);
     if (reply.status >= 200 && reply.status < 300) return { ok: true, resource: resource(operation, reply) };
     const error = errorFromReply(operation, reply);
-    if (error.code === CALL_NOT_IN_PROGRESS) return { ok: false, reason: "call_not_in_progress" };
+    // 404: Twilio no longer has the call (ended and gone); either way there is nothing to change.
+    if (error.code === CALL_NOT_IN_PROGRESS || reply.status === 404) {
+      return { ok: false, reason: "call_not_in_progress" };
+    }
     throw error;
   }
 

@@ -10,6 +10,8 @@ export interface OpenAIScript {
   replies?: string[];
   /** fixed artificial latency per endpoint; given keys replace earlier values */
   delayMs?: OpenAIDelays;
+  /** the Realtime socket (test/fakes/openai-realtime.ts); given keys replace earlier values */
+  realtime?: { firstAudioDelayMs?: number; dropAfterResponses?: number; deltaIntervalMs?: number };
 }
 
 export interface OpenAIDelays {

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import type { OpenAIDelays } from "./openai-client.ts";
+import { REALTIME_PATH, type RealtimeScript, realtimeUpgrade } from "./openai-realtime.ts";
 import {
   type FakeServer,
   json,
@@ -14,15 +15,19 @@ import { tone, wavFile } from "./wav.ts";
 /**
  * A fake OpenAI speaking the real wire formats of the three endpoints we use, deterministic
  * and scriptable per namespace (test/fakes/openai-client.ts):
- *   POST /v1/audio/transcriptions  multipart (file, model[, prompt]) -> {"text": ...}
+ *   POST /v1/audio/transcriptions  multipart (file, model[, prompt]) -> {"text": ...}; a WAV under
+ *                                  0.1 s gets OpenAI's 400 (audio_too_short, or invalid_value
+ *                                  for the gpt-4o transcribe models)
  *   POST /v1/chat/completions      JSON -> chat.completion, or SSE chat.completion.chunk lines + [DONE];
  *                                  reasoning models refuse `max_tokens` and a temperature other than
  *                                  1 with OpenAI's 400 body (`unsupported_parameter` / `unsupported_value`)
  *   POST /v1/audio/speech          JSON -> a quiet 440 Hz tone, 50 ms per input character, as
  *                                  wav (24 kHz mono s16le), pcm (raw, streamed in several chunks)
  *                                  or "mp3" (the same WAV bytes labelled audio/mpeg: nothing here
- *                                  decodes it, and encoding real MP3 would need a codec)
- *   POST /__openai/script          {transcripts?, replies?, delayMs?} (not under /v1, no auth)
+ *                                  decodes it, and encoding real MP3 would need a codec); input
+ *                                  over 4,096 characters gets OpenAI's 400 string_too_long
+ *   WS   /v1/realtime?model=…       the Realtime API's GA event protocol (test/fakes/openai-realtime.ts)
+ *   POST /__openai/script          {transcripts?, replies?, delayMs?, realtime?} (not under /v1, no auth)
  * Every /v1 request needs `Authorization: Bearer <any key>`. Control requests are recorded
  * too, like every request the frame receives: filter records by path.
  */
@@ -30,6 +35,10 @@ import { tone, wavFile } from "./wav.ts";
 export const DEFAULT_TRANSCRIPT = "I would like to know your opening hours.";
 export const SAMPLE_RATE = 24_000;
 const MS_PER_CHARACTER = 50;
+/** OpenAI refuses shorter transcription uploads (400 audio_too_short). */
+const MIN_AUDIO_SECONDS = 0.1;
+/** OpenAI's limit on `input` of /v1/audio/speech, in characters. */
+const SPEECH_MAX_CHARS = 4096;
 const TONE_HZ = 440;
 const TONE_AMPLITUDE = 1000; // about -30 dBFS: audible in a player, quiet on a call
 // Odd on purpose: real streams split samples across chunks, and consumers must cope.
@@ -40,9 +49,7 @@ export function defaultReply(lastUserMessage: string): string {
   return `You said: ${lastUserMessage.replace(/[\s.!?]+$/, "")}. We are open nine to five.`;
 }
 
-interface Script {
-  transcripts: string[];
-  replies: string[];
+interface Script extends RealtimeScript {
   delayMs: OpenAIDelays;
 }
 
@@ -54,6 +61,13 @@ const ScriptBody = z.strictObject({
       stt: z.number().int().min(0).optional(),
       llmFirstToken: z.number().int().min(0).optional(),
       tts: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  realtime: z
+    .strictObject({
+      firstAudioDelayMs: z.number().int().min(0).optional(),
+      dropAfterResponses: z.number().int().min(1).optional(),
+      deltaIntervalMs: z.number().int().min(0).optional(),
     })
     .optional(),
 });
@@ -101,33 +115,41 @@ function refusedParameter(
 const SpeechBody = z.object({
   model: z.string().min(1),
   voice: z.string().min(1),
-  input: z.string().min(1).max(4096),
+  input: z.string().min(1),
   response_format: z.enum(["mp3", "wav", "pcm"]).default("mp3"),
 });
 
 export function startOpenAIFake(): Promise<FakeServer> {
-  return startFakeServer("openai", async (req, res, state) => {
-    const script = scriptOf(state);
-    if (req.path === "/__openai/script" && req.method === "POST") return applyScript(req, res, script);
-    if (!/^Bearer \S+$/.test(req.headers.authorization ?? "")) {
-      return openaiError(
-        res,
-        401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-      );
-    }
-    const route = `${req.method} ${req.path}`;
-    if (route === "POST /v1/audio/transcriptions") return transcribe(req, res, script);
-    if (route === "POST /v1/chat/completions") return complete(req, res, script);
-    if (route === "POST /v1/audio/speech") return speak(req, res, script);
-    return openaiError(res, 404, `Invalid URL (${route})`);
-  });
+  return startFakeServer(
+    "openai",
+    async (req, res, state) => {
+      const script = scriptOf(state);
+      if (req.path === "/__openai/script" && req.method === "POST") return applyScript(req, res, script);
+      if (!/^Bearer \S+$/.test(req.headers.authorization ?? "")) {
+        return openaiError(
+          res,
+          401,
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        );
+      }
+      const route = `${req.method} ${req.path}`;
+      if (route === "POST /v1/audio/transcriptions") return transcribe(req, res, script);
+      if (route === "POST /v1/chat/completions") return complete(req, res, script);
+      if (route === "POST /v1/audio/speech") return speak(req, res, script);
+      return openaiError(res, 404, `Invalid URL (${route})`);
+    },
+    (ctx) => {
+      if (ctx.req.path !== REALTIME_PATH)
+        return ctx.refuse(404, { error: { message: `Invalid URL (${ctx.req.path})` } });
+      return realtimeUpgrade(ctx, scriptOf(ctx.state));
+    },
+  );
 }
 
 function scriptOf(state: NamespaceState): Script {
   let script = state.get("openai") as Script | undefined;
   if (!script) {
-    script = { transcripts: [], replies: [], delayMs: {} };
+    script = { transcripts: [], replies: [], delayMs: {}, realtime: {} };
     state.set("openai", script);
   }
   return script;
@@ -139,6 +161,7 @@ function applyScript(req: RecordedRequest, res: ServerResponse, script: Script):
   script.transcripts.push(...(body.transcripts ?? []));
   script.replies.push(...(body.replies ?? []));
   Object.assign(script.delayMs, body.delayMs);
+  Object.assign(script.realtime, body.realtime);
   json(res, 200, { ok: true });
 }
 
@@ -156,6 +179,25 @@ async function transcribe(req: RecordedRequest, res: ServerResponse, script: Scr
   if (typeof model !== "string" || model === "") return openaiError(res, 400, "Missing model.", "model");
   const format = form.get("response_format") ?? "json";
   if (format !== "json") return openaiError(res, 400, "The fake answers response_format=json only.");
+  const seconds = wavSeconds(Buffer.from(await file.arrayBuffer()));
+  if (seconds !== null && seconds < MIN_AUDIO_SECONDS) {
+    // whisper-1 and the gpt-4o transcribe models word this refusal differently.
+    return model.startsWith("gpt-")
+      ? openaiError(
+          res,
+          400,
+          `audio duration ${seconds.toFixed(1)} seconds is shorter than ${MIN_AUDIO_SECONDS} seconds which is the minimum for this model`,
+          null,
+          "invalid_value",
+        )
+      : openaiError(
+          res,
+          400,
+          `Audio file is too short. Minimum audio length is ${MIN_AUDIO_SECONDS} seconds.`,
+          "file",
+          "audio_too_short",
+        );
+  }
   await sleep(script.delayMs.stt ?? 0);
   json(res, 200, { text: script.transcripts.shift() ?? DEFAULT_TRANSCRIPT });
 }
@@ -166,6 +208,14 @@ async function complete(req: RecordedRequest, res: ServerResponse, script: Scrip
   const refused = refusedParameter(body);
   if (refused) return openaiError(res, 400, refused.message, refused.param, refused.code);
   const { model, messages, stream } = body;
+  if (/^gpt-realtime/.test(model)) {
+    return openaiError(
+      res,
+      404,
+      "This is not a chat model and thus not supported in the v1/chat/completions endpoint.",
+      "model",
+    );
+  }
   const lastUser = messages.findLast((m) => m.role === "user")?.content ?? "";
   const reply = script.replies.shift() ?? defaultReply(lastUser);
   const id = `chatcmpl-fake${Math.random().toString(36).slice(2, 10)}`;
@@ -220,6 +270,14 @@ async function speak(req: RecordedRequest, res: ServerResponse, script: Script):
   const body = readJson(req, res, SpeechBody);
   if (!body) return;
   const { input, response_format: format } = body;
+  // OpenAI counts characters as Python does (code points) and answers its validator's list.
+  if ([...input].length > SPEECH_MAX_CHARS) {
+    return openaiError(
+      res,
+      400,
+      `[{'type': 'string_too_long', 'loc': ('body', 'input'), 'msg': 'String should have at most ${SPEECH_MAX_CHARS} characters', 'ctx': {'max_length': ${SPEECH_MAX_CHARS}}}]`,
+    );
+  }
   const pcm = tonePcm(input.length * MS_PER_CHARACTER);
 
   if (format === "pcm") {
@@ -270,4 +328,24 @@ function openaiError(
   code: string | null = status === 401 ? "invalid_api_key" : null,
 ): void {
   json(res, status, { error: { message, type: "invalid_request_error", param, code } });
+}
+
+/** The length of a PCM WAV upload in seconds, or null when it is not one (then it is not checked). */
+function wavSeconds(file: Buffer): number | null {
+  if (
+    file.length < 12 ||
+    file.toString("ascii", 0, 4) !== "RIFF" ||
+    file.toString("ascii", 8, 12) !== "WAVE"
+  ) {
+    return null;
+  }
+  let byteRate = 0;
+  for (let at = 12; at + 8 <= file.length; ) {
+    const id = file.toString("ascii", at, at + 4);
+    const size = file.readUInt32LE(at + 4);
+    if (id === "fmt " && at + 20 <= file.length) byteRate = file.readUInt32LE(at + 16);
+    if (id === "data" && byteRate > 0) return Math.min(size, file.length - at - 8) / byteRate;
+    at += 8 + size + (size % 2);
+  }
+  return null;
 }

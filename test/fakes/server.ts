@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
 import type { Behavior, RecordedRequest } from "./types.ts";
 
 export type { Behavior, RecordedRequest };
@@ -22,6 +24,18 @@ export type Handler = (
   state: NamespaceState,
 ) => void | Promise<void>;
 
+/** A WebSocket upgrade request, for a fake that also speaks WebSocket (the Realtime API). */
+export interface UpgradeContext {
+  req: RecordedRequest;
+  state: NamespaceState;
+  /** Records one message received on the socket, as a request with method "WS" and this path. */
+  record(path: string, body: string): void;
+  accept(): Promise<WebSocket>;
+  refuse(status: number, body: unknown): void;
+}
+
+export type UpgradeHandler = (ctx: UpgradeContext) => void | Promise<void>;
+
 interface Namespace {
   records: RecordedRequest[];
   behaviors: Behavior[];
@@ -33,7 +47,11 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-export async function startFakeServer(name: string, handle: Handler): Promise<FakeServer> {
+export async function startFakeServer(
+  name: string,
+  handle: Handler,
+  upgrade?: UpgradeHandler,
+): Promise<FakeServer> {
   const namespaces = new Map<string, Namespace>();
   const namespace = (id: string): Namespace => {
     let ns = namespaces.get(id);
@@ -79,13 +97,60 @@ export async function startFakeServer(name: string, handle: Handler): Promise<Fa
           ns.behaviors.splice(ns.behaviors.indexOf(behavior), 1);
         if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
         if (behavior.status) {
-          res.writeHead(behavior.status, { "content-type": "application/json" });
+          res.writeHead(behavior.status, { "content-type": "application/json", ...behavior.headers });
           return res.end(behavior.body ?? JSON.stringify({ error: { message: `${name} fake failure` } }));
         }
       }
       await handle(recorded, res, ns.state);
     } catch (err) {
       if (!res.headersSent) json(res, 500, { error: { message: `${name} fake crashed: ${String(err)}` } });
+    }
+  });
+  const sockets = new WebSocketServer({ noServer: true });
+  server.on("upgrade", async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const match = /^\/ns\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    const ns = namespace(match?.[1] ?? "");
+    const path = match ? (match[2] ?? "/") : url.pathname;
+    const refuse = (status: number, body: unknown) => {
+      const text = typeof body === "string" ? body : JSON.stringify(body);
+      socket.end(
+        `HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      );
+    };
+    if (!upgrade) return refuse(404, { error: { message: `${name} fake speaks no WebSocket` } });
+    const recorded: RecordedRequest = {
+      method: req.method ?? "GET",
+      path,
+      query: Object.fromEntries(url.searchParams),
+      headers: Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v ?? "")]),
+      ),
+      body: "",
+      bodyBase64: "",
+      at: Date.now(),
+    };
+    ns.records.push(recorded);
+    const behavior = ns.behaviors.find((b) => !b.pathIncludes || path.includes(b.pathIncludes));
+    if (behavior) {
+      if (behavior.times !== undefined && --behavior.times <= 0)
+        ns.behaviors.splice(ns.behaviors.indexOf(behavior), 1);
+      if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
+      if (behavior.status) {
+        return refuse(behavior.status, behavior.body ?? { error: { message: `${name} fake failure` } });
+      }
+    }
+    try {
+      await upgrade({
+        req: recorded,
+        state: ns.state,
+        record: (wsPath, body) =>
+          ns.records.push({ ...recorded, method: "WS", path: wsPath, body, bodyBase64: "", at: Date.now() }),
+        accept: () => new Promise((resolve) => sockets.handleUpgrade(req, socket, head, resolve)),
+        refuse,
+      });
+    } catch (err) {
+      refuse(500, { error: { message: `${name} fake crashed: ${String(err)}` } });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -95,6 +160,7 @@ export async function startFakeServer(name: string, handle: Handler): Promise<Fa
     url: `http://127.0.0.1:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const client of sockets.clients) client.terminate();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -16,6 +16,7 @@ import { tone, wavFile } from "./wav.ts";
  * changes fail with Twilio's 21220. A path with an empty account (`/Accounts//...`) is 404. Test controls (inside a namespace, like the API):
  *   POST /__twilio/calls/<CallSid>/end                      -> the caller hangs up
  *   POST /__twilio/recordings/<RecordingSid>/not-ready?times=N -> the next N downloads get 404
+ *   POST /__twilio/recordings/<RecordingSid>/duration?ms=N   -> the recording holds N ms of audio
  */
 
 export const TWILIO_FAKE_ACCOUNT_SID = "AC00000000000000000000000000000000";
@@ -50,11 +51,13 @@ function slot<T>(state: NamespaceState, key: string, create: () => T): T {
 const endedCalls = (state: NamespaceState) => slot(state, "endedCalls", () => new Set<string>());
 /** Recording SID -> how many more downloads get 404. */
 const notReady = (state: NamespaceState) => slot(state, "notReady", () => new Map<string, number>());
+/** Recording SID -> its length in ms, when not the default second. */
+const durations = (state: NamespaceState) => slot(state, "durations", () => new Map<string, number>());
 
 const sid = (prefix: string) => `${prefix}${crypto.randomUUID().replaceAll("-", "")}`;
 
-/** One second of a 440 Hz tone as Twilio's recordings come: WAV, 16-bit PCM, 8 kHz, mono. */
-const toneWav = () => wavFile(tone(8000, 1000, 440, 8000), 8000);
+/** A 440 Hz tone as Twilio's recordings come: WAV, 16-bit PCM, 8 kHz, mono. */
+const toneWav = (ms = 1000) => wavFile(tone(8000, ms, 440, 8000), 8000);
 
 const TONE = toneWav();
 
@@ -98,10 +101,11 @@ function recordingResource(callSid: string, form: URLSearchParams) {
 }
 
 function route(req: RecordedRequest, state: NamespaceState): Reply {
-  const control = /^\/__twilio\/(calls|recordings)\/([^/]+)\/(end|not-ready)$/.exec(req.path);
+  const control = /^\/__twilio\/(calls|recordings)\/([^/]+)\/(end|not-ready|duration)$/.exec(req.path);
   if (control && req.method === "POST") {
     const [, , target = "", action] = control;
     if (action === "end") endedCalls(state).add(target);
+    else if (action === "duration") durations(state).set(target, Number(req.query.ms ?? "1000"));
     else notReady(state).set(target, Number(req.query.times ?? "1"));
     return { status: 200, body: { ok: true } };
   }
@@ -134,7 +138,12 @@ function route(req: RecordedRequest, state: NamespaceState): Reply {
       notReady(state).set(recordingSid, remaining - 1);
       return notFound;
     }
-    return { status: 200, headers: { "content-type": "audio/x-wav" }, body: TONE };
+    const ms = durations(state).get(recordingSid);
+    return {
+      status: 200,
+      headers: { "content-type": "audio/x-wav" },
+      body: ms === undefined ? TONE : toneWav(ms),
+    };
   }
 
   const call = /^\/Calls\/(CA[0-9a-zA-Z]+)(\.json|\/Recordings\.json)$/.exec(path);

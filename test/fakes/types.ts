@@ -14,6 +14,8 @@ export interface Behavior {
   status?: number;
   delayMs?: number;
   body?: string;
+  /** response headers for `status` (default: content-type application/json), e.g. retry-after */
+  headers?: Record<string, string>;
   /** how many requests the behaviour applies to; unset = until reset */
   times?: number;
   /** only requests whose path contains this */

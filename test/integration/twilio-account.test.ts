@@ -36,6 +36,7 @@ describe("Twilio REST calls without TWILIO_ACCOUNT_SID", () => {
         configSource: "default",
         mode: "stream",
         publicBaseUrl: testEnv.PUBLIC_BASE_URL,
+        answeredAt: Date.now(),
       });
       // Time passes: the recording is due, and so is max_call_duration's hang-up.
       const state = (instance as unknown as { state: { recording: { nextAt: number }; deadlineAt: number } })

@@ -105,8 +105,11 @@ export class MediaStreamClient {
     return this.received.flatMap((m) => (m.event === "mark" ? [m.mark.name] : []));
   }
 
+  /** 20 ms frames of agent audio received so far (a `media` message may carry several). */
   mediaCount(): number {
-    return this.received.filter((m) => m.event === "media").length;
+    return this.received
+      .filter((m) => m.event === "media")
+      .reduce((frames, m) => frames + atob(m.media.payload).length / 160, 0);
   }
 
   private send(message: unknown): void {

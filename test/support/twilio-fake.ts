@@ -21,6 +21,9 @@ export function twilioFake(serverUrl: string = testEnv.FAKE_TWILIO_URL) {
     /** The next `times` downloads of this recording get 404, as when Twilio has not finished it. */
     recordingNotReady: (recordingSid: string, times: number) =>
       post(`/__twilio/recordings/${encodeURIComponent(recordingSid)}/not-ready?times=${times}`),
+    /** This recording holds only `ms` of audio (Twilio then reports RecordingDuration 0). */
+    recordingDuration: (recordingSid: string, ms: number) =>
+      post(`/__twilio/recordings/${encodeURIComponent(recordingSid)}/duration?ms=${ms}`),
     /** Requests to Twilio's API (the controls above are left out). */
     async apiRequests(): Promise<RecordedRequest[]> {
       return (await control.requests()).filter((r) => r.path.startsWith("/2010-04-01/"));

@@ -37,7 +37,24 @@ function toVerb(node: OrderedNode): TwimlVerb {
   return { name, attributes: { ...node[":@"] }, text, children };
 }
 
-/** The verbs of a TwiML document, in order; throws unless it is well-formed XML with a <Response> root. */
+/** Twilio's limit for the text of one <Say> with a Polly voice (warning 13521): 3,000 UTF-8 bytes. */
+const SAY_MAX_UTF8_BYTES = 3000;
+
+/** Twilio does not speak a <Say> over its limit: such a document is refused here as a test failure. */
+function checkSayLengths(verbs: TwimlVerb[]): void {
+  for (const verb of verbs) {
+    const bytes = new TextEncoder().encode(verb.text).byteLength;
+    if (verb.name === "Say" && bytes > SAY_MAX_UTF8_BYTES) {
+      throw new Error(`<Say> holds ${bytes} UTF-8 bytes; Twilio speaks at most ${SAY_MAX_UTF8_BYTES}`);
+    }
+    checkSayLengths(verb.children);
+  }
+}
+
+/**
+ * The verbs of a TwiML document, in order; throws unless it is well-formed XML with a <Response>
+ * root and every <Say> is within Twilio's length limit.
+ */
 export function parseTwiml(xml: string): TwimlVerb[] {
   const valid = XMLValidator.validate(xml);
   if (valid !== true)
@@ -52,5 +69,6 @@ export function parseTwiml(xml: string): TwimlVerb[] {
       `TwiML must have exactly one <Response> root, got ${roots.map((r) => r.name).join(", ")}`,
     );
   }
+  checkSayLengths(root.children);
   return root.children;
 }

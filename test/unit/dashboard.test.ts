@@ -38,7 +38,10 @@ describe("console form from the API's schema", () => {
     });
     expect(byName.max_tokens).toMatchObject({ kind: "number", integer: true });
     expect(byName.is_active).toMatchObject({ kind: "checkbox" });
-    expect(byName.conversation_mode).toMatchObject({ kind: "select", options: ["stream", "turns"] });
+    expect(byName.conversation_mode).toMatchObject({
+      kind: "select",
+      options: ["stream", "turns", "realtime"],
+    });
     expect(byName.system_prompt).toMatchObject({ kind: "textarea", required: true });
     expect(byName.display_name).toMatchObject({ kind: "text", required: true });
   });

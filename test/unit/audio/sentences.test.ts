@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SentenceSplitter } from "../../../src/audio/sentences.ts";
+import { SentenceSplitter, splitText } from "../../../src/audio/sentences.ts";
 
 /** Everything the splitter yields for a stream of deltas, flush included. */
 function split(deltas: string[], maxLength?: number): string[] {
@@ -86,5 +86,61 @@ describe("SentenceSplitter", () => {
 
   it("returns nothing for whitespace-only input", () => {
     expect(split(["  ", "\n\n", " "])).toEqual([]);
+  });
+
+  it("cuts a word longer than the limit (a URL, a run of digits) so no piece ever exceeds it", () => {
+    const token = "7".repeat(5000);
+    const pieces = split(byChar(`Your code is ${token} thanks.`), 160);
+    for (const piece of pieces) expect(piece.length).toBeLessThanOrEqual(160);
+    expect(pieces.join("").replace(/\s/g, "")).toBe(`Yourcodeis${token}thanks.`);
+  });
+});
+
+describe("splitText", () => {
+  /** A reply like the one in the field report: 5,048 characters of ordinary sentences. */
+  const longReply = () => {
+    const sentences: string[] = [];
+    for (let i = 1; sentences.join(" ").length < 5048; i++) {
+      sentences.push(`Step ${i}: open the settings page, choose the account tab and check the number again.`);
+    }
+    return `${sentences
+      .join(" ")
+      .slice(0, 5047)
+      .replace(/\s*\S*$/, "")}.`;
+  };
+
+  it("keeps text within the limit as one piece", () => {
+    expect(splitText("  Hello there. How are you?  ", 4096)).toEqual(["Hello there. How are you?"]);
+    expect(splitText("   ", 10)).toEqual([]);
+  });
+
+  it("packs whole sentences into pieces under the limit, losing no words", () => {
+    const text = longReply();
+    const pieces = splitText(text, 4096);
+    expect(pieces.length).toBe(2);
+    for (const piece of pieces) {
+      expect(piece.length).toBeLessThanOrEqual(4096);
+      expect(piece).toMatch(/\.$/);
+    }
+    expect(pieces.join(" ")).toBe(text);
+  });
+
+  it("measures with the given function (UTF-8 bytes for Twilio's <Say>)", () => {
+    const bytes = (s: string) => new TextEncoder().encode(s).byteLength;
+    const text = "Ça coûte 5 €. ".repeat(400).trim();
+    const pieces = splitText(text, 3000, bytes);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const piece of pieces) expect(bytes(piece)).toBeLessThanOrEqual(3000);
+    expect(pieces.join(" ")).toBe(text);
+  });
+
+  it("cuts a sentence longer than the limit at a clause mark, else a space, else mid-word", () => {
+    expect(splitText("one two, three four five six", 14)).toEqual(["one two,", "three four", "five six"]);
+    expect(splitText("abcdefghij", 4)).toEqual(["abcd", "efgh", "ij"]);
+  });
+
+  it("never splits a character made of a surrogate pair", () => {
+    const pieces = splitText("😀".repeat(5), 3);
+    expect(pieces).toEqual(["😀", "😀", "😀", "😀", "😀"]);
   });
 });

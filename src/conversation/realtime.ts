@@ -1,0 +1,557 @@
+import type {
+  RealtimeClientEvent,
+  RealtimeFunctionTool,
+  RealtimeServerEvent,
+  RealtimeSessionCreateRequest,
+} from "openai/resources/realtime/realtime";
+import { FRAME_BYTES, LINE_RATE } from "../audio/telephony.ts";
+import type { TurnRecord } from "../call/summary.ts";
+import type { CallConfig } from "../config/defaults.ts";
+import { errorFields, log } from "../log.ts";
+import type { RealtimeConnection, RealtimeHandlers } from "../providers/openai-realtime.ts";
+import type { ChatMessage } from "../providers/types.ts";
+import { decodeBase64, encodeBase64 } from "../twilio/base64.ts";
+import type { ConversationEngine, EngineOptions, EngineSink } from "./engine.ts";
+
+/**
+ * The realtime engine (conversation_mode "realtime"): the caller's μ-law goes to OpenAI's
+ * Realtime API as it is (`audio/pcmu` both ways, no decoding or resampling), and the model's
+ * μ-law comes back cut into 20 ms frames for the caller, byte for byte. The server's VAD finds
+ * the turns; marks after each audio delta tell how much of the answer the caller has heard, so a
+ * barge-in clears the caller's queue, cancels the response and truncates the item at exactly
+ * the milliseconds heard. A socket that won't open, a refused session, a greeting that does not
+ * start, or a socket that drops: the engine reports what it has and calls `onFailure`, and the
+ * call carries on with the pipeline (conversation/fallback.ts).
+ */
+
+/** The Realtime socket must be open within this, or the call falls back to the pipeline. */
+export const REALTIME_OPEN_TIMEOUT_MS = 3000;
+/** The greeting's first audio must arrive within this of the stream starting (issue 12). */
+export const GREETING_START_TIMEOUT_MS = 3000;
+/** Caller audio kept while the socket opens: the open limit's worth of 20 ms frames. */
+const MAX_BUFFERED_FRAMES = REALTIME_OPEN_TIMEOUT_MS / 20;
+const BYTES_PER_MS = LINE_RATE / 1000;
+
+/** The number's tools as Realtime function tools, and how to run one (issue 11 supplies these). */
+export interface RealtimeTools {
+  definitions: RealtimeFunctionTool[];
+  /** Runs the named tool with the model's JSON arguments; resolves to the output for the model. */
+  call(name: string, args: string): Promise<string>;
+}
+
+export interface RealtimeEngineDeps extends Pick<EngineSink, "send" | "onTurn"> {
+  /** Opens the Realtime socket (providers/openai-realtime.ts), aborted by `signal`. */
+  connect(handlers: RealtimeHandlers, signal: AbortSignal): Promise<RealtimeConnection>;
+  /** The engine cannot carry the call: it has reported its turns and stopped. */
+  onFailure(reason: RealtimeFailure, err?: unknown): void;
+  tools?: RealtimeTools;
+  now(): number;
+  logFields: Record<string, unknown>;
+}
+
+export type RealtimeFailure = "connect_failed" | "session_refused" | "greeting_timeout" | "socket_dropped";
+
+/** A caller utterance the server's VAD ended, and the answer to it. */
+interface Turn {
+  seq: number;
+  at: string;
+  userItemId: string;
+  /** undefined until the transcription completes (null: it failed) */
+  transcript: string | null | undefined;
+  speechStoppedAt: number;
+  /** where the utterance ended in the caller's audio (ms since the stream began), from the server */
+  speechStoppedMs: number;
+  firstDeltaAt?: number;
+  firstFrameAt?: number;
+  record?: TurnRecord;
+  messages: ChatMessage[];
+}
+
+/** One assistant audio item as it reaches the caller. */
+interface Played {
+  itemId: string;
+  /** null: the greeting (not a turn) */
+  turn: Turn | null;
+  bytesSent: number;
+  heardBytes: number;
+  transcript: string;
+  /** all its audio has been sent (the end mark is out) */
+  allSent: boolean;
+  /** cut by a barge-in: later deltas are dropped */
+  cut: boolean;
+}
+
+interface Mark {
+  name: string;
+  item: Played;
+  /** bytes of the item played once this mark comes back */
+  bytes: number;
+  end: boolean;
+}
+
+export class RealtimeEngine implements ConversationEngine {
+  private readonly deps: RealtimeEngineDeps;
+  private readonly config: CallConfig;
+  private readonly history: ChatMessage[];
+  private nextSeq: number;
+  private conn: RealtimeConnection | null = null;
+  private readonly opening: Promise<void>;
+  private readonly buffered: Uint8Array[] = [];
+  private stopped = false;
+  private readonly turns: Turn[] = [];
+  /** turns (or the greeting) waiting for their response, oldest first */
+  private readonly awaiting: Array<Turn | "greeting"> = [];
+  private response: { id: string; owner: Turn | null; active: boolean } | null = null;
+  private readonly items = new Map<string, Played>();
+  private current: Played | null = null;
+  private readonly marks: Mark[] = [];
+  private marksSent = 0;
+  /** bytes of the current item not yet sent (less than one frame) */
+  private remainder = new Uint8Array(0);
+  private greetingTimer: ReturnType<typeof setTimeout> | undefined;
+  private respondWhenDone = false;
+
+  constructor(deps: RealtimeEngineDeps, options: EngineOptions) {
+    this.deps = deps;
+    this.config = options.config;
+    this.history = options.history;
+    this.nextSeq = options.nextSeq;
+    this.opening = this.open();
+  }
+
+  async greet(): Promise<void> {
+    this.greetingTimer = setTimeout(() => this.fail("greeting_timeout"), GREETING_START_TIMEOUT_MS);
+    await this.opening;
+    if (this.stopped) return;
+    this.awaiting.push("greeting");
+    this.emit({
+      type: "response.create",
+      response: {
+        instructions: `Say exactly the following greeting, word for word, and nothing else: "${this.config.greeting}"`,
+      },
+    });
+  }
+
+  pushAudio(mulaw: Uint8Array): void {
+    if (this.stopped) return;
+    if (!this.conn) {
+      if (this.buffered.length < MAX_BUFFERED_FRAMES) this.buffered.push(mulaw.slice());
+      return;
+    }
+    this.emit({ type: "input_audio_buffer.append", audio: encodeBase64(mulaw) });
+  }
+
+  markPlayed(name: string): void {
+    const index = this.marks.findIndex((m) => m.name === name);
+    // Not outstanding: dropped by a clear (Twilio echoes those too), or not one of ours.
+    if (index < 0) return;
+    for (const mark of this.marks.splice(0, index + 1)) {
+      mark.item.heardBytes = Math.max(mark.item.heardBytes, mark.bytes);
+      if (mark.end && mark.item.turn) this.settle(mark.item.turn, mark.item.transcript, false);
+    }
+    this.report();
+  }
+
+  close(): void {
+    if (this.stopped) return;
+    this.stop();
+    this.conn?.close();
+  }
+
+  async idle(): Promise<void> {
+    await this.opening;
+  }
+
+  private async open(): Promise<void> {
+    // Not AbortSignal.timeout: aborting the handshake's fetch later would also cut the open socket.
+    const handshake = new AbortController();
+    const timer = setTimeout(
+      () => handshake.abort(new DOMException("the Realtime socket did not open in time", "TimeoutError")),
+      REALTIME_OPEN_TIMEOUT_MS,
+    );
+    let conn: RealtimeConnection;
+    try {
+      conn = await this.deps.connect(
+        { event: (event) => this.receive(event), closed: (reason) => this.fail("socket_dropped", reason) },
+        handshake.signal,
+      );
+    } catch (err) {
+      this.fail("connect_failed", err);
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.stopped) {
+      conn.close();
+      return;
+    }
+    this.conn = conn;
+    this.emit({ type: "session.update", event_id: "session_update", session: this.session() });
+    // After an eviction the conversation so far goes back into the new session.
+    for (const message of this.history) {
+      if (message.role === "user") {
+        this.emit({
+          type: "conversation.item.create",
+          item: { type: "message", role: "user", content: [{ type: "input_text", text: message.content }] },
+        });
+      } else if (message.role === "assistant") {
+        this.emit({
+          type: "conversation.item.create",
+          item: {
+            type: "message",
+            role: "assistant",
+            content: [{ type: "output_text", text: message.content }],
+          },
+        });
+      }
+    }
+    for (const frame of this.buffered.splice(0)) this.pushAudio(frame);
+  }
+
+  /** The number's values as a GA session. Temperature is not a Realtime session parameter. */
+  private session(): RealtimeSessionCreateRequest {
+    const { config } = this;
+    const tools = this.deps.tools?.definitions ?? [];
+    return {
+      type: "realtime",
+      instructions: config.system_prompt,
+      output_modalities: ["audio"],
+      audio: {
+        input: {
+          format: { type: "audio/pcmu" },
+          transcription: { model: config.stt_model },
+          turn_detection: {
+            type: "server_vad",
+            silence_duration_ms: config.end_of_speech_ms,
+            interrupt_response: config.enable_interrupts,
+            create_response: true,
+          },
+        },
+        output: { format: { type: "audio/pcmu" }, voice: config.tts_voice },
+      },
+      max_output_tokens: config.max_tokens,
+      ...(tools.length > 0 && { tools, tool_choice: "auto" as const }),
+    };
+  }
+
+  private receive(event: RealtimeServerEvent): void {
+    if (this.stopped) return;
+    try {
+      this.handle(event);
+    } catch (err) {
+      // One odd event must not end the call.
+      log.error("realtime_event_failed", { ...this.deps.logFields, event: event.type, ...errorFields(err) });
+    }
+  }
+
+  private handle(event: RealtimeServerEvent): void {
+    switch (event.type) {
+      case "error":
+        this.serverError(event.error);
+        return;
+      case "input_audio_buffer.speech_started":
+        this.speechStarted();
+        return;
+      case "input_audio_buffer.speech_stopped":
+        this.speechStopped(event.item_id, event.audio_end_ms);
+        return;
+      case "conversation.item.input_audio_transcription.completed":
+        this.transcribed(event.item_id, event.transcript);
+        return;
+      case "conversation.item.input_audio_transcription.failed":
+        this.transcribed(event.item_id, null);
+        return;
+      case "response.created":
+        this.responseCreated(event.response.id ?? "");
+        return;
+      case "response.output_item.added":
+        if (event.item.type === "message" && event.item.id) this.itemAdded(event.item.id);
+        return;
+      case "response.output_audio.delta":
+        this.audioDelta(event.item_id, event.delta);
+        return;
+      case "response.output_audio_transcript.delta": {
+        const item = this.items.get(event.item_id);
+        if (item) item.transcript += event.delta;
+        return;
+      }
+      case "response.output_audio_transcript.done": {
+        const item = this.items.get(event.item_id);
+        if (item) item.transcript = event.transcript;
+        return;
+      }
+      case "response.output_audio.done":
+        this.audioDone(event.item_id);
+        return;
+      case "response.done":
+        this.responseDone(event.response);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private serverError(error: { message: string; code?: string | null; event_id?: string | null }): void {
+    const fields = { ...this.deps.logFields, code: error.code, message: error.message };
+    if (error.event_id === "session_update") {
+      log.warn("realtime_session_refused", fields);
+      this.fail("session_refused", error.message);
+      return;
+    }
+    if (error.code === "conversation_already_has_active_response") {
+      // Interrupts off: the caller spoke while the agent was answering; answer once it is done.
+      this.respondWhenDone = true;
+      return;
+    }
+    // A cancel racing the server's own (interrupt_response) is harmless.
+    if (error.code === "response_cancel_not_active") log.info("realtime_error", fields);
+    else log.warn("realtime_error", fields);
+  }
+
+  private speechStarted(): void {
+    const item = this.current;
+    const playing = item !== null && !item.cut && (!item.allSent || this.marks.some((m) => m.item === item));
+    if (!this.config.enable_interrupts || !item || !playing) return;
+    item.cut = true;
+    const audioEndMs = Math.floor(item.heardBytes / BYTES_PER_MS);
+    log.info("realtime_barge_in", { ...this.deps.logFields, item_id: item.itemId, audio_end_ms: audioEndMs });
+    this.deps.send({ kind: "clear" });
+    // Twilio echoes the marks a clear drops: they must not count as heard.
+    this.marks.length = 0;
+    this.remainder = new Uint8Array(0);
+    if (this.response?.active) this.emit({ type: "response.cancel" });
+    this.emit({
+      type: "conversation.item.truncate",
+      item_id: item.itemId,
+      content_index: 0,
+      audio_end_ms: audioEndMs,
+    });
+    if (item.turn) this.settle(item.turn, heardPart(item), true);
+    this.report();
+  }
+
+  private speechStopped(userItemId: string, audioEndMs: number): void {
+    const turn: Turn = {
+      seq: this.nextSeq++,
+      at: new Date().toISOString(),
+      userItemId,
+      transcript: undefined,
+      speechStoppedAt: this.deps.now(),
+      speechStoppedMs: audioEndMs,
+      messages: [],
+    };
+    this.turns.push(turn);
+    this.awaiting.push(turn);
+  }
+
+  private transcribed(userItemId: string, transcript: string | null): void {
+    const turn = this.turns.find((t) => t.userItemId === userItemId);
+    if (!turn) return;
+    turn.transcript = transcript?.trim() ?? null;
+    if (turn.record) {
+      turn.record.transcript = turn.transcript;
+      turn.messages = exchange(turn.transcript, turn.record.reply);
+    }
+    this.report();
+  }
+
+  private responseCreated(id: string): void {
+    const next = this.awaiting.shift();
+    // A response nobody waited for (after a tool's output) continues the latest turn.
+    const owner = next === "greeting" ? null : (next ?? this.turns.at(-1) ?? null);
+    this.response = { id, owner, active: true };
+  }
+
+  private itemAdded(itemId: string): void {
+    const item: Played = {
+      itemId,
+      turn: this.response?.owner ?? null,
+      bytesSent: 0,
+      heardBytes: 0,
+      transcript: "",
+      allSent: false,
+      cut: false,
+    };
+    this.items.set(itemId, item);
+    this.current = item;
+    this.remainder = new Uint8Array(0);
+  }
+
+  private audioDelta(itemId: string, delta: string): void {
+    const item = this.items.get(itemId);
+    if (!item || item.cut) return;
+    const bytes = decodeBase64(delta);
+    if (!bytes) return;
+    clearTimeout(this.greetingTimer);
+    const turn = item.turn;
+    if (turn) turn.firstDeltaAt ??= this.deps.now();
+    let audio = bytes;
+    if (this.remainder.length > 0) {
+      audio = new Uint8Array(this.remainder.length + bytes.length);
+      audio.set(this.remainder);
+      audio.set(bytes, this.remainder.length);
+    }
+    const whole = audio.length - (audio.length % FRAME_BYTES);
+    for (let at = 0; at < whole; at += FRAME_BYTES)
+      this.sendFrame(item, audio.subarray(at, at + FRAME_BYTES));
+    this.remainder = audio.slice(whole);
+    if (whole > 0) this.addMark(item, false);
+  }
+
+  private audioDone(itemId: string): void {
+    const item = this.items.get(itemId);
+    if (!item || item.cut) return;
+    // The last bytes go as they are, shorter than a frame: the caller hears exactly what the model said.
+    if (this.remainder.length > 0) this.sendFrame(item, this.remainder);
+    this.remainder = new Uint8Array(0);
+    item.allSent = true;
+    this.addMark(item, true);
+  }
+
+  private responseDone(response: {
+    id?: string;
+    status?: string;
+    output?: Array<{ type?: string; call_id?: string; name?: string; arguments?: string }>;
+  }): void {
+    const owner = this.response?.owner ?? null;
+    if (this.response?.id === response.id) this.response = null;
+    const calls = (response.output ?? []).filter((o) => o.type === "function_call");
+    if (calls.length > 0 && this.deps.tools) {
+      void this.runTools(calls);
+      return;
+    }
+    if (response.status === "failed" && owner && !owner.record) {
+      log.warn("realtime_response_failed", { ...this.deps.logFields, seq: owner.seq });
+      owner.record = this.recordOf(owner, { outcome: "failed", reply: null, failed_stage: "realtime" });
+      this.report();
+    }
+    if (this.respondWhenDone) {
+      this.respondWhenDone = false;
+      this.emit({ type: "response.create" });
+    }
+  }
+
+  /** Function calls: each tool's output goes back as an item, then the model answers with it. */
+  private async runTools(
+    calls: Array<{ call_id?: string; name?: string; arguments?: string }>,
+  ): Promise<void> {
+    const tools = this.deps.tools;
+    if (!tools) return;
+    for (const call of calls) {
+      let output: string;
+      try {
+        output = await tools.call(call.name ?? "", call.arguments ?? "{}");
+      } catch (err) {
+        log.warn("realtime_tool_failed", { ...this.deps.logFields, tool: call.name, ...errorFields(err) });
+        output = JSON.stringify({ error: "the tool failed" });
+      }
+      if (this.stopped) return;
+      this.emit({
+        type: "conversation.item.create",
+        item: { type: "function_call_output", call_id: call.call_id ?? "", output },
+      });
+    }
+    this.emit({ type: "response.create" });
+  }
+
+  private sendFrame(item: Played, frame: Uint8Array): void {
+    this.deps.send({ kind: "media", mulaw: frame });
+    item.bytesSent += frame.length;
+    if (item.turn) item.turn.firstFrameAt ??= this.deps.now();
+  }
+
+  private addMark(item: Played, end: boolean): void {
+    const mark: Mark = { name: `rt-${++this.marksSent}`, item, bytes: item.bytesSent, end };
+    this.marks.push(mark);
+    this.deps.send({ kind: "mark", name: mark.name });
+  }
+
+  private settle(turn: Turn, reply: string, interrupted: boolean): void {
+    if (turn.record) return;
+    turn.record = this.recordOf(turn, { outcome: "reply", reply, ...(interrupted && { interrupted }) });
+  }
+
+  private recordOf(
+    turn: Turn,
+    result: Pick<TurnRecord, "outcome" | "reply" | "failed_stage" | "interrupted">,
+  ): TurnRecord {
+    const since = (at: number | undefined) => (at === undefined ? 0 : Math.max(0, at - turn.speechStoppedAt));
+    turn.messages = result.outcome === "reply" ? exchange(turn.transcript ?? null, result.reply) : [];
+    return {
+      seq: turn.seq,
+      at: turn.at,
+      outcome: result.outcome,
+      transcript: turn.transcript ?? null,
+      reply: result.reply,
+      ...(result.failed_stage !== undefined && { failed_stage: result.failed_stage }),
+      timings: {
+        speech_stopped_ms: turn.speechStoppedMs,
+        first_audio_delta_ms: since(turn.firstDeltaAt),
+        first_frame_ms: since(turn.firstFrameAt),
+      },
+      ...(result.interrupted && { interrupted: true }),
+    };
+  }
+
+  /** Report finished turns in seq order, each once its caller transcript is known. */
+  private report(force = false): void {
+    for (let turn = this.turns[0]; turn?.record; turn = this.turns[0]) {
+      if (turn.transcript === undefined && !force) return;
+      this.turns.shift();
+      try {
+        this.deps.onTurn(turn.record, turn.messages);
+      } catch (err) {
+        log.error("realtime_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
+      }
+    }
+  }
+
+  /** Stop for good: what was sent counts as heard, every turn is reported. */
+  private stop(): void {
+    this.stopped = true;
+    clearTimeout(this.greetingTimer);
+    this.marks.length = 0;
+    for (const turn of this.turns) {
+      if (turn.record) continue;
+      const item = [...this.items.values()].find((i) => i.turn === turn);
+      this.settle(turn, item?.transcript ?? "", item !== undefined && !item.allSent);
+    }
+    this.report(true);
+  }
+
+  private fail(reason: RealtimeFailure, err?: unknown): void {
+    if (this.stopped) return;
+    log.warn("realtime_engine_failed", {
+      ...this.deps.logFields,
+      reason,
+      ...(err instanceof Error ? errorFields(err) : err !== undefined && { detail: String(err) }),
+    });
+    this.stop();
+    this.conn?.close();
+    this.deps.onFailure(reason, err);
+  }
+
+  private emit(event: RealtimeClientEvent): void {
+    if (!this.conn) return;
+    try {
+      this.conn.send(event);
+    } catch (err) {
+      this.fail("socket_dropped", err);
+    }
+  }
+}
+
+/** The words of the item's transcript in proportion to the audio heard (the API gives no word timings). */
+function heardPart(item: Played): string {
+  const words = item.transcript.trim().split(/\s+/).filter(Boolean);
+  if (item.bytesSent === 0 || words.length === 0) return "";
+  const share = Math.min(1, item.heardBytes / item.bytesSent);
+  return words.slice(0, Math.round(words.length * share)).join(" ");
+}
+
+function exchange(transcript: string | null, reply: string | null): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (transcript) messages.push({ role: "user", content: transcript });
+  if (reply) messages.push({ role: "assistant", content: reply });
+  return messages;
+}
