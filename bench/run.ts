@@ -1,4 +1,5 @@
 import { configRows, measureFloor, mongodbRow } from "./config.ts";
+import { consoleRows } from "./console.ts";
 import { profileFrom } from "./profile.ts";
 import { loadAverage, type Row, renderFacts, renderTable, writeResults } from "./report.ts";
 import { seedConfigNumbers } from "./seed.ts";
@@ -27,6 +28,8 @@ try {
   rows.push(...(await webhookRows(stack, profile, floor)));
   rows.push(...(await voiceRows(stack, profile)));
   rows.push(await mongodbRow(stack, profile, config.storeMissUs));
+  // Last: it fills the store and the call log, which the rows above measure empty.
+  rows.push(...(await consoleRows(stack, profile)));
 } catch (err) {
   // What the Worker logged often says why a measurement failed.
   console.error(stack.logs.problems());

@@ -28,7 +28,11 @@ export interface StartInput {
    * max_call_duration and the recording are timed, however late the session itself is created.
    */
   answeredAt: number;
+  /** where the caller is: a phone call through Twilio, or the console's browser test call (absent: phone) */
+  channel?: CallChannel;
 }
+
+export type CallChannel = "phone" | "web";
 
 export interface CallState extends StartInput {
   /** ms since the epoch */

@@ -13,6 +13,8 @@ export interface RecordingState {
   attempts: number;
   /** when the next attempt is due (ms since the epoch), or null */
   nextAt: number | null;
+  /** Twilio's RecordingSid once it started (absent in calls stored before it was kept) */
+  sid?: string;
 }
 
 /** Twilio answers the call after our TwiML; a recording can start only once it is in progress. */
@@ -38,6 +40,7 @@ export async function startRecording(
     const result = await twilio.startRecording(callSid);
     if (result.ok) {
       recording.started = true;
+      recording.sid = result.recording.sid;
       log.info("call_recording_started", { ...logFields, recording_sid: result.recording.sid });
       return;
     }

@@ -133,7 +133,8 @@ export class CallSession extends DurableObject<Env> {
         failures: 0,
         endReason: null,
         finalizeAt: null,
-        recording: initialRecording(input.config.enable_recording, startedAt),
+        // A browser test call has no Twilio call to record.
+        recording: initialRecording(input.config.enable_recording && input.channel !== "web", startedAt),
         stream: { streamSid: null, tokenUsed: false },
       };
       this.save();
@@ -177,6 +178,10 @@ export class CallSession extends DurableObject<Env> {
     }
     if (!this.state || this.state.mode === "turns")
       return new Response("no streaming call here", { status: 404 });
+    // A browser test call has one socket: a second one (a replay) is refused.
+    if (this.state.channel === "web" && this.ctx.getWebSockets().length > 0) {
+      return new Response("this test call is already connected", { status: 409 });
+    }
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
     return new Response(null, { status: 101, webSocket: pair[0] });
@@ -246,6 +251,12 @@ export class CallSession extends DurableObject<Env> {
     // The call may have ended on its own before a deferred hang-up ran.
     if (!state) return;
     state.endReason = reason;
+    // A browser test call has no Twilio call to update: closing its socket ends it.
+    if (state.channel === "web") {
+      log.info("call_hung_up", { ...this.logFields(), reason });
+      await this.finalizeStream(reason);
+      return;
+    }
     state.finalizeAt = Date.now() + FINALIZE_GRACE_MS;
     try {
       const result = await this.twilio().updateCall(state.callSid, { twiml: goodbyeTwiml(goodbye) });

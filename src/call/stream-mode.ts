@@ -1,9 +1,10 @@
 import { isRealtimeModel } from "../config/realtime.ts";
 import type { ConversationEngine, EngineSink } from "../conversation/engine.ts";
 import { FallbackEngine } from "../conversation/fallback.ts";
-import { MediaStreamSession } from "../conversation/media-stream-session.ts";
+import { type MediaStreamHost, MediaStreamSession } from "../conversation/media-stream-session.ts";
 import { PipelineEngine } from "../conversation/pipeline.ts";
 import { RealtimeEngine, type RealtimeFailure } from "../conversation/realtime.ts";
+import { WebAudioSession } from "../conversation/web-audio-session.ts";
 import type { Settings } from "../env.ts";
 import { errorFields, log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
@@ -45,16 +46,21 @@ export interface StreamHost {
 
 export class StreamMode {
   private readonly host: StreamHost;
-  /** Twilio's socket and the live engine (rebuilt if the object was evicted mid-call) */
-  private media: MediaStreamSession | null = null;
+  /** the caller's socket (Twilio's Media Stream, or the console's browser) and its live engine */
+  private media: MediaStreamSession | WebAudioSession | null = null;
 
   constructor(host: StreamHost) {
     this.host = host;
   }
 
-  /** One message on the call's Media Stream socket. */
+  /** One message on the call's socket: Twilio's Media Stream, or the console's browser test call. */
   async receive(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.media ??= new MediaStreamSession(ws, {
+    this.media ??= this.source(ws);
+    await this.media.receive(message);
+  }
+
+  private source(ws: WebSocket): MediaStreamSession | WebAudioSession {
+    const host: MediaStreamHost = {
       callSid: this.host.state().callSid,
       signingSecret: this.host.signingSecret(),
       stream: () => this.host.state().stream,
@@ -62,8 +68,10 @@ export class StreamMode {
       engine: (out) => this.engine(out),
       stopped: (reason) => this.host.stopped(reason),
       logFields: () => this.host.logFields(),
-    });
-    await this.media.receive(message);
+    };
+    return this.host.state().channel === "web"
+      ? new WebAudioSession(ws, host)
+      : new MediaStreamSession(ws, host);
   }
 
   /** The call is over: stop the engine and wait for its last turn to be stored. */
@@ -154,6 +162,7 @@ export class StreamMode {
     const reply = { speech: [], next: "listen" as const, turns: record.seq };
     this.host.storeTurn({ key: `stream:${record.seq}`, record, reply });
     this.host.save();
+    if (this.media instanceof WebAudioSession) this.media.turnDone(record);
     log.info("stream_turn", {
       ...this.host.logFields(),
       seq: record.seq,

@@ -2,7 +2,7 @@ import type { CallConfig } from "../config/defaults.ts";
 import type { ConfigSource } from "../config/resolver.ts";
 import type { NumberRule } from "../twilio/call-number.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
-import type { CallState, StoredTurn } from "./call-state.ts";
+import type { CallChannel, CallState, StoredTurn } from "./call-state.ts";
 import type { TurnTimings } from "./turn.ts";
 
 /**
@@ -70,11 +70,15 @@ export interface CallSummary {
   config_source: ConfigSource;
   uses_defaults: boolean;
   mode: CallConfig["conversation_mode"];
+  /** a phone call through Twilio, or a test call from the console's browser */
+  channel: CallChannel;
   status: "in_progress" | "ended";
   started_at: string;
   ended_at: string | null;
   duration_seconds: number | null;
   end_reason: EndReason | null;
+  /** Twilio's RecordingSid when the call was recorded (enable_recording) */
+  recording_sid: string | null;
   turns: TurnRecord[];
   /** How the call was routed (absent from calls logged before routing existed). */
   number_rule?: NumberRule;
@@ -104,11 +108,13 @@ export function summarize(
     config_source: state.configSource,
     uses_defaults: state.config.uses_defaults,
     mode: state.mode,
+    channel: state.channel ?? "phone",
     status: ended ? "ended" : "in_progress",
     started_at: new Date(state.startedAt).toISOString(),
     ended_at: ended ? new Date().toISOString() : null,
     duration_seconds: ended ? (durationSeconds ?? Math.round((Date.now() - state.startedAt) / 1000)) : null,
     end_reason: reason,
+    recording_sid: state.recording.sid ?? null,
     turns: turns.map((t) => t.record),
     ...state.routing,
   };

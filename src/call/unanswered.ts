@@ -26,6 +26,8 @@ export function unansweredSummary(
     config_source: source,
     uses_defaults: config.uses_defaults,
     mode: config.conversation_mode,
+    channel: "phone",
+    recording_sid: null,
     status: "ended",
     started_at: at,
     ended_at: at,

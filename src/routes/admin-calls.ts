@@ -29,11 +29,13 @@ const CallSummarySchema = z
     config_source: z.string(),
     uses_defaults: z.boolean(),
     mode: z.enum(["turns", "stream", "realtime"]),
+    channel: z.enum(["phone", "web"]).openapi({ description: "web: a test call from the console" }),
     status: z.enum(["in_progress", "ended"]),
     started_at: z.string(),
     ended_at: z.string().nullable(),
     duration_seconds: z.number().nullable(),
     end_reason: z.string().nullable(),
+    recording_sid: z.string().nullable().openapi({ description: "Twilio's RecordingSid, when recorded" }),
     turns: z.array(Turn),
     number_rule: z
       .enum(["to", "sip_user", "from_outbound", "client_default"])

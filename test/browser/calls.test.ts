@@ -120,6 +120,16 @@ describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
     expect(charted.painted).toBeGreaterThan(100);
   });
 
+  it("fits a phone's width: calls, a call, analytics", async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    for (const path of ["/dashboard/calls", `/dashboard/calls/${callSid}`, "/dashboard/analytics"]) {
+      await page.goto(`${app.base}${path}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   it("filters out calls by date range", async () => {
     await page.goto(`${app.base}/dashboard/calls?from=2001-01-01&to=2001-01-31`);
     await page.getByText("No calls match.").waitFor();

@@ -288,6 +288,11 @@ describe("a call in turns mode", () => {
         (r) => r.method === "POST" && r.path.endsWith(`/Calls/${sid}/Recordings.json`),
       );
       expect(starts, `enable_recording=${enabled}`).toHaveLength(enabled ? 1 : 0);
+      // The call's page links the recording by the RecordingSid Twilio answered with.
+      const call = await admin("GET", `/admin/calls/${sid}`);
+      expect(call.json.call.recording_sid, `enable_recording=${enabled}`).toEqual(
+        enabled ? expect.stringMatching(/^RE/) : null,
+      );
     }
   });
 

@@ -45,6 +45,8 @@ function summary(phone: string, fields: Partial<CallSummary>): CallSummary {
     config_source: "store",
     uses_defaults: false,
     mode: "turns",
+    channel: "phone",
+    recording_sid: null,
     status: "ended",
     started_at: "2026-11-02T10:00:00.000Z",
     ended_at: "2026-11-02T10:01:00.000Z",

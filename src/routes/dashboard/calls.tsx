@@ -131,7 +131,9 @@ function CallsList({ calls, query, csrf }: { calls: CallSummary[]; query: CallsQ
                       <time datetime={call.started_at}>{when(call.started_at)}</time>
                     </a>
                   </td>
-                  <td>{call.from}</td>
+                  <td>
+                    {call.channel === "web" ? <span class="badge ok">browser test call</span> : call.from}
+                  </td>
                   <td>
                     {call.to} <span class="sub">{call.display_name}</span>
                   </td>
@@ -184,9 +186,16 @@ function Turn({ turn }: { turn: TurnRecord }) {
   );
 }
 
-function CallPage({ call, csrf }: { call: CallSummary; csrf: string }) {
+function CallPage({
+  call,
+  csrf,
+  recordingUrl,
+}: {
+  call: CallSummary;
+  csrf: string;
+  recordingUrl: string | null;
+}) {
   const bargeIns = call.turns.filter((t) => t.interrupted).length;
-  const extra = call as CallSummary & { recording_url?: string; channel?: string };
   return (
     <Layout title={`Call ${call.call_sid}`} section="calls" csrf={csrf}>
       <div class="page-head">
@@ -215,7 +224,7 @@ function CallPage({ call, csrf }: { call: CallSummary; csrf: string }) {
               <th scope="row">Mode</th>
               <td>
                 {call.mode}
-                {extra.channel ? ` over ${extra.channel}` : ""}
+                {call.channel === "web" ? ", a test call from the console" : ", by phone"}
               </td>
             </tr>
             <tr>
@@ -233,11 +242,12 @@ function CallPage({ call, csrf }: { call: CallSummary; csrf: string }) {
               <th scope="row">Barge-ins</th>
               <td>{bargeIns}</td>
             </tr>
-            {extra.recording_url && (
+            {call.recording_sid && (
               <tr>
                 <th scope="row">Recording</th>
                 <td>
-                  <a href={extra.recording_url}>Twilio recording</a>
+                  {recordingUrl ? <a href={recordingUrl}>{call.recording_sid}</a> : call.recording_sid}
+                  <span class="sub"> (kept by Twilio; opening it asks for your Twilio credentials)</span>
                 </td>
               </tr>
             )}
@@ -283,7 +293,12 @@ export function callsPages(): Hono<DashboardEnv> {
     if (!/^CA[0-9a-zA-Z]{1,64}$/.test(sid)) throw new AppError("NOT_FOUND", `No call ${sid}`);
     const call = await findCall(c.env, sid);
     if (!call) throw new AppError("NOT_FOUND", `No call ${sid}`);
-    return c.html(<CallPage call={call} csrf={c.var.session.csrf} />);
+    const { TWILIO_API_BASE_URL, TWILIO_ACCOUNT_SID } = c.var.services.settings;
+    const recordingUrl =
+      call.recording_sid && TWILIO_ACCOUNT_SID
+        ? `${TWILIO_API_BASE_URL}/2010-04-01/Accounts/${TWILIO_ACCOUNT_SID}/Recordings/${call.recording_sid}.mp3`
+        : null;
+    return c.html(<CallPage call={call} csrf={c.var.session.csrf} recordingUrl={recordingUrl} />);
   });
 
   return app;

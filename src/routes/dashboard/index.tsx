@@ -17,6 +17,7 @@ import { analyticsPages } from "./analytics.tsx";
 import { callsPages } from "./calls.tsx";
 import { Layout, Notice } from "./layout.tsx";
 import { numbersPages } from "./numbers.tsx";
+import { testCallPages } from "./test-call.tsx";
 import type { DashboardEnv } from "./types.ts";
 
 /**
@@ -172,6 +173,7 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
     return c.redirect("/dashboard/sign-in", 303);
   });
   app.get("/", (c) => c.redirect("/dashboard/numbers", 303));
+  app.route("/", testCallPages());
   app.route("/numbers", numbersPages());
   app.route("/calls", callsPages());
   app.route("/analytics", analyticsPages());

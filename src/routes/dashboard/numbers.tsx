@@ -242,6 +242,9 @@ function EditNumber({
             {config.is_active ? "Deactivate" : "Activate"}
           </button>
         </form>
+        <a class="button" href={`${path}/test-call`}>
+          Talk to this number
+        </a>
         <a class="button danger" href={`${path}/delete`}>
           Delete…
         </a>

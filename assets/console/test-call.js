@@ -1,0 +1,145 @@
+// The console's test call: microphone → AudioWorklet (8 kHz μ-law, 20 ms frames) → WebSocket
+// to the call's Durable Object; the agent's μ-law frames are played back in order, marks are
+// echoed once the audio before them has played, `clear` (barge-in) drops what has not played,
+// and each finished turn is added to the live transcript. Protocol: src/conversation/web-audio-session.ts.
+const root = document.getElementById("test-call");
+const startButton = document.getElementById("call-start");
+const stopButton = document.getElementById("call-stop");
+const statusLine = document.getElementById("call-status");
+const transcript = document.getElementById("call-transcript");
+const RATE = 8000;
+
+/** ITU-T G.711 μ-law byte → linear sample in [-1, 1]. */
+function unmulaw(byte) {
+  const u = ~byte & 0xff;
+  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  return (u & 0x80 ? 0x84 - t : t - 0x84) / 32768;
+}
+
+let call = null;
+
+function say(text) {
+  statusLine.textContent = text;
+}
+
+function addLine(role, text, note) {
+  const li = document.createElement("li");
+  li.className = role;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = role === "caller" ? "You" : `Agent${note ? ` · ${note}` : ""}`;
+  li.append(who, text);
+  transcript.append(li);
+}
+
+async function start() {
+  startButton.disabled = true;
+  say("Starting…");
+  try {
+    const form = new FormData();
+    form.set("_csrf", root.dataset.csrf);
+    const created = await fetch(root.dataset.startUrl, { method: "POST", body: form });
+    if (!created.ok) throw new Error(`the console refused the call (${created.status})`);
+    const { socket, call_sid: callSid, page } = await created.json();
+    const media = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
+    });
+    // At 8 kHz the browser resamples the microphone and the agent's voice itself.
+    const context = new AudioContext({ sampleRate: RATE });
+    await context.audioWorklet.addModule("/console/mic-worklet.js");
+    const mic = context.createMediaStreamSource(media);
+    const framer = new AudioWorkletNode(context, "mulaw-framer");
+    mic.connect(framer);
+    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${socket}`);
+    ws.binaryType = "arraybuffer";
+    call = { ws, media, context, playHead: 0, sources: new Set(), marks: new Map(), frames: 0 };
+    framer.port.onmessage = (e) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(e.data);
+    };
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: "start" }));
+      stopButton.disabled = false;
+      say(`Connected (call ${callSid}). Speak after the greeting.`);
+      root.dataset.callSid = callSid;
+      root.dataset.callPage = page;
+    };
+    ws.onmessage = (e) =>
+      typeof e.data === "string" ? onText(JSON.parse(e.data)) : play(new Uint8Array(e.data));
+    ws.onclose = () => finish("Call ended.");
+    ws.onerror = () => say("The connection failed.");
+  } catch (err) {
+    finish(`Could not start: ${err.message}`);
+  }
+}
+
+function play(bytes) {
+  const { context } = call;
+  const buffer = context.createBuffer(1, bytes.length, RATE);
+  const samples = buffer.getChannelData(0);
+  for (let i = 0; i < bytes.length; i++) samples[i] = unmulaw(bytes[i]);
+  const source = context.createBufferSource();
+  source.buffer = buffer;
+  source.connect(context.destination);
+  const at = Math.max(call.playHead, context.currentTime);
+  source.start(at);
+  call.playHead = at + buffer.duration;
+  call.sources.add(source);
+  source.onended = () => call?.sources.delete(source);
+  call.frames += 1;
+  root.dataset.framesReceived = String(call.frames);
+}
+
+function echoMark(name) {
+  call.marks.delete(name);
+  if (call.ws.readyState === WebSocket.OPEN) call.ws.send(JSON.stringify({ type: "mark", name }));
+}
+
+function onText(message) {
+  if (message.type === "mark") {
+    const wait = Math.max(0, (call.playHead - call.context.currentTime) * 1000);
+    call.marks.set(
+      message.name,
+      setTimeout(() => echoMark(message.name), wait),
+    );
+  } else if (message.type === "clear") {
+    // Barge-in: what has not played is dropped, and its marks come back at once (as Twilio does).
+    for (const source of call.sources) source.stop();
+    call.sources.clear();
+    call.playHead = call.context.currentTime;
+    for (const [name, timer] of call.marks) {
+      clearTimeout(timer);
+      echoMark(name);
+    }
+  } else if (message.type === "turn") {
+    if (message.transcript) addLine("caller", message.transcript);
+    if (message.reply) addLine("agent", message.reply, message.interrupted ? "interrupted" : "");
+    if (message.outcome === "failed") addLine("agent", `(failed at ${message.failed_stage ?? "a stage"})`);
+  }
+}
+
+function finish(text) {
+  if (call) {
+    const { ws, media, context } = call;
+    call = null;
+    if (ws.readyState === WebSocket.OPEN) {
+      // The call's object ends the call and closes the socket; closing first would race it.
+      ws.send(JSON.stringify({ type: "stop" }));
+      setTimeout(() => ws.close(1000, "hung up"), 3000);
+    }
+    for (const track of media.getTracks()) track.stop();
+    context.close();
+  }
+  stopButton.disabled = true;
+  startButton.disabled = false;
+  const link = root.dataset.callPage;
+  say(text);
+  if (link) {
+    const a = document.createElement("a");
+    a.href = link;
+    a.textContent = " See the call's page.";
+    statusLine.append(a);
+  }
+}
+
+startButton.addEventListener("click", start);
+stopButton.addEventListener("click", () => finish("You hung up."));
