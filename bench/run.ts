@@ -2,6 +2,7 @@ import { configRows, measureFloor, mongodbRow } from "./config.ts";
 import { consoleRows } from "./console.ts";
 import { profileFrom } from "./profile.ts";
 import { loadAverage, type Row, renderFacts, renderTable, writeResults } from "./report.ts";
+import { routingRows } from "./routing.ts";
 import { seedConfigNumbers } from "./seed.ts";
 import { machineFacts, startStack } from "./stack.ts";
 import { voiceRows } from "./voice.ts";
@@ -30,6 +31,7 @@ try {
   rows.push(await mongodbRow(stack, profile, config.storeMissUs));
   // Last: it fills the store and the call log, which the rows above measure empty.
   rows.push(...(await consoleRows(stack, profile)));
+  rows.push(...(await routingRows(stack, profile)));
 } catch (err) {
   // What the Worker logged often says why a measurement failed.
   console.error(stack.logs.problems());

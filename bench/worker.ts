@@ -2,6 +2,7 @@ import app from "../src/index.ts";
 import { errorFields, log } from "../src/log.ts";
 import { CONSOLE_PREPARATIONS } from "./worker-console.ts";
 import { OPERATIONS, type OpInput, PREPARATIONS } from "./worker-ops.ts";
+import { ROUTING_OPERATIONS, ROUTING_PREPARATIONS } from "./worker-routing.ts";
 
 /**
  * The bench-only Worker (bench/wrangler.bench.toml): the real app, unchanged, plus timing
@@ -16,7 +17,10 @@ export { CallLog, CallSession, EmbeddedConfigStore, MongoConfigStore } from "../
 async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
   if (url.pathname === "/__bench/empty") return new Response(null, { status: 204 });
   const match = /^\/__bench\/(op|prepare)\/([a-z-]+)$/.exec(url.pathname);
-  const table = match?.[1] === "op" ? OPERATIONS : { ...PREPARATIONS, ...CONSOLE_PREPARATIONS };
+  const table =
+    match?.[1] === "op"
+      ? { ...OPERATIONS, ...ROUTING_OPERATIONS }
+      : { ...PREPARATIONS, ...CONSOLE_PREPARATIONS, ...ROUTING_PREPARATIONS };
   const name = match?.[2] ?? "";
   const run = Object.hasOwn(table, name) ? table[name] : undefined;
   if (!run) return Response.json({ error: `no bench route ${url.pathname}` }, { status: 404 });
