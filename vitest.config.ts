@@ -2,6 +2,7 @@ import { builtinModules } from "node:module";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { FAKES } from "./test/fakes/index.ts";
+import { OWNER_FAKE_SIGNING_SECRET } from "./test/fakes/owner.ts";
 
 /** Settings every Worker under test gets; tests import them from test/support/env.ts. */
 const workerBindings = {
@@ -11,6 +12,10 @@ const workerBindings = {
   SIGNING_SECRET: "test-signing-secret",
   OPENAI_API_KEY: "sk-test",
   PUBLIC_BASE_URL: "https://voice.example.test",
+  TOOL_SIGNING_SECRET: OWNER_FAKE_SIGNING_SECRET,
+  // As under `npm run dev`: webhook tools may call the fake owner service over plain http on
+  // 127.0.0.1 (tests of the https rule pass ENVIRONMENT=production themselves).
+  ENVIRONMENT: "development",
 };
 
 const workers = cloudflareTest(({ inject }) => ({

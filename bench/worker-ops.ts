@@ -175,6 +175,7 @@ const buildReplyTwiml: Operation = async (input) => {
   const options = {
     recordAction: `${base}/webhooks/twilio/recording`,
     silenceAction: `${base}/webhooks/twilio/recording?no_speech=0`,
+    dialAction: `${base}/webhooks/twilio/dial`,
     audioUrl: (id: string) => audio.signedUrl(id),
   };
   for (let i = 0; i < input.n; i++) await replyTwiml(reply, options);
@@ -185,7 +186,11 @@ const silentStt: SpeechToText = { transcribe: async () => ({ text: "" }) };
 const unused = (what: string) => () => {
   throw new Error(`${what} is not used by the per-frame bench (every utterance is silent)`);
 };
-const noLlm: ChatModel = { complete: unused("complete"), stream: unused("stream") };
+const noLlm: ChatModel = {
+  complete: unused("complete"),
+  stream: unused("stream"),
+  streamEvents: unused("streamEvents"),
+};
 const noTts: TextToSpeech = {
   synthesize: unused("synthesize"),
   synthesizeStream: unused("synthesizeStream"),

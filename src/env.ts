@@ -60,6 +60,7 @@ const SettingsSchema = z
     PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
     DEV_UNSIGNED_WEBHOOKS: flag.default(false),
     SIGNING_SECRET: optionalSecret,
+    TOOL_SIGNING_SECRET: optionalSecret,
 
     OPENAI_API_KEY: optionalSecret,
     OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),

@@ -49,6 +49,10 @@ export interface CallState extends StartInput {
   recording: RecordingState;
   /** stream mode: the Media Stream this call's audio flows through, once it has started */
   stream: MediaStreamState;
+  /** a transfer in progress: the turn whose tool asked for it, until Twilio reports the <Dial> outcome */
+  transfer?: { seq: number; target: { name: string; to: string } } | null;
+  /** stream mode: what the agent says first when the caller comes back from a failed transfer */
+  resume?: string | null;
 }
 
 export interface StoredTurn {
@@ -56,6 +60,8 @@ export interface StoredTurn {
   key: string;
   record: TurnRecord;
   reply: CallReply;
+  /** the turn's messages when tools ran (tool calls and results stay in the history) */
+  messages?: ChatMessage[];
 }
 
 /** Turns in a row with nothing said, or with a failure, before the call says goodbye. */
@@ -67,10 +73,13 @@ const HISTORY_TURNS = 12;
 /** The conversation so far as chat messages, oldest first (answered turns only). */
 export function historyOf(turns: readonly StoredTurn[]): ChatMessage[] {
   return turns
-    .filter((t) => t.record.outcome === "reply" && t.record.transcript && t.record.reply)
+    .filter((t) => t.messages || (t.record.outcome === "reply" && t.record.transcript && t.record.reply))
     .slice(-HISTORY_TURNS)
-    .flatMap((t) => [
-      { role: "user" as const, content: t.record.transcript as string },
-      { role: "assistant" as const, content: t.record.reply as string },
-    ]);
+    .flatMap(
+      (t): ChatMessage[] =>
+        t.messages ?? [
+          { role: "user", content: t.record.transcript as string },
+          { role: "assistant", content: t.record.reply as string },
+        ],
+    );
 }

@@ -9,9 +9,18 @@ export interface Speech {
   audioId: string | null;
 }
 
+/** Where a transfer connects the caller: E.164 or a sip: URI (config/tools.ts). */
+export interface DialTarget {
+  to: string;
+  /** caller ID the target sees; absent: the caller's own */
+  callerId?: string;
+}
+
 export interface CallReply {
   speech: Speech[];
-  next: "listen" | "hangup";
+  /** dial: connect the caller to `dial`; Twilio reports the outcome to the dial action webhook */
+  next: "listen" | "hangup" | "dial";
+  dial?: DialTarget;
   /** the number of turns taken so far; names the "caller said nothing" callback uniquely */
   turns: number;
 }

@@ -1,12 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import type { CallConfig } from "../config/defaults.ts";
+import type { ToolIntent } from "../conversation/tools/index.ts";
+import { ToolRunner } from "../conversation/tools/index.ts";
 import { type Settings, settingsOf } from "../env.ts";
 import { errorFields, log } from "../log.ts";
 import { createOpenAIProviders, type OpenAIProviders } from "../providers/openai.ts";
-import { goodbyeTwiml } from "../twilio/call-twiml.ts";
+import { goodbyeTwiml, transferTwiml } from "../twilio/call-twiml.ts";
 import { restAccountSid, TwilioRest } from "../twilio/rest.ts";
-import type { FinalCallStatus } from "../twilio/webhook.ts";
+import type { DialCallStatus, FinalCallStatus } from "../twilio/webhook.ts";
 import { AudioStore } from "./audio-store.ts";
+import { Budget } from "./budget.ts";
 import { callLog } from "./call-log.ts";
 import type { CallState, StartInput, StoredTurn } from "./call-state.ts";
 import { CallStorage } from "./call-storage.ts";
@@ -15,6 +18,7 @@ import { type CallReply, PHRASES } from "./reply.ts";
 import { StreamMode } from "./stream-mode.ts";
 import { type CallSummary, type EndReason, summarize } from "./summary.ts";
 import { signingSecret } from "./tokens.ts";
+import { transferConnected, transferFailedPhrase, withDialOutcome } from "./transfer.ts";
 import { type TurnRequest, TurnsMode } from "./turns-mode.ts";
 
 /**
@@ -43,6 +47,7 @@ export class CallSession extends DurableObject<Env> {
     providers: () => this.providers(),
     twilio: () => this.twilio(),
     audioStore: () => this.audioStore(),
+    tools: () => this.toolRunner(),
     logFields: () => this.logFields(),
   });
   private readonly streamMode = new StreamMode({
@@ -55,6 +60,8 @@ export class CallSession extends DurableObject<Env> {
     providers: () => this.providers(),
     audioStore: () => this.audioStore(),
     hangUp: (reason, goodbye) => this.hangUp(reason, goodbye),
+    tools: () => this.toolRunner(),
+    transfer: (intent, seq) => this.transfer(intent, seq),
     stopped: (reason) => this.finalizeStream(reason),
     waitUntil: (promise) => this.ctx.waitUntil(promise),
     logFields: () => this.logFields(),
@@ -105,6 +112,23 @@ export class CallSession extends DurableObject<Env> {
       // A call stored before accountSid was kept has none: the setting alone then.
       accountSid: restAccountSid(TWILIO_ACCOUNT_SID, this.state?.accountSid),
       authToken: TWILIO_AUTH_TOKEN ?? "",
+    });
+  }
+
+  /** The number's tools for this call, bound to who the call is (null: the number has none). */
+  private toolRunner(): ToolRunner | null {
+    const state = this.requireState();
+    if (state.config.tools.length === 0) return null;
+    return new ToolRunner(state.config.tools, {
+      context: {
+        call_sid: state.callSid,
+        from: state.from,
+        to: state.to,
+        phone_number: state.config.phone_number,
+      },
+      signingSecret: this.settings.TOOL_SIGNING_SECRET,
+      environment: this.settings.ENVIRONMENT,
+      logFields: this.logFields(),
     });
   }
 
@@ -209,7 +233,87 @@ export class CallSession extends DurableObject<Env> {
     if (!this.state) return;
     await this.streamMode.close();
     // The call may have been ended meanwhile (Twilio's status callback).
-    if (this.state) await this.finalize(this.state.endReason ?? reason);
+    if (!this.state) return;
+    // A transfer takes the call off the stream: the call goes on until the <Dial> ends.
+    if (this.state.transfer) {
+      this.state.stream = { streamSid: null, tokenUsed: false };
+      this.save();
+      return;
+    }
+    await this.finalize(this.state.endReason ?? reason);
+  }
+
+  /**
+   * Stream mode: the transfer's announcement has played. The live call leaves the Media Stream
+   * for the <Dial> (REST update); the dial webhook brings the outcome.
+   */
+  private async transfer(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<void> {
+    const state = this.state;
+    if (!state) return;
+    state.transfer = { seq, target: { name: intent.target.name, to: intent.target.to } };
+    this.save();
+    const target = {
+      to: intent.target.to,
+      ...(intent.target.caller_id && { callerId: intent.target.caller_id }),
+    };
+    try {
+      const result = await this.twilio().updateCall(state.callSid, {
+        twiml: transferTwiml(target, `${state.publicBaseUrl}/webhooks/twilio/dial`),
+      });
+      log.info("call_transfer_started", { ...this.logFields(), target: intent.target.name, ok: result.ok });
+      if (!result.ok) state.transfer = null;
+    } catch (err) {
+      log.error("call_transfer_failed", {
+        ...this.logFields(),
+        target: intent.target.name,
+        ...errorFields(err),
+      });
+      state.transfer = null;
+    }
+    this.save();
+  }
+
+  /**
+   * Twilio's <Dial action>: how the transfer ended. Connected: the call ends with the dialled
+   * call. Otherwise the caller is back with the agent, who says so: in turns mode in this reply,
+   * in stream mode first thing on the new Media Stream (`stream: true`: answer <Connect><Stream>).
+   */
+  async dialEnded(input: { status: DialCallStatus }): Promise<{ reply: CallReply; stream: boolean }> {
+    const state = this.state;
+    if (!state) return { reply: { speech: [], next: "hangup", turns: 0 }, stream: false };
+    const transfer = state.transfer;
+    state.transfer = null;
+    const connected = transferConnected(input.status);
+    const phrase = connected || !transfer ? null : transferFailedPhrase(transfer.target.name, input.status);
+    const index = transfer ? this.turns.findIndex((t) => t.record.seq === transfer.seq) : -1;
+    const turn = this.turns[index];
+    if (turn) {
+      this.turns[index] = withDialOutcome(turn, input.status, phrase);
+      this.storage.saveTurn(this.turns[index] as StoredTurn);
+    }
+    log.info("call_transfer_ended", {
+      ...this.logFields(),
+      dial_status: input.status,
+      target: transfer?.target.name,
+    });
+    if (connected) {
+      state.endReason = "transferred";
+      return {
+        reply: this.afterReply({ speech: [], next: "hangup", turns: this.turns.length }),
+        stream: false,
+      };
+    }
+    const text = phrase ?? PHRASES.apology;
+    if (state.mode !== "turns") {
+      state.resume = text;
+      this.save();
+      return { reply: { speech: [], next: "listen", turns: this.turns.length }, stream: true };
+    }
+    const speech = await this.turnsMode.say(text, Budget.fromNow(5000));
+    return {
+      reply: this.afterReply({ speech: [speech], next: "listen", turns: this.turns.length }),
+      stream: false,
+    };
   }
 
   /** Twilio's status callback: the call is over. Writes the summary and frees the object. */
@@ -231,7 +335,8 @@ export class CallSession extends DurableObject<Env> {
       await this.finalize(state.endReason ?? "abandoned");
       return;
     }
-    if (now >= state.deadlineAt && state.endReason !== "max_duration") {
+    // A caller connected to a person by a transfer is not cut off by the agent's time limit.
+    if (now >= state.deadlineAt && state.endReason !== "max_duration" && !state.transfer) {
       await this.hangUp("max_duration", PHRASES.goodbyeDuration);
     }
     if (state.recording.nextAt !== null && now >= state.recording.nextAt) {

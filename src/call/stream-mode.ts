@@ -4,11 +4,13 @@ import { FallbackEngine } from "../conversation/fallback.ts";
 import { type MediaStreamHost, MediaStreamSession } from "../conversation/media-stream-session.ts";
 import { PipelineEngine } from "../conversation/pipeline.ts";
 import { RealtimeEngine, type RealtimeFailure } from "../conversation/realtime.ts";
+import type { ToolIntent, ToolRunner } from "../conversation/tools/index.ts";
 import { WebAudioSession } from "../conversation/web-audio-session.ts";
 import type { Settings } from "../env.ts";
 import { errorFields, log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import { connectRealtime } from "../providers/openai-realtime.ts";
+import type { ChatMessage } from "../providers/types.ts";
 import type { AudioStore } from "./audio-store.ts";
 import { type CallState, historyOf, MAX_FAILURES, type StoredTurn } from "./call-state.ts";
 import { greetingAudio } from "./greeting.ts";
@@ -36,8 +38,12 @@ export interface StreamHost {
   settings(): Settings;
   providers(): OpenAIProviders;
   audioStore(): AudioStore;
-  /** End the call from our side with a goodbye in Twilio's voice. */
+  /** End the call from our side with a goodbye in Twilio's voice ("": just hang up). */
   hangUp(reason: EndReason, goodbye: string): Promise<void>;
+  /** the number's tools for this call (null: none) */
+  tools(): ToolRunner | null;
+  /** Connect the caller to a transfer target (the announcement has played); `seq`: the turn that asked. */
+  transfer(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<void>;
   /** The stream is over: finalise the call. */
   stopped(reason: EndReason): Promise<void>;
   waitUntil(promise: Promise<unknown>): void;
@@ -100,6 +106,12 @@ export class StreamMode {
   private pipeline(out: Pick<EngineSink, "send">): PipelineEngine {
     const state = this.host.state();
     const turns = this.host.turns();
+    // Said once, on the stream that brings the caller back from a failed transfer.
+    const resume = state.resume ?? null;
+    if (resume) {
+      state.resume = null;
+      this.host.save();
+    }
     // A realtime model has no Chat Completions endpoint: the fallback answers with the Worker's default model.
     const config = isRealtimeModel(state.config.inference_model)
       ? { ...state.config, inference_model: this.host.settings().DEFAULT_INFERENCE_MODEL }
@@ -108,8 +120,12 @@ export class StreamMode {
       {
         ...this.host.providers(),
         send: out.send,
-        onTurn: (record) => this.recordTurn(record),
+        onTurn: (record, messages) => this.recordTurn(record, messages),
+        onEnd: ({ reason, goodbye }) => this.host.waitUntil(this.host.hangUp(reason, goodbye)),
+        onTransfer: (intent, seq) => this.host.waitUntil(this.host.transfer(intent, seq)),
         greeting: () => this.greeting(),
+        resume,
+        tools: this.host.tools(),
         now: Date.now,
         logFields: { ...this.host.logFields(), streamSid: state.stream.streamSid },
       },
@@ -125,7 +141,7 @@ export class StreamMode {
     return new RealtimeEngine(
       {
         send: out.send,
-        onTurn: (record) => this.recordTurn(record),
+        onTurn: (record, messages) => this.recordTurn(record, messages),
         connect: (handlers, signal) =>
           connectRealtime(
             { apiKey: OPENAI_API_KEY ?? "", baseUrl: OPENAI_BASE_URL, model, signal },
@@ -152,7 +168,7 @@ export class StreamMode {
     }
   }
 
-  private recordTurn(record: TurnRecord): void {
+  private recordTurn(record: TurnRecord, messages: ChatMessage[]): void {
     const state = this.host.state();
     // As in turns mode: after MAX_FAILURES failed turns in a row, apologise and hang up.
     state.failures = record.outcome === "failed" ? state.failures + 1 : 0;
@@ -160,7 +176,8 @@ export class StreamMode {
       this.host.waitUntil(this.host.hangUp("errors", PHRASES.goodbyeErrors));
     }
     const reply = { speech: [], next: "listen" as const, turns: record.seq };
-    this.host.storeTurn({ key: `stream:${record.seq}`, record, reply });
+    // With tool calls, the turn's messages keep them in the history (after an eviction too).
+    this.host.storeTurn({ key: `stream:${record.seq}`, record, reply, ...(record.tools && { messages }) });
     this.host.save();
     if (this.media instanceof WebAudioSession) this.media.turnDone(record);
     log.info("stream_turn", {

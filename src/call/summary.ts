@@ -1,5 +1,6 @@
 import type { CallConfig } from "../config/defaults.ts";
 import type { ConfigSource } from "../config/resolver.ts";
+import type { ToolCallRecord } from "../conversation/tools/index.ts";
 import type { NumberRule } from "../twilio/call-number.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
 import type { CallChannel, CallState, StoredTurn } from "./call-state.ts";
@@ -40,6 +41,8 @@ export interface TurnRecord {
   timings: TurnTimings | RealtimeTimings | SpeechToSpeechTimings;
   /** stream and realtime modes: the caller barged in and heard only `reply` */
   interrupted?: boolean;
+  /** the tools the model called during the turn, in order */
+  tools?: ToolCallRecord[];
 }
 
 /** Twilio's final call status, or why we ended the call ourselves. */
@@ -51,7 +54,11 @@ export type EndReason =
   | "stream_closed"
   | "abandoned"
   | "rejected"
-  | "forwarded";
+  | "forwarded"
+  /** the model ended the call (end_call tool) */
+  | "agent_hangup"
+  /** the caller was connected to a transfer target, and that call ended */
+  | "transferred";
 
 /** How a call was routed: which rule found its number, and what routing picked (config/routing.ts). */
 export interface CallRouting {

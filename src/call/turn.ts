@@ -1,6 +1,13 @@
 import { splitText } from "../audio/sentences.ts";
 import { decodeWav } from "../audio/wav.ts";
 import type { CallConfig } from "../config/defaults.ts";
+import {
+  completeWithTools,
+  DEFAULT_GOODBYE,
+  type ToolCallRecord,
+  type ToolIntent,
+  type ToolRunner,
+} from "../conversation/tools/index.ts";
 import { errorFields, log } from "../log.ts";
 import {
   type ChatMessage,
@@ -17,7 +24,8 @@ import type { Speech } from "./reply.ts";
 /**
  * One record→reply turn: the caller's recording → transcript (stt_model) → reply
  * (inference_model, system_prompt, history, temperature, max_tokens) → speech
- * (tts_model/tts_voice). Failures are outcomes, not exceptions: the session turns each
+ * (tts_model/tts_voice). The number's tools run between the model's rounds, before speech,
+ * inside the same webhook budget. Failures are outcomes, not exceptions: the session turns each
  * into something the caller hears.
  */
 
@@ -29,14 +37,26 @@ export interface TurnTimings {
   total_ms: number;
 }
 
+/** What the tools added to a replied turn (absent when the model called none). */
+export interface TurnTools {
+  /** the tool rounds' messages, for the history */
+  rounds: ChatMessage[];
+  /** the reply after the last round (the history's final assistant message) */
+  finalText: string;
+  records: ToolCallRecord[];
+  intent: ToolIntent | null;
+}
+
 export type TurnOutcome =
   | {
       kind: "reply";
       transcript: string;
+      /** what the caller hears: the model's words (then a transfer's announcement) */
       reply: string;
       /** the reply in pieces a speech request accepts; a piece whose synthesis failed has no audio */
       speech: Speech[];
       timings: TurnTimings;
+      tools?: TurnTools;
     }
   | { kind: "silence"; timings: TurnTimings }
   | { kind: "failed"; stage: "recording" | "stt" | "llm"; transcript?: string; timings: TurnTimings };
@@ -47,6 +67,8 @@ export interface TurnDeps {
   tts: TextToSpeech;
   fetchRecording(retryUntil: number): Promise<{ bytes: Uint8Array; contentType: string }>;
   storeAudio(audio: Uint8Array): Promise<string>;
+  /** the number's tools (absent or empty: the model can only talk) */
+  tools?: ToolRunner | null;
   now: () => number;
 }
 
@@ -122,21 +144,38 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
   if (isSilence(transcript)) return { kind: "silence", timings };
 
   let reply: string;
+  let tools: TurnTools | undefined;
   try {
     const result = await timed("llm_ms", () =>
-      deps.llm.complete({
-        model: config.inference_model,
-        messages: [
-          { role: "system", content: config.system_prompt },
-          ...input.history,
-          { role: "user", content: transcript },
-        ],
-        temperature: config.temperature,
-        maxTokens: config.max_tokens,
-        signal: budget.signal(6000, 2000),
-      }),
+      completeWithTools(
+        deps.llm,
+        {
+          model: config.inference_model,
+          messages: [
+            { role: "system", content: config.system_prompt },
+            ...input.history,
+            { role: "user", content: transcript },
+          ],
+          temperature: config.temperature,
+          maxTokens: config.max_tokens,
+        },
+        deps.tools,
+        {
+          llmSignal: () => budget.signal(6000, 2000),
+          // A tool may use what is left once a last model round and speech are kept back.
+          toolSignal: () => budget.signal(10_000, 3500),
+        },
+      ),
     );
-    reply = result.text.trim();
+    if (result.tools.length > 0) {
+      tools = {
+        rounds: result.rounds,
+        finalText: result.finalText,
+        records: result.tools,
+        intent: result.intent,
+      };
+    }
+    reply = spokenReply(result.text, result.intent);
     if (!reply) throw new Error("the model returned an empty reply");
   } catch (err) {
     return failed("llm", err, transcript);
@@ -163,7 +202,14 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
       }),
     ),
   );
-  return { kind: "reply", transcript, reply, speech, timings };
+  return { kind: "reply", transcript, reply, speech, timings, ...(tools && { tools }) };
+}
+
+/** The model's words, then what an intent adds: a transfer's announcement, a default goodbye. */
+function spokenReply(text: string, intent: ToolIntent | null): string {
+  if (intent?.kind === "transfer") return [text, intent.announcement].filter(Boolean).join(" ");
+  if (intent?.kind === "end_call") return text || DEFAULT_GOODBYE;
+  return text;
 }
 
 /** The length of a WAV recording in ms, or null when it is not a WAV this code can read. */

@@ -1,4 +1,5 @@
-import { log } from "../log.ts";
+import type { ToolRunner } from "../conversation/tools/index.ts";
+import { errorFields, log } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import type { TwilioRest } from "../twilio/rest.ts";
 import type { AudioStore } from "./audio-store.ts";
@@ -6,7 +7,7 @@ import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
 import { type CallState, historyOf, MAX_FAILURES, MAX_SILENCES, type StoredTurn } from "./call-state.ts";
 import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
 import type { TurnRecord } from "./summary.ts";
-import { runTurn } from "./turn.ts";
+import { runTurn, type TurnTools } from "./turn.ts";
 
 /**
  * conversation_mode "turns": Twilio records the caller (<Record>), the recording webhook brings
@@ -34,6 +35,8 @@ export interface TurnsHost {
   providers(): OpenAIProviders;
   twilio(): TwilioRest;
   audioStore(): AudioStore;
+  /** the number's tools for this call (null: none) */
+  tools(): ToolRunner | null;
   logFields(): Record<string, unknown>;
 }
 
@@ -44,6 +47,26 @@ export class TurnsMode {
 
   constructor(host: TurnsHost) {
     this.host = host;
+  }
+
+  /** `text` in the number's voice (mp3 for <Play>), or in Twilio's voice if synthesis fails. */
+  async say(text: string, budget: Budget): Promise<Speech> {
+    const { config } = this.host.state();
+    try {
+      const audio = await this.host.providers().tts.synthesize({
+        text,
+        model: config.tts_model,
+        voice: config.tts_voice,
+        format: "mp3",
+        signal: budget.signal(4500, 0),
+      });
+      const id = `r-${crypto.randomUUID()}`;
+      await this.host.audioStore().put(id, audio, "reply");
+      return { text, audioId: id };
+    } catch (err) {
+      log.warn("turn_tts_fell_back_to_say", { ...this.host.logFields(), ...errorFields(err) });
+      return saying(text);
+    }
   }
 
   /** One caller turn from the recording webhook (`recordingUrl` null: the caller said nothing). */
@@ -87,6 +110,7 @@ export class TurnsMode {
           await audio.put(id, bytes, "reply");
           return id;
         },
+        tools: this.host.tools(),
         now: Date.now,
       },
       {
@@ -126,6 +150,12 @@ export class TurnsMode {
       ...outcome.timings,
       tts_fallback: outcome.speech.some((piece) => piece.audioId === null),
     });
+    const tools = outcome.tools;
+    const intent = tools?.intent ?? null;
+    if (intent?.kind === "end_call") state.endReason = "agent_hangup";
+    if (intent?.kind === "transfer") {
+      state.transfer = { seq, target: { name: intent.target.name, to: intent.target.to } };
+    }
     return this.finishTurn(
       input.key,
       {
@@ -135,9 +165,14 @@ export class TurnsMode {
         transcript: outcome.transcript,
         reply: outcome.reply,
         timings: outcome.timings,
+        ...(tools && { tools: tools.records }),
       },
       outcome.speech,
-      "listen",
+      intent?.kind === "end_call" ? "hangup" : intent?.kind === "transfer" ? "dial" : "listen",
+      tools && turnMessages(outcome.transcript, tools),
+      intent?.kind === "transfer"
+        ? { to: intent.target.to, ...(intent.target.caller_id && { callerId: intent.target.caller_id }) }
+        : undefined,
     );
   }
 
@@ -155,11 +190,27 @@ export class TurnsMode {
   }
 
   /** Stores the turn under its key, so a retried webhook gets this same reply. */
-  private finishTurn(key: string, record: TurnRecord, speech: Speech[], next: CallReply["next"]): CallReply {
-    const reply: CallReply = { speech, next, turns: record.seq };
-    this.host.storeTurn({ key, record, reply });
+  private finishTurn(
+    key: string,
+    record: TurnRecord,
+    speech: Speech[],
+    next: CallReply["next"],
+    messages?: StoredTurn["messages"],
+    dial?: CallReply["dial"],
+  ): CallReply {
+    const reply: CallReply = { speech, next, turns: record.seq, ...(dial && { dial }) };
+    this.host.storeTurn({ key, record, reply, ...(messages && { messages }) });
     return this.host.afterReply(reply);
   }
+}
+
+/** A turn with tool rounds as the history keeps it: the caller, the rounds, the final answer. */
+function turnMessages(transcript: string, tools: TurnTools): NonNullable<StoredTurn["messages"]> {
+  return [
+    { role: "user", content: transcript },
+    ...tools.rounds,
+    ...(tools.finalText ? [{ role: "assistant" as const, content: tools.finalText }] : []),
+  ];
 }
 
 function zeroTimings() {

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { isRealtimeModel, isRealtimeVoice, REALTIME_MODELS_ACCEPTED, REALTIME_VOICES } from "./realtime.ts";
 import { checkRoutingLayers } from "./routing-check.ts";
 import { routingFields } from "./routing-schema.ts";
+import { type ToolConfig, ToolsSchema } from "./tools.ts";
 import { canSpeak, TTS_MODELS, type TtsModel, voicesFor } from "./voices.ts";
 
 /**
@@ -52,6 +53,7 @@ const settingsFields = {
     .max(3000)
     .openapi({ description: "silence that ends a caller's utterance in stream mode (ms)" }),
   is_active: z.boolean(),
+  tools: ToolsSchema,
 };
 
 /**
@@ -103,6 +105,7 @@ export const SETTING_DEFAULTS = {
   conversation_mode: "stream",
   end_of_speech_ms: 700,
   is_active: true,
+  tools: [] as ToolConfig[],
 } as const satisfies Omit<PhoneSettings, "display_name" | "system_prompt" | "greeting">;
 
 /** A voice the chosen model cannot speak is an error that lists the voices it can. */
@@ -166,6 +169,7 @@ export const CreateConfigBody = z
     conversation_mode: settingsFields.conversation_mode.default(SETTING_DEFAULTS.conversation_mode),
     end_of_speech_ms: settingsFields.end_of_speech_ms.default(SETTING_DEFAULTS.end_of_speech_ms),
     is_active: settingsFields.is_active.default(SETTING_DEFAULTS.is_active),
+    tools: settingsFields.tools.default(() => []),
     ...routingOptional,
   })
   .superRefine(checkVoice)

@@ -14,6 +14,7 @@ import {
   SettingsSchema,
   type UpdateConfigBody,
 } from "./schema.ts";
+import { prepareTools, type ToolConfig } from "./tools.ts";
 import { decideWrite, expectedVersionOf, holds } from "./write-retry.ts";
 
 /**
@@ -45,6 +46,12 @@ export function phoneOf(services: Services, input: string, field = "phone_number
   return normalizePhoneNumber(input, services.settings.DEFAULT_COUNTRY, field);
 }
 
+/** The tools with the checks that depend on the settings (https, default country) and E.164 targets. */
+function toolsFor(services: Services, tools: ToolConfig[]): ToolConfig[] {
+  const { ENVIRONMENT, DEFAULT_COUNTRY } = services.settings;
+  return prepareTools(tools, { environment: ENVIRONMENT, defaultCountry: DEFAULT_COUNTRY });
+}
+
 function settingsOf(config: PhoneConfig): PhoneSettings {
   // Fields a document never had (routing ones) stay absent rather than becoming undefined.
   return Object.fromEntries(
@@ -58,8 +65,9 @@ export async function saveConfig(
   input: CreateInput,
   context: WriteContext,
 ): Promise<{ config: PhoneConfig; created: boolean }> {
-  const { phone_number, ...settings } = input;
+  const { phone_number, ...body } = input;
   const phone = phoneOf(services, phone_number);
+  const settings = { ...body, tools: toolsFor(services, body.tools) };
   const idem = context.idempotency;
   const existing = idem ? await services.store.get(phone) : null;
   const decision = await decideWrite(idem, phone, existing, (current) => holds(current, settings));
@@ -88,7 +96,9 @@ export async function updateConfig(
   input: UpdateInput,
   context: WriteContext,
 ): Promise<PhoneConfig> {
-  const { phone_number: bodyPhone, ...changes } = input;
+  const { phone_number: bodyPhone, ...given } = input;
+  // Tools as they are stored (E.164 targets), so a replayed write compares equal to the stored one.
+  const changes = given.tools ? { ...given, tools: toolsFor(services, given.tools) } : given;
   if (bodyPhone !== undefined && phoneOf(services, bodyPhone) !== phone) {
     throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
       details: [
@@ -101,8 +111,9 @@ export async function updateConfig(
     holds(current, changes),
   );
   if (!existing) throw notFound(phone);
-  const merged = SettingsSchema.safeParse({ ...settingsOf(existing), ...changes });
-  if (!merged.success) throw validationError(merged.error, "configuration after update");
+  const candidate = { ...settingsOf(existing), ...changes };
+  const merged = SettingsSchema.safeParse(candidate);
+  if (!merged.success) throw validationError(merged.error, "configuration after update", candidate);
   const { config } =
     decision === "applied"
       ? { config: existing }

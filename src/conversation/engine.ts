@@ -1,6 +1,7 @@
 import type { EndReason, TurnRecord } from "../call/summary.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import type { ChatMessage } from "../providers/types.ts";
+import type { ToolIntent } from "./tools/index.ts";
 
 /**
  * The seam every conversation engine plugs into. A source of the caller's audio (Twilio's Media
@@ -24,8 +25,13 @@ export interface EngineSink {
   send(out: OutboundAudio): void;
   /** A finished (or interrupted) turn, in seq order, for the call log and the history. */
   onTurn(turn: TurnRecord, messages: ChatMessage[]): void;
-  /** The engine cannot carry the call any further: say `goodbye` and end it with `reason`. */
+  /**
+   * The engine cannot carry the call any further, or the model ended it (end_call, after its
+   * last sentence played): say `goodbye` ("" for none) and end it with `reason`.
+   */
   onEnd(request: { reason: EndReason; goodbye: string }): void;
+  /** A transfer's announcement has played: connect the caller to the target; turn `seq` asked. */
+  onTransfer(transfer: Extract<ToolIntent, { kind: "transfer" }>, seq: number): void;
 }
 
 /** What an engine starts from: the call's config snapshot and the conversation so far. */

@@ -13,26 +13,48 @@ import {
   ProviderError,
   type SpeechToText,
   type TextToSpeech,
+  type ToolCall,
   TTS_PCM_RATE,
 } from "../providers/types.ts";
 import type { ConversationEngine, EngineOptions, EngineSink, OutboundAudio } from "./engine.ts";
 import { SentenceQueue } from "./sentence-queue.ts";
+import {
+  DEFAULT_GOODBYE,
+  FILLER,
+  FILLER_AFTER_MS,
+  intentOf,
+  mayRun,
+  roundMessages,
+  roundRequest,
+  type ToolCallRecord,
+  type ToolExecution,
+  type ToolIntent,
+  type ToolRunner,
+} from "./tools/index.ts";
 
 /**
  * The stream pipeline engine (conversation_mode "stream"): the caller's audio is cut into
  * utterances; each is transcribed, answered by the streamed LLM reply, and spoken sentence by
  * sentence (text-to-speech of the first sentence starts while the model is still writing the
  * rest). Marks sent after each sentence tell which sentences the caller has actually heard, so
- * a barge-in records the reply as heard. The call session owns the call record and the Media
- * Stream adapter the socket; this class owns the conversation's timing.
+ * a barge-in records the reply as heard. With tools, the model's reply comes in rounds: what it
+ * says before a tool call is spoken, the tools run (a filler if they are slow), and it answers
+ * again. The call session owns the call record and the Media Stream adapter the socket; this
+ * class owns the conversation's timing.
  */
 
-export interface PipelineDeps extends Pick<EngineSink, "send" | "onTurn"> {
+export interface PipelineDeps
+  extends Pick<EngineSink, "send" | "onTurn">,
+    Partial<Pick<EngineSink, "onEnd" | "onTransfer">> {
   stt: SpeechToText;
   llm: ChatModel;
   tts: TextToSpeech;
   /** The greeting as 8 kHz μ-law (cached), or null when it can't be had: the call goes on without it. */
   greeting?: () => Promise<Uint8Array | null>;
+  /** said instead of the greeting: the caller is back from a transfer that did not connect */
+  resume?: string | null;
+  /** the number's tools (absent or null: the model can only talk) */
+  tools?: ToolRunner | null;
   now(): number;
   logFields: Record<string, unknown>;
 }
@@ -72,7 +94,18 @@ interface Turn {
   state: "replying" | "sent";
   /** set once the turn is over; it is reported when every earlier turn has been */
   record?: TurnRecord;
-  messages: ChatMessage[];
+  /** how many sentences the history keeps (null: none, a failed turn); set with `record` */
+  kept: number | null;
+  /** finished tool rounds: the assistant's tool calls and their results */
+  rounds: ChatMessage[];
+  /** index in `sentences` where the answer after the last tool round starts */
+  roundStart: number;
+  tools: ToolCallRecord[];
+  /** a tool is running: the turn is reported once its result is in (a barge-in keeps it) */
+  toolsRunning: boolean;
+  fillerSaid: boolean;
+  /** what the model asked for, carried out once the turn's audio has played */
+  intent: ToolIntent | null;
 }
 
 interface Mark {
@@ -110,6 +143,8 @@ export class PipelineEngine implements ConversationEngine {
   private overlapping = false;
   /** the utterance in progress has already interrupted the agent */
   private bargedIn = false;
+  /** the call's own lifetime: a tool request already sent is cancelled by the hang-up only */
+  private readonly call = new AbortController();
 
   constructor(deps: PipelineDeps, options: EngineOptions) {
     this.deps = deps;
@@ -137,8 +172,21 @@ export class PipelineEngine implements ConversationEngine {
   }
 
   async greet(): Promise<void> {
+    const resume = this.deps.resume;
+    if (resume) return this.sayOpening(resume);
     const greeting = await this.deps.greeting?.();
     if (greeting) this.playAudio(greeting, this.config.greeting);
+  }
+
+  /** The first words after a failed transfer, in the number's voice; they join the history. */
+  private async sayOpening(text: string): Promise<void> {
+    try {
+      await this.speak(text, { name: `greeting-${++this.greetings}` }, this.call.signal);
+      this.remember([{ role: "assistant", content: text }]);
+    } catch (err) {
+      if (!this.call.signal.aborted)
+        log.warn("pipeline_opening_failed", { ...this.deps.logFields, ...errorFields(err) });
+    }
   }
 
   /**
@@ -199,11 +247,11 @@ export class PipelineEngine implements ConversationEngine {
     this.queue.length = 0;
     this.marks.length = 0;
     this.work?.controller.abort(new DOMException("the call ended", "AbortError"));
+    this.call.abort(new DOMException("the call ended", "AbortError"));
     for (const turn of this.pending) {
       if (turn.record) continue;
       // Whether the audio already sent was played cannot be known any more: count it as heard.
-      const reply = turn.sentences.join(" ");
-      this.settle(turn, { outcome: "reply", reply, interrupted: turn.state === "replying" }, reply);
+      this.settle(turn, { outcome: "reply", interrupted: turn.state === "replying" }, turn.sentences.length);
     }
     this.report();
   }
@@ -252,8 +300,7 @@ export class PipelineEngine implements ConversationEngine {
     this.marks.length = 0;
     for (const turn of this.pending) {
       if (turn.record) continue;
-      const heard = turn.sentences.slice(0, turn.heard).join(" ");
-      this.settle(turn, { outcome: "reply", reply: heard, interrupted: true }, heard);
+      this.settle(turn, { outcome: "reply", interrupted: true }, turn.heard);
     }
     // A transcription in flight is the caller's earlier words: it goes on and gets answered.
     if (this.work && this.work.phase !== "stt") {
@@ -319,13 +366,19 @@ export class PipelineEngine implements ConversationEngine {
       heard: 0,
       marksOut: 0,
       state: "replying",
-      messages: [],
+      kept: null,
+      rounds: [],
+      roundStart: 0,
+      tools: [],
+      toolsRunning: false,
+      fillerSaid: false,
+      intent: null,
     };
     this.pending.push(turn);
     return turn;
   }
 
-  /** Stream the reply and speak it sentence by sentence, in order. */
+  /** Stream the reply and speak it sentence by sentence, in order, running tools between rounds. */
   private async reply(turn: Turn, work: Work): Promise<void> {
     const signal = work.controller.signal;
     const messages: ChatMessage[] = [
@@ -333,32 +386,52 @@ export class PipelineEngine implements ConversationEngine {
       ...this.history,
       // Earlier turns not reported yet (their audio is still playing) are part of the conversation.
       ...this.pending.flatMap((t) =>
-        t === turn ? [] : t.record ? t.messages : exchange(t, t.sentences.join(" ")),
+        t === turn ? [] : historyOf(t, t.record ? t.kept : t.sentences.length),
       ),
       { role: "user", content: turn.transcript ?? "" },
     ];
-    const sentences = new SentenceQueue();
-    const producing = this.produce(turn, messages, sentences, signal);
+    const tools = this.deps.tools;
     let stage: "llm" | "tts" = "llm";
     try {
-      for (let text = await sentences.next(); text !== undefined; text = await sentences.next()) {
-        stage = "tts";
-        const index = turn.sentences.length;
-        await this.speak(
-          text,
-          { name: `turn-${turn.seq}-${index}`, turn, heard: index + 1 },
-          signal,
-          turn.reached,
-        );
-        turn.sentences.push(text);
-        stage = "llm";
+      for (let round = 0; ; round++) {
+        const start = turn.sentences.length;
+        const sentences = new SentenceQueue();
+        const producing = this.produce(turn, [...messages, ...turn.rounds], sentences, signal, round);
+        try {
+          for (let text = await sentences.next(); text !== undefined; text = await sentences.next()) {
+            stage = "tts";
+            await this.speakSentence(turn, text, signal);
+            stage = "llm";
+          }
+        } catch (err) {
+          // A barge-in or hang-up: whoever aborted has recorded the turn.
+          if (signal.aborted) return;
+          work.controller.abort(new DOMException(`the reply's ${stage} step failed`, "AbortError"));
+          await producing;
+          return this.failed(turn, stage, err, work);
+        }
+        const calls = await producing;
+        if (signal.aborted) return;
+        if (!tools || !mayRun(calls, tools, round)) break;
+        // What the model said before its tool calls has been sent; now the tools run.
+        const executions = await this.runTools(turn, tools, calls, signal);
+        turn.rounds.push(...roundMessages(turn.sentences.slice(start).join(" "), executions));
+        turn.tools.push(...executions.map((e) => e.record));
+        turn.roundStart = turn.sentences.length;
+        turn.toolsRunning = false;
+        // Settled by a barge-in while the tool ran: reported now, with the tool's result.
+        if (turn.record) this.report();
+        if (signal.aborted) return;
+        turn.intent = intentOf(executions);
+        if (turn.intent) {
+          stage = "tts";
+          await this.speakIntent(turn, turn.intent, signal);
+          break;
+        }
       }
       if (turn.sentences.length === 0) throw new Error("the model returned an empty reply");
     } catch (err) {
-      // A barge-in or hang-up: whoever aborted has recorded the turn.
       if (signal.aborted) return;
-      work.controller.abort(new DOMException(`the reply's ${stage} step failed`, "AbortError"));
-      await producing;
       return this.failed(turn, stage, err, work);
     }
     if (signal.aborted) return;
@@ -367,25 +440,91 @@ export class PipelineEngine implements ConversationEngine {
     this.report();
   }
 
-  /** The model's reply, as sentences, into `out`; never rejects (a failure ends `out`). */
+  private async speakSentence(turn: Turn, text: string, signal: AbortSignal): Promise<void> {
+    const index = turn.sentences.length;
+    await this.speak(
+      text,
+      { name: `turn-${turn.seq}-${index}`, turn, heard: index + 1 },
+      signal,
+      turn.reached,
+    );
+    turn.sentences.push(text);
+  }
+
+  /** A transfer's announcement, or a goodbye when the model ended the call without one. */
+  private async speakIntent(turn: Turn, intent: ToolIntent, signal: AbortSignal): Promise<void> {
+    if (intent.kind === "transfer") await this.speakSentence(turn, intent.announcement, signal);
+    else if (turn.sentences.length === 0) await this.speakSentence(turn, DEFAULT_GOODBYE, signal);
+  }
+
+  /**
+   * The round's tool calls, run with the call's own signal: a barge-in aborts `signal` (the
+   * follow-up), not the requests already sent. A slow round gets one filler per turn.
+   */
+  private async runTools(
+    turn: Turn,
+    tools: ToolRunner,
+    calls: ToolCall[],
+    signal: AbortSignal,
+  ): Promise<ToolExecution[]> {
+    turn.toolsRunning = true;
+    const running = Promise.all(calls.map((call) => tools.execute(call, this.call.signal)));
+    if (!turn.fillerSaid) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const slow = await Promise.race([
+        running.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), FILLER_AFTER_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (slow && !signal.aborted) {
+        turn.fillerSaid = true;
+        try {
+          await this.speak(FILLER, { name: `turn-${turn.seq}-filler`, turn }, signal);
+        } catch (err) {
+          if (!signal.aborted)
+            log.warn("pipeline_filler_failed", { ...this.deps.logFields, ...errorFields(err) });
+        }
+      }
+    }
+    return running;
+  }
+
+  /**
+   * The model's reply for tool round `round`, as sentences, into `out`; resolves to the tool
+   * calls it asked for. Never rejects (a failure ends `out`).
+   */
   private async produce(
     turn: Turn,
     messages: ChatMessage[],
     out: SentenceQueue,
     signal: AbortSignal,
-  ): Promise<void> {
+    round: number,
+  ): Promise<ToolCall[]> {
     const splitter = new SentenceSplitter();
+    let calls: ToolCall[] = [];
     try {
-      const deltas = this.deps.llm.stream({
-        model: this.config.inference_model,
-        messages,
-        temperature: this.config.temperature,
-        maxTokens: this.config.max_tokens,
-        signal,
-      });
-      for await (const delta of deltas) {
+      const events = this.deps.llm.streamEvents(
+        roundRequest(
+          {
+            model: this.config.inference_model,
+            messages,
+            temperature: this.config.temperature,
+            maxTokens: this.config.max_tokens,
+            signal,
+          },
+          this.deps.tools,
+          round,
+        ),
+      );
+      for await (const event of events) {
         turn.reached.firstToken ??= this.deps.now();
-        for (const sentence of splitter.push(delta)) out.push(sentence);
+        if (event.type === "tool_calls") {
+          calls = event.calls;
+          continue;
+        }
+        for (const sentence of splitter.push(event.text)) out.push(sentence);
       }
       const rest = splitter.flush();
       if (rest) out.push(rest);
@@ -393,6 +532,7 @@ export class PipelineEngine implements ConversationEngine {
     } catch (err) {
       out.fail(err);
     }
+    return calls;
   }
 
   /**
@@ -436,8 +576,7 @@ export class PipelineEngine implements ConversationEngine {
 
   private async failed(turn: Turn, stage: "stt" | "llm" | "tts", err: unknown, work: Work): Promise<void> {
     log.warn("pipeline_turn_failed", { ...this.deps.logFields, seq: turn.seq, stage, ...errorFields(err) });
-    const spoken = turn.sentences.join(" ");
-    this.settle(turn, { outcome: "failed", reply: spoken || null, failed_stage: stage }, null);
+    this.settle(turn, { outcome: "failed", failed_stage: stage }, null);
     this.report();
     work.controller = new AbortController();
     work.phase = "apology";
@@ -457,49 +596,66 @@ export class PipelineEngine implements ConversationEngine {
 
   /** Every sentence was sent and has been heard. */
   private completed(turn: Turn): void {
-    const reply = turn.sentences.join(" ");
-    this.settle(turn, { outcome: "reply", reply }, reply);
+    this.settle(turn, { outcome: "reply" }, turn.sentences.length);
   }
 
   /**
-   * Fix the turn's record; `assistant` is the reply text the history keeps (null: the turn
-   * leaves no trace in the history, as a failed one).
+   * Fix the turn's record. `heard`: how many sentences the caller heard, which the record and
+   * the history keep (null: a failed turn, whose spoken part is recorded but leaves no trace
+   * in the history).
    */
   private settle(
     turn: Turn,
-    result: Pick<TurnRecord, "outcome" | "reply" | "failed_stage" | "interrupted">,
-    assistant: string | null,
+    result: Pick<TurnRecord, "outcome" | "failed_stage" | "interrupted">,
+    heard: number | null,
   ): void {
+    const reply = turn.sentences.slice(0, heard ?? turn.sentences.length).join(" ");
     turn.record = {
       seq: turn.seq,
       at: turn.at,
       outcome: result.outcome,
       transcript: turn.transcript,
-      reply: result.reply,
+      reply: heard === null ? reply || null : reply,
       ...(result.failed_stage !== undefined && { failed_stage: result.failed_stage }),
       timings: timingsOf(turn),
       ...(result.interrupted && { interrupted: true }),
+      ...(turn.tools.length > 0 && { tools: turn.tools }),
     };
-    turn.messages = assistant === null ? [] : exchange(turn, assistant);
+    turn.kept = heard;
   }
 
-  /** Report finished turns in seq order. */
+  /** Report finished turns in seq order (one whose tool is still running waits for its result). */
   private report(): void {
-    for (let turn = this.pending[0]; turn?.record; turn = this.pending[0]) {
+    for (let turn = this.pending[0]; turn?.record && !turn.toolsRunning; turn = this.pending[0]) {
       this.pending.shift();
-      this.remember(turn.messages);
+      // A barge-in may have settled the turn before its tool's result came in.
+      if (turn.tools.length > 0) turn.record.tools = turn.tools;
+      const messages = historyOf(turn, turn.kept);
+      this.remember(messages);
       try {
-        this.deps.onTurn(turn.record, turn.messages);
+        this.deps.onTurn(turn.record, messages);
       } catch (err) {
         log.error("pipeline_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
       }
+      if (turn.intent && turn.record.outcome === "reply" && !turn.record.interrupted) this.carryOut(turn);
     }
+  }
+
+  /** The turn's audio has all played: hang up, or hand the caller to the transfer target. */
+  private carryOut(turn: Turn): void {
+    const intent = turn.intent;
+    if (this.closed || !intent) return;
+    log.info("pipeline_tool_intent", { ...this.deps.logFields, seq: turn.seq, intent: intent.kind });
+    if (intent.kind === "transfer") this.deps.onTransfer?.(intent, turn.seq);
+    else this.deps.onEnd?.({ reason: "agent_hangup", goodbye: "" });
   }
 
   private remember(messages: ChatMessage[]): void {
     this.history.push(...messages);
     if (this.history.length > MAX_HISTORY_MESSAGES) {
       this.history.splice(0, this.history.length - MAX_HISTORY_MESSAGES);
+      // A tool result whose call was cut off would be refused by the model's API.
+      while (this.history[0]?.role === "tool") this.history.shift();
     }
   }
 
@@ -521,10 +677,17 @@ export class PipelineEngine implements ConversationEngine {
   }
 }
 
-function exchange(turn: Turn, assistant: string): ChatMessage[] {
+/**
+ * A turn as the history keeps it, `kept` sentences heard: the caller's words, the tool rounds,
+ * then what was heard of the final answer (null: nothing, a failed turn).
+ */
+function historyOf(turn: Turn, kept: number | null): ChatMessage[] {
+  if (kept === null) return [];
   const messages: ChatMessage[] = [];
   if (turn.transcript !== null) messages.push({ role: "user", content: turn.transcript });
-  if (assistant) messages.push({ role: "assistant", content: assistant });
+  messages.push(...turn.rounds);
+  const answer = turn.sentences.slice(turn.roundStart, Math.max(turn.roundStart, kept)).join(" ");
+  if (answer) messages.push({ role: "assistant", content: answer });
   return messages;
 }
 

@@ -1,14 +1,18 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from "openai";
+import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { chatParameters, type TokenParamSetting } from "../config/models.ts";
 import {
   type AudioUpload,
+  type ChatMessage,
   type ChatModel,
   type ChatRequest,
+  type ChatStreamEvent,
   ProviderError,
   type ProviderOperation,
   type SpeechRequest,
   type SpeechToText,
   type TextToSpeech,
+  type ToolCall,
 } from "./types.ts";
 
 /**
@@ -79,8 +83,9 @@ export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIPro
   // Each model family gets only the parameters it accepts (src/config/models.ts).
   const chatBody = (req: ChatRequest) => ({
     model: req.model,
-    messages: req.messages,
+    messages: req.messages.map(wireMessage),
     ...chatParameters(req.model, { temperature: req.temperature, maxTokens: req.maxTokens }, endpoint),
+    ...toolParams(req),
   });
 
   const llm: ChatModel = {
@@ -90,13 +95,21 @@ export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIPro
           { ...chatBody(req), stream: false },
           { signal },
         );
-        const text: unknown = completion?.choices?.[0]?.message?.content;
+        const message = completion?.choices?.[0]?.message;
+        const toolCalls = completedToolCalls(message?.tool_calls);
+        const text: unknown = message?.content ?? (toolCalls.length > 0 ? "" : undefined);
         if (typeof text !== "string") throw badResponse("complete", "the completion has no message content");
-        return { text };
+        return toolCalls.length > 0 ? { text, toolCalls } : { text };
       });
     },
 
     async *stream(req: ChatRequest) {
+      for await (const event of llm.streamEvents(req)) {
+        if (event.type === "text") yield event.text;
+      }
+    },
+
+    async *streamEvents(req: ChatRequest): AsyncGenerator<ChatStreamEvent> {
       const wait = call.start("stream", req.signal);
       try {
         const chunks = await client.chat.completions.create(
@@ -104,18 +117,22 @@ export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIPro
           { signal: wait.signal },
         );
         let finished = false;
+        const calls = new StreamedToolCalls();
         for await (const chunk of chunks) {
           const choice = chunk.choices?.[0];
           if (choice?.finish_reason) finished = true;
+          calls.add(choice?.delta?.tool_calls);
           const delta = choice?.delta?.content;
           if (!delta) continue;
           wait.pause();
-          yield delta;
+          yield { type: "text", text: delta };
           wait.resume();
         }
         // The SDK ends an aborted SSE stream quietly, so an abort must be checked for here.
         wait.signal.throwIfAborted();
         if (!finished) throw badResponse("stream", "the stream ended before the model finished");
+        const toolCalls = calls.done();
+        if (toolCalls.length > 0) yield { type: "tool_calls", calls: toolCalls };
       } catch (err) {
         throw wait.failure(err);
       } finally {
@@ -171,6 +188,79 @@ export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIPro
   };
 
   return { stt, llm, tts };
+}
+
+/** Our provider-neutral message as Chat Completions wants it. */
+function wireMessage(message: ChatMessage): ChatCompletionMessageParam {
+  if (message.role === "tool") {
+    return { role: "tool", tool_call_id: message.toolCallId, content: message.content };
+  }
+  if (message.role === "assistant" && message.toolCalls?.length) {
+    return {
+      role: "assistant",
+      // Chat Completions takes null content beside tool calls, not "".
+      content: message.content || null,
+      tool_calls: message.toolCalls.map((c) => ({
+        id: c.id,
+        type: "function",
+        function: { name: c.name, arguments: c.arguments },
+      })),
+    };
+  }
+  return { role: message.role, content: message.content };
+}
+
+/** `tools` and `tool_choice` only when there are tools: the API refuses an empty `tools` array. */
+function toolParams(req: ChatRequest): { tools?: ChatCompletionTool[]; tool_choice?: "auto" | "none" } {
+  if (!req.tools?.length) return {};
+  return {
+    tools: req.tools.map((t) => ({
+      type: "function",
+      function: { name: t.name, description: t.description, parameters: t.parameters },
+    })),
+    ...(req.toolChoice && { tool_choice: req.toolChoice }),
+  };
+}
+
+/** A completion's tool calls; the SDK's types are a promise, so malformed entries are dropped. */
+function completedToolCalls(raw: unknown): ToolCall[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((c): ToolCall[] => {
+    const fn = (c as { function?: { name?: unknown; arguments?: unknown } }).function;
+    const id = (c as { id?: unknown }).id;
+    return typeof id === "string" && typeof fn?.name === "string"
+      ? [{ id, name: fn.name, arguments: typeof fn.arguments === "string" ? fn.arguments : "" }]
+      : [];
+  });
+}
+
+/** Tool calls arrive in pieces keyed by `index`: the id and name first, the arguments in fragments. */
+class StreamedToolCalls {
+  private readonly calls = new Map<number, ToolCall>();
+
+  add(deltas: unknown): void {
+    if (!Array.isArray(deltas)) return;
+    for (const d of deltas as Array<{
+      index?: number;
+      id?: string;
+      function?: { name?: string; arguments?: string };
+    }>) {
+      const index = d.index ?? 0;
+      const call = this.calls.get(index) ?? { id: "", name: "", arguments: "" };
+      if (d.id) call.id = d.id;
+      if (d.function?.name) call.name += d.function.name;
+      if (d.function?.arguments) call.arguments += d.function.arguments;
+      this.calls.set(index, call);
+    }
+  }
+
+  done(): ToolCall[] {
+    const calls = [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
+    if (calls.some((c) => !c.id || !c.name)) {
+      throw badResponse("stream", "a streamed tool call has no id or name");
+    }
+    return calls;
+  }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -4,10 +4,31 @@
  * because callers own the time budget: a caller who hangs up or barges in cancels the work.
  */
 
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
+/**
+ * One message of the conversation. An assistant message may ask for tool calls; each is
+ * answered by a `tool` message carrying its id (OpenAI refuses a history where either is missing).
+ */
+export type ChatMessage =
+  | { role: "system" | "user"; content: string }
+  | { role: "assistant"; content: string; toolCalls?: ToolCall[] }
+  | { role: "tool"; toolCallId: string; content: string };
+
+/** A function the model may call: `parameters` is a JSON Schema object. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
+
+/** The model asking for one function call; `arguments` is the model's JSON text, unchecked. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** A streamed reply: text as it comes, then (if the model wants them) its tool calls, whole. */
+export type ChatStreamEvent = { type: "text"; text: string } | { type: "tool_calls"; calls: ToolCall[] };
 
 export interface AudioUpload {
   data: Uint8Array;
@@ -39,14 +60,23 @@ export interface ChatRequest {
   temperature: number;
   /** the reply's token limit, sent as max_completion_tokens or max_tokens (src/config/models.ts) */
   maxTokens: number;
+  /** functions the model may call (none: the model can only answer in words) */
+  tools?: ToolDefinition[];
+  /** "none": the model must answer in words although `tools` are given (the tool-round limit) */
+  toolChoice?: "auto" | "none";
   signal?: AbortSignal;
 }
 
 export interface ChatModel {
-  /** The whole reply at once: record→reply mode, where the reply is spoken by `<Play>`. */
-  complete(req: ChatRequest): Promise<{ text: string }>;
+  /**
+   * The whole reply at once: record→reply mode, where the reply is spoken by `<Play>`.
+   * `toolCalls` is present when the model asked for any (`text` may then be empty).
+   */
+  complete(req: ChatRequest): Promise<{ text: string; toolCalls?: ToolCall[] }>;
   /** Text deltas as the model produces them: realtime mode, where speech starts before the reply ends. */
   stream(req: ChatRequest): AsyncIterable<string>;
+  /** Text deltas, then the tool calls the model asked for (at most one `tool_calls` event, last). */
+  streamEvents(req: ChatRequest): AsyncIterable<ChatStreamEvent>;
 }
 
 export type AudioFormat = "wav" | "mp3" | "pcm";

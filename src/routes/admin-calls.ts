@@ -9,6 +9,18 @@ import type { App } from "../http/types.ts";
 /** Recent calls and their details: config version, transcripts, per-turn timings, end reason. */
 
 const Timings = z.record(z.string(), z.number());
+const ToolCall = z
+  .object({
+    name: z.string(),
+    arguments: z.unknown().openapi({ description: "the model's arguments, secret-like fields redacted" }),
+    status: z.enum(["ok", "invalid_arguments", "unknown_tool", "http_error", "timeout", "error"]),
+    error: z.string().optional(),
+    latency_ms: z.number(),
+    result_bytes: z.number().int(),
+    target: z.object({ name: z.string(), to: z.string() }).optional(),
+    dial_outcome: z.string().optional().openapi({ description: "Twilio's DialCallStatus of a transfer" }),
+  })
+  .openapi("ToolCallRecord");
 const Turn = z.object({
   seq: z.number().int(),
   at: z.string(),
@@ -18,6 +30,7 @@ const Turn = z.object({
   failed_stage: z.string().optional(),
   timings: Timings,
   interrupted: z.boolean().optional(),
+  tools: z.array(ToolCall).optional(),
 });
 const CallSummarySchema = z
   .object({

@@ -53,6 +53,7 @@ async function render(c: Ctx, reply: CallReply): Promise<Response> {
     await replyTwiml(reply, {
       recordAction: `${base}/webhooks/twilio/recording`,
       silenceAction: `${base}/webhooks/twilio/recording?no_speech=${reply.turns}`,
+      dialAction: `${base}/webhooks/twilio/dial`,
       audioUrl: (id) => audio.signedUrl(id),
     }),
   );
@@ -229,6 +230,17 @@ export function twilioVoiceRoutes() {
     }
   });
 
+  // A transfer's <Dial> ended: hang up after a connected call, else the caller is back with the agent.
+  app.post("/dial", async (c) => {
+    try {
+      const event = parseVoiceWebhook("dial", await formOf(c));
+      const back = await session(c, event.callSid).dialEnded({ status: event.dialCallStatus });
+      return back.stream ? streamAnswer(c, event.callSid) : render(c, back.reply);
+    } catch (err) {
+      return answerFailure(c, "dial", err, "hangup");
+    }
+  });
+
   // Stream mode: Twilio's WebSocket, handed to the call's Durable Object.
   app.get("/media/:callSid{CA[0-9a-zA-Z]+}", async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
@@ -243,8 +255,7 @@ export function twilioVoiceRoutes() {
   // The end of a forwarded call's <Dial>: its duration goes into the call's record.
   app.post("/forwarded", async (c) => {
     try {
-      const form = await formOf(c);
-      const event = parseVoiceWebhook("dial_ended", form);
+      const event = parseVoiceWebhook("dial", await formOf(c));
       // The number's shard, named in the action URL we gave (covered by Twilio's signature).
       const number = c.req.query("number") ?? UNKNOWN_NUMBER;
       await callLog(c.env, number).forwardEnded(

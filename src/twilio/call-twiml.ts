@@ -1,6 +1,6 @@
 import { splitText } from "../audio/sentences.ts";
-import type { CallReply } from "../call/reply.ts";
-import { hangup, play, record, redirect, say, twiml, type Verb } from "./twiml.ts";
+import type { CallReply, DialTarget } from "../call/reply.ts";
+import { dial, hangup, play, record, redirect, say, twiml, type Verb } from "./twiml.ts";
 
 /** Twilio's own voice for text we could not synthesise. */
 const FALLBACK_VOICE = "Polly.Joanna";
@@ -26,6 +26,22 @@ export interface ReplyTwimlOptions {
   silenceAction: string;
   /** audio id → signed URL Twilio fetches for <Play> */
   audioUrl: (audioId: string) => Promise<string>;
+  /** absolute URL of the dial webhook, where Twilio reports how a transfer's <Dial> ended */
+  dialAction: string;
+}
+
+/** How long a transfer target may ring before the caller comes back to the agent, s. */
+const TRANSFER_RING_SECONDS = 20;
+
+/** A transfer's <Dial>: the outcome goes to `action`, the caller hears ringing until the target answers. */
+export function transferDial(target: DialTarget, action: string): Verb {
+  return dial(target.to, {
+    action,
+    method: "POST",
+    timeout: TRANSFER_RING_SECONDS,
+    answerOnBridge: true,
+    ...(target.callerId && { callerId: target.callerId }),
+  });
 }
 
 /** A CallReply as TwiML: speech as <Play> or <Say>, then <Record> the next turn or <Hangup>. */
@@ -48,13 +64,20 @@ export async function replyTwiml(reply: CallReply, options: ReplyTwimlOptions): 
       // Twilio moves past <Record> without calling its action when nothing was recorded.
       redirect(options.silenceAction, { method: "POST" }),
     );
+  } else if (reply.next === "dial" && reply.dial) {
+    verbs.push(transferDial(reply.dial, options.dialAction));
   } else {
     verbs.push(hangup());
   }
   return twiml(...verbs);
 }
 
-/** For a REST call update (max duration reached): say goodbye, hang up. */
+/** For a REST call update (stream mode): leave the Media Stream and <Dial> the transfer target. */
+export function transferTwiml(target: DialTarget, action: string): string {
+  return twiml(transferDial(target, action));
+}
+
+/** For a REST call update (max duration reached): say goodbye, hang up; no text: just hang up. */
 export function goodbyeTwiml(text: string): string {
-  return twiml(...sayAll(text), hangup());
+  return text ? twiml(...sayAll(text), hangup()) : twiml(hangup());
 }

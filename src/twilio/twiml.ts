@@ -110,6 +110,34 @@ export function redirect(url: string, options: { method?: "GET" | "POST" } = {})
   return element("Redirect", { method: options.method }, { text: url });
 }
 
+export interface DialOptions {
+  /** Where Twilio POSTs DialCallStatus when the dialled call ends; its TwiML then runs. */
+  action?: string;
+  method?: "GET" | "POST";
+  /** Caller ID the dialled party sees; Twilio's default is the caller's own number. */
+  callerId?: string;
+  /** Seconds to let the target ring (Twilio: 5 to 600, default 30). */
+  timeout?: number;
+  /** Keep the caller hearing ringing (not silence) until the target answers. */
+  answerOnBridge?: boolean;
+}
+
+/** <Dial> one target: an E.164 number as <Number>, a `sip:` URI as <Sip>. */
+export function dial(to: string, options: DialOptions = {}): Verb {
+  const target = /^sip:/i.test(to) ? element("Sip", {}, { text: to }) : element("Number", {}, { text: to });
+  return element(
+    "Dial",
+    {
+      action: options.action,
+      method: options.method,
+      callerId: options.callerId,
+      timeout: options.timeout,
+      answerOnBridge: options.answerOnBridge,
+    },
+    { children: [target] },
+  );
+}
+
 export interface StreamOptions {
   /** The wss:// URL Twilio opens the bidirectional Media Stream to. */
   url: string;
@@ -142,23 +170,4 @@ export function connectStream(options: StreamOptions): Verb {
  */
 export function reject(reason: "rejected" | "busy" = "rejected"): Verb {
   return element("Reject", { reason });
-}
-
-export interface DialOptions {
-  /** E.164 shown to the callee; Twilio allows the forwarded caller's own number. */
-  callerId?: string;
-  /** Where Twilio POSTs DialCallStatus and DialCallDuration when the dialled leg ends. */
-  action?: string;
-  method?: "GET" | "POST";
-  /** Seconds to ring before giving up (Twilio: 5–600, default 30). */
-  timeout?: number;
-}
-
-/** <Dial><Number>: connect the caller to `number` (E.164). */
-export function dial(number: string, options: DialOptions = {}): Verb {
-  return element(
-    "Dial",
-    { callerId: options.callerId, action: options.action, method: options.method, timeout: options.timeout },
-    { children: [element("Number", {}, { text: number })] },
-  );
 }

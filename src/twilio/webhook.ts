@@ -17,8 +17,6 @@ export const CALL_STATUSES = [
 ] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
 
-export const DIAL_STATUSES = ["completed", "answered", "busy", "no-answer", "failed", "canceled"] as const;
-
 /** The statuses a call ends with; the call's summary takes them as its end reason. */
 export const FINAL_CALL_STATUSES = ["completed", "busy", "failed", "no-answer", "canceled"] as const;
 export type FinalCallStatus = (typeof FINAL_CALL_STATUSES)[number];
@@ -61,17 +59,27 @@ export interface CallStatusEvent {
   from: string;
 }
 
-/** Twilio's <Dial action> callback: the dialled leg of a forwarded call has ended. */
-export interface DialEndedEvent {
-  kind: "dial_ended";
+/** Twilio's DialCallStatus values (the <Dial action> callback). */
+export const DIAL_CALL_STATUSES = [
+  "completed",
+  "answered",
+  "busy",
+  "no-answer",
+  "failed",
+  "canceled",
+] as const;
+export type DialCallStatus = (typeof DIAL_CALL_STATUSES)[number];
+
+/** Twilio's <Dial action> callback: how the dialled leg ended. */
+export interface DialEvent {
+  kind: "dial";
   callSid: string;
-  /** completed, answered, busy, no-answer, failed or canceled */
-  dialCallStatus: (typeof DIAL_STATUSES)[number];
-  /** Seconds the dialled party was connected; absent when it never answered. */
+  dialCallStatus: DialCallStatus;
+  /** Seconds the dialled party was connected, when it answered. */
   dialCallDuration?: number;
 }
 
-export type VoiceWebhookEvent = IncomingCallEvent | RecordingEvent | CallStatusEvent | DialEndedEvent;
+export type VoiceWebhookEvent = IncomingCallEvent | RecordingEvent | CallStatusEvent | DialEvent;
 export type VoiceWebhookKind = VoiceWebhookEvent["kind"];
 
 type Form = URLSearchParams | Record<string, string>;
@@ -162,15 +170,6 @@ function read(kind: VoiceWebhookKind, f: FieldReader): VoiceWebhookEvent {
         ...(digits !== undefined && { digits }),
       };
     }
-    case "dial_ended": {
-      const dialCallDuration = f.seconds("DialCallDuration");
-      return {
-        kind,
-        callSid: f.required("CallSid"),
-        dialCallStatus: f.oneOf("DialCallStatus", DIAL_STATUSES),
-        ...(dialCallDuration !== undefined && { dialCallDuration }),
-      };
-    }
     case "call_status": {
       const callDuration = f.seconds("CallDuration");
       return {
@@ -180,6 +179,15 @@ function read(kind: VoiceWebhookKind, f: FieldReader): VoiceWebhookEvent {
         to: f.optional("To") ?? "",
         from: f.required("From"),
         ...(callDuration !== undefined && { callDuration }),
+      };
+    }
+    case "dial": {
+      const dialCallDuration = f.seconds("DialCallDuration");
+      return {
+        kind,
+        callSid: f.required("CallSid"),
+        dialCallStatus: f.oneOf("DialCallStatus", DIAL_CALL_STATUSES),
+        ...(dialCallDuration !== undefined && { dialCallDuration }),
       };
     }
   }

@@ -1,5 +1,6 @@
 import { startDataApiFake } from "./data-api.ts";
 import { startOpenAIFake } from "./openai.ts";
+import { startOwnerFake } from "./owner.ts";
 import type { FakeServer } from "./server.ts";
 import { startTwilioFake } from "./twilio.ts";
 
@@ -8,4 +9,5 @@ export const FAKES: Record<string, () => Promise<FakeServer>> = {
   data_api: startDataApiFake,
   openai: startOpenAIFake,
   twilio: startTwilioFake,
+  owner: startOwnerFake,
 };

@@ -6,12 +6,22 @@
 export interface OpenAIScript {
   /** appended to the queue of transcripts; each transcription takes the next one */
   transcripts?: string[];
-  /** appended to the queue of chat replies; each completion (streamed or not) takes the next one */
-  replies?: string[];
+  /**
+   * appended to the queue of chat replies; each completion (streamed or not) takes the next one.
+   * An object is the model calling tools (after saying `content`, if given); with
+   * `tool_choice: "none"`, or naming a tool the request did not offer, it is answered in words.
+   */
+  replies?: Array<string | ScriptedToolCalls>;
   /** fixed artificial latency per endpoint; given keys replace earlier values */
   delayMs?: OpenAIDelays;
   /** the Realtime socket (test/fakes/openai-realtime.ts); given keys replace earlier values */
   realtime?: { firstAudioDelayMs?: number; dropAfterResponses?: number; deltaIntervalMs?: number };
+}
+
+export interface ScriptedToolCalls {
+  content?: string;
+  /** `arguments` as the model's JSON text, or an object to be serialised */
+  tool_calls: Array<{ name: string; arguments: string | Record<string, unknown> }>;
 }
 
 export interface OpenAIDelays {

@@ -25,7 +25,8 @@ import type { UpgradeContext } from "./server.ts";
 
 export interface RealtimeScript {
   transcripts: string[];
-  replies: string[];
+  /** shared with Chat Completions: a scripted tool call is answered here with its `content` */
+  replies: Array<string | { content?: string }>;
   realtime: {
     /** speech_stopped (or response.create) → first audio delta */
     firstAudioDelayMs?: number;
@@ -483,9 +484,10 @@ class RealtimeSession {
   /** One assistant response: audio deltas and their transcript, then response.done. */
   private async respond(instructions: string | null): Promise<void> {
     const quoted = instructions ? /"([^"]+)"/.exec(instructions)?.[1] : undefined;
+    const scripted = quoted === undefined ? this.script.replies.shift() : undefined;
     const text =
       quoted ??
-      this.script.replies.shift() ??
+      (typeof scripted === "string" ? scripted : scripted?.content) ??
       `You said: ${this.lastUserTranscript.replace(/[\s.!?]+$/, "")}. We are open nine to five.`;
     const response: Response = { id: newId("resp"), itemId: newId("item"), cancelled: false };
     this.response = response;

@@ -19,6 +19,11 @@ import { tone, wavFile } from "./wav.ts";
  *                                  0.1 s gets OpenAI's 400 (audio_too_short, or invalid_value
  *                                  for the gpt-4o transcribe models)
  *   POST /v1/chat/completions      JSON -> chat.completion, or SSE chat.completion.chunk lines + [DONE];
+ *                                  a scripted reply may be tool calls (streamed as OpenAI does: id and
+ *                                  name first, arguments in fragments, finish_reason "tool_calls").
+ *                                  Refused as OpenAI refuses them: malformed tool definitions, an empty
+ *                                  `tools`, `tool_choice` without tools, a `tool` message answering no
+ *                                  preceding tool call, tool calls left without their `tool` answers;
  *                                  reasoning models refuse `max_tokens` and a temperature other than
  *                                  1 with OpenAI's 400 body (`unsupported_parameter` / `unsupported_value`)
  *   POST /v1/audio/speech          JSON -> a quiet 440 Hz tone, 50 ms per input character, as
@@ -49,13 +54,27 @@ export function defaultReply(lastUserMessage: string): string {
   return `You said: ${lastUserMessage.replace(/[\s.!?]+$/, "")}. We are open nine to five.`;
 }
 
+const ScriptedToolCalls = z.strictObject({
+  content: z.string().optional(),
+  tool_calls: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        arguments: z.union([z.string(), z.record(z.string(), z.unknown())]),
+      }),
+    )
+    .min(1),
+});
+type ScriptedReply = string | z.output<typeof ScriptedToolCalls>;
+
 interface Script extends RealtimeScript {
+  replies: ScriptedReply[];
   delayMs: OpenAIDelays;
 }
 
 const ScriptBody = z.strictObject({
   transcripts: z.array(z.string()).optional(),
-  replies: z.array(z.string()).optional(),
+  replies: z.array(z.union([z.string(), ScriptedToolCalls])).optional(),
   delayMs: z
     .strictObject({
       stt: z.number().int().min(0).optional(),
@@ -72,16 +91,143 @@ const ScriptBody = z.strictObject({
     .optional(),
 });
 
+const WireToolCall = z.object({
+  id: z.string().min(1),
+  type: z.literal("function"),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+
+const ChatMessage = z.discriminatedUnion("role", [
+  z.object({ role: z.enum(["system", "developer", "user"]), content: z.string() }),
+  z.object({
+    role: z.literal("assistant"),
+    content: z.string().nullable().optional(),
+    tool_calls: z.array(WireToolCall).min(1).optional(),
+  }),
+  z.object({ role: z.literal("tool"), tool_call_id: z.string().min(1), content: z.string() }),
+]);
+
 const ChatBody = z.object({
   model: z.string().min(1),
-  messages: z
-    .array(z.object({ role: z.enum(["system", "developer", "user", "assistant"]), content: z.string() }))
-    .min(1),
+  messages: z.array(ChatMessage).min(1),
   stream: z.boolean().optional(),
+  tools: z
+    .array(
+      z.object({
+        type: z.literal("function"),
+        function: z.object({
+          name: z.string(),
+          description: z.string().optional(),
+          parameters: z.record(z.string(), z.unknown()).optional(),
+        }),
+      }),
+    )
+    .max(128)
+    .optional(),
+  tool_choice: z.enum(["none", "auto", "required"]).optional(),
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().min(1).optional(),
   max_completion_tokens: z.number().int().min(1).optional(),
 });
+type ChatBody = z.output<typeof ChatBody>;
+
+/** What the real API answers 400 to in a body that parses; null when it would accept it. */
+function chatRefusal(body: ChatBody): { message: string; param: string | null; code: string | null } | null {
+  if (body.tools !== undefined && body.tools.length === 0) {
+    return {
+      message:
+        "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      param: "tools",
+      code: "empty_array",
+    };
+  }
+  if (body.tool_choice !== undefined && !body.tools) {
+    return {
+      message: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      param: "tool_choice",
+      code: null,
+    };
+  }
+  for (const [i, tool] of (body.tools ?? []).entries()) {
+    const { name, parameters } = tool.function;
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name)) {
+      return {
+        message: `Invalid 'tools[${i}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`,
+        param: `tools[${i}].function.name`,
+        code: "invalid_value",
+      };
+    }
+    if (parameters !== undefined && parameters.type !== "object") {
+      return {
+        message: `Invalid schema for function '${name}': schema must be a JSON Schema of 'type: "object"', got 'type: ${JSON.stringify(parameters.type ?? "None")}'.`,
+        param: `tools[${i}].function.parameters`,
+        code: "invalid_function_parameters",
+      };
+    }
+  }
+  // Every tool call answered by a tool message right after it; every tool message answering one.
+  let open: Set<string> | null = null;
+  let openAt = -1;
+  for (const [i, message] of body.messages.entries()) {
+    if (message.role === "tool") {
+      if (!open?.delete(message.tool_call_id)) {
+        return {
+          message:
+            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          param: `messages.[${i}].role`,
+          code: null,
+        };
+      }
+      continue;
+    }
+    if (open && open.size > 0) break;
+    open =
+      message.role === "assistant" && message.tool_calls
+        ? new Set(message.tool_calls.map((c) => c.id))
+        : null;
+    openAt = i;
+  }
+  if (open && open.size > 0) {
+    return {
+      message: `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...open].join(", ")}`,
+      param: `messages.[${openAt}].role`,
+      code: null,
+    };
+  }
+  return null;
+}
+
+/** The model's turn: tool calls only when tools allow them and name a tool that was offered. */
+function nextReply(
+  script: Script,
+  body: ChatBody,
+  lastUser: string,
+): { content: string; toolCalls: ToolCallOut[] } {
+  const scripted = script.replies.shift();
+  if (scripted === undefined) return { content: defaultReply(lastUser), toolCalls: [] };
+  if (typeof scripted === "string") return { content: scripted, toolCalls: [] };
+  const offered = new Set((body.tools ?? []).map((t) => t.function.name));
+  const allowed = body.tool_choice !== "none" && scripted.tool_calls.every((c) => offered.has(c.name));
+  // A model told not to call tools (or offered other ones) answers in words instead.
+  if (!allowed) return { content: scripted.content || defaultReply(lastUser), toolCalls: [] };
+  return {
+    content: scripted.content ?? "",
+    toolCalls: scripted.tool_calls.map((c) => ({
+      id: `call_${Math.random().toString(36).slice(2, 14)}`,
+      type: "function" as const,
+      function: {
+        name: c.name,
+        arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments),
+      },
+    })),
+  };
+}
+
+interface ToolCallOut {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
 
 /**
  * OpenAI's reasoning models (o1, o3, o4-mini, GPT-5 and its minis; not gpt-5-chat-latest), written
@@ -205,8 +351,8 @@ async function transcribe(req: RecordedRequest, res: ServerResponse, script: Scr
 async function complete(req: RecordedRequest, res: ServerResponse, script: Script): Promise<void> {
   const body = readJson(req, res, ChatBody);
   if (!body) return;
-  const refused = refusedParameter(body);
-  if (refused) return openaiError(res, 400, refused.message, refused.param, refused.code);
+  const refusal = refusedParameter(body) ?? chatRefusal(body);
+  if (refusal) return openaiError(res, 400, refusal.message, refusal.param, refusal.code);
   const { model, messages, stream } = body;
   if (/^gpt-realtime/.test(model)) {
     return openaiError(
@@ -217,11 +363,12 @@ async function complete(req: RecordedRequest, res: ServerResponse, script: Scrip
     );
   }
   const lastUser = messages.findLast((m) => m.role === "user")?.content ?? "";
-  const reply = script.replies.shift() ?? defaultReply(lastUser);
+  const { content: reply, toolCalls } = nextReply(script, body, lastUser);
+  const finishReason = toolCalls.length > 0 ? "tool_calls" : "stop";
   const id = `chatcmpl-fake${Math.random().toString(36).slice(2, 10)}`;
   const created = Math.floor(Date.now() / 1000);
-  const promptTokens = Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4);
-  const completionTokens = Math.ceil(reply.length / 4);
+  const promptTokens = Math.ceil(JSON.stringify(messages).length / 4);
+  const completionTokens = Math.ceil((reply.length + JSON.stringify(toolCalls).length) / 4);
 
   if (!stream) {
     await sleep(script.delayMs.llmFirstToken ?? 0);
@@ -233,9 +380,14 @@ async function complete(req: RecordedRequest, res: ServerResponse, script: Scrip
       choices: [
         {
           index: 0,
-          message: { role: "assistant", content: reply, refusal: null },
+          message: {
+            role: "assistant",
+            content: toolCalls.length > 0 && reply === "" ? null : reply,
+            refusal: null,
+            ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+          },
           logprobs: null,
-          finish_reason: "stop",
+          finish_reason: finishReason,
         },
       ],
       usage: {
@@ -262,7 +414,20 @@ async function complete(req: RecordedRequest, res: ServerResponse, script: Scrip
     if (res.destroyed) return;
     res.write(chunk({ content: word }, null));
   }
-  res.write(chunk({}, "stop"));
+  // Tool calls as OpenAI streams them: id, type and name first, then the arguments in pieces.
+  for (const [index, call] of toolCalls.entries()) {
+    const head = {
+      index,
+      id: call.id,
+      type: "function",
+      function: { name: call.function.name, arguments: "" },
+    };
+    res.write(chunk({ tool_calls: [head] }, null));
+    for (const piece of call.function.arguments.match(/[\s\S]{1,8}/g) ?? []) {
+      res.write(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+    }
+  }
+  res.write(chunk({}, finishReason));
   res.end("data: [DONE]\n\n");
 }
 

@@ -70,6 +70,10 @@ async function setup(options: {
           chats.push(req);
           return providers.llm.stream(req);
         },
+        streamEvents: (req) => {
+          chats.push(req);
+          return providers.llm.streamEvents(req);
+        },
       },
       tts: {
         synthesize: (req) => providers.tts.synthesize(req),

@@ -15,6 +15,9 @@ export interface TestEnv extends Env {
   FAKE_DATA_API_URL: string;
   FAKE_TWILIO_URL: string;
   FAKE_OPENAI_URL: string;
+  /** a number owner's service, for webhook tools (test/fakes/owner.ts) */
+  FAKE_OWNER_URL: string;
+  TOOL_SIGNING_SECRET: string;
   /** the MongoDB wire-protocol fake; MONGODB_TEST_URL a live server, or "" */
   MONGODB_URL: string;
   MONGODB_TEST_URL: string;

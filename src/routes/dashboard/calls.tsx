@@ -26,6 +26,8 @@ const END_REASONS = [
   "errors",
   "stream_closed",
   "abandoned",
+  "agent_hangup",
+  "transferred",
   "in_progress",
 ] as const;
 
@@ -168,6 +170,17 @@ function Turn({ turn }: { turn: TurnRecord }) {
           <em>(silence)</em>
         </li>
       )}
+      {(turn.tools ?? []).map((tool) => (
+        <li class="agent tool">
+          <span class="who">
+            Tool call · {tool.name} · {tool.status} · {Math.round(tool.latency_ms)} ms
+          </span>
+          <code>{JSON.stringify(tool.arguments)}</code>
+          {tool.target &&
+            ` → ${tool.target.name} (${tool.target.to})${tool.dial_outcome ? `, ${tool.dial_outcome}` : ""}`}
+          {tool.error && <span class="error"> {tool.error}</span>}
+        </li>
+      ))}
       {turn.reply !== null && (
         <li class="agent">
           <span class="who">

@@ -44,6 +44,7 @@ const LABELS: Record<string, { label: string; hint?: string }> = {
   conversation_mode: { label: "Conversation mode" },
   end_of_speech_ms: { label: "End of speech", hint: "silence that ends an utterance, ms" },
   is_active: { label: "Active" },
+  tools: { label: "Tools", hint: "JSON list of transfer, end_call and webhook tools (README: Tools)" },
 };
 
 interface Introspected {

@@ -1,0 +1,159 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { fakeControl } from "../fakes/client.ts";
+import { openaiScript } from "../fakes/openai-client.ts";
+import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
+import { testEnv } from "../support/env.ts";
+import { MediaStreamClient } from "../support/media-stream-client.ts";
+import { callEnded, callSid, incomingCall, twilioPost } from "../support/twilio.ts";
+import { parseTwiml } from "../support/twiml.ts";
+import { concat, fixtureSamples } from "../unit/audio/signals.ts";
+
+/**
+ * Transfer and end_call over a live Media Stream: the call is changed through Twilio's REST
+ * API only once the audio before it has played (its mark came back), and a transfer that does
+ * not connect brings the caller back to the agent on a new stream.
+ */
+const openai = fakeControl(testEnv.FAKE_OPENAI_URL, null);
+const twilio = fakeControl(testEnv.FAKE_TWILIO_URL, null);
+beforeEach(async () => {
+  await Promise.all([openai.reset(), twilio.reset()]);
+});
+
+const silence = (ms: number) => new Int16Array(8 * ms);
+const hello = () => fixtureSamples("hello");
+
+async function streamCall(tools: unknown[]) {
+  const phone = uniquePhone();
+  const created = await admin("POST", "/admin/phone-config", {
+    body: sampleBody(phone, {
+      conversation_mode: "stream",
+      end_of_speech_ms: 300,
+      enable_recording: false,
+      tools,
+    }),
+  });
+  expect(created.status, JSON.stringify(created.json)).toBe(201);
+  const sid = callSid();
+  const answer = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
+  return { phone, sid, ...(await openStream(answer.body, sid)) };
+}
+
+/** Twilio opening the Media Stream a <Connect><Stream> answer asks for, up to the first words played. */
+async function openStream(twimlBody: string, sid: string) {
+  const stream = parseTwiml(twimlBody)[0]?.children[0];
+  const token = stream?.children.find((p) => p.attributes.name === "token")?.attributes.value ?? "";
+  const { client } = await MediaStreamClient.connect(stream?.attributes.url ?? "", sid);
+  if (!client) throw new Error("the stream was refused");
+  client.start({ token });
+  await vi.waitFor(() => expect(client.marks()).toContain("greeting-1"), { timeout: 8000 });
+  client.echoMarks(["greeting-1"]);
+  return { client };
+}
+
+const callUpdates = async (sid: string) =>
+  (await twilio.requests())
+    .filter((r) => r.path.endsWith(`/Calls/${sid}.json`))
+    .map((r) => parseTwiml(new URLSearchParams(r.body).get("Twiml") ?? ""));
+
+const transfer = { type: "transfer", targets: [{ name: "Sales", to: "+1 415 555 0123" }] };
+
+describe("transfer and end_call in stream mode", { timeout: 40_000 }, () => {
+  it("transfers by a REST call update once the announcement has played; connected, the call ends as transferred", async () => {
+    await openaiScript(openai.url, {
+      transcripts: ["Sales, please."],
+      replies: [
+        { content: "Sure.", tool_calls: [{ name: "transfer_call", arguments: { target: "Sales" } }] },
+      ],
+    });
+    const { client, sid, phone } = await streamCall([transfer]);
+    client.speak(concat(hello(), silence(600)));
+    await vi.waitFor(() => expect(client.marks()).toContain("turn-1-1"), { timeout: 8000 });
+    // The announcement is on its way but has not played: nothing is changed yet.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await callUpdates(sid)).toEqual([]);
+    client.echoMarks(["turn-1-0", "turn-1-1"]);
+    await vi.waitFor(async () => expect(await callUpdates(sid)).toHaveLength(1), { timeout: 8000 });
+    const [[dial] = []] = await callUpdates(sid);
+    expect(dial?.name).toBe("Dial");
+    expect(dial?.attributes.action).toBe(`${testEnv.PUBLIC_BASE_URL}/webhooks/twilio/dial`);
+    expect(dial?.children).toEqual([expect.objectContaining({ name: "Number", text: "+14155550123" })]);
+    // Twilio leaves the stream for the <Dial>: the call is not over.
+    client.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await admin("GET", `/admin/calls/${sid}`)).json.call.status).toBe("in_progress");
+
+    const done = await twilioPost("/webhooks/twilio/dial", { CallSid: sid, DialCallStatus: "completed" });
+    expect(parseTwiml(done.body).map((v) => v.name)).toEqual(["Hangup"]);
+    await twilioPost("/webhooks/twilio/status", callEnded(sid, phone, 75));
+    const { json } = await admin("GET", `/admin/calls/${sid}`);
+    expect(json.call).toMatchObject({ status: "ended", end_reason: "transferred" });
+    expect(json.call.turns[0].tools[0]).toMatchObject({
+      name: "transfer_call",
+      target: { name: "Sales", to: "+14155550123" },
+      dial_outcome: "completed",
+    });
+  });
+
+  it("brings the caller back on a new stream when the target does not answer; the agent says so and goes on", async () => {
+    await openaiScript(openai.url, {
+      transcripts: ["Sales, please.", "What are your hours?"],
+      replies: [{ tool_calls: [{ name: "transfer_call", arguments: { target: "Sales" } }] }, "Nine to five."],
+    });
+    const { client, sid } = await streamCall([transfer]);
+    client.speak(concat(hello(), silence(600)));
+    await vi.waitFor(() => expect(client.marks()).toContain("turn-1-0"), { timeout: 8000 });
+    client.echoMarks(["turn-1-0"]);
+    await vi.waitFor(async () => expect(await callUpdates(sid)).toHaveLength(1), { timeout: 8000 });
+    client.stop();
+
+    const back = await twilioPost("/webhooks/twilio/dial", { CallSid: sid, DialCallStatus: "no-answer" });
+    expect(parseTwiml(back.body).map((v) => v.name)).toEqual(["Connect"]);
+    const { client: again } = await openStream(back.body, sid);
+    const said = (await openai.requests())
+      .filter((r) => r.path === "/v1/audio/speech")
+      .map((r) => JSON.parse(r.body).input);
+    expect(said.at(-1)).toBe("Sorry, Sales didn't answer. Is there anything else I can help you with?");
+
+    again.speak(concat(hello(), silence(600)));
+    await vi.waitFor(() => expect(again.marks()).toContain("turn-2-0"), { timeout: 8000 });
+    const chats = (await openai.requests()).filter((r) => r.path === "/v1/chat/completions");
+    const last = JSON.parse(chats.at(-1)?.body ?? "{}") as {
+      messages: Array<{ role: string; content: string }>;
+    };
+    expect(last.messages.slice(-2)).toEqual([
+      {
+        role: "assistant",
+        content: "Sorry, Sales didn't answer. Is there anything else I can help you with?",
+      },
+      { role: "user", content: "What are your hours?" },
+    ]);
+    const { json } = await admin("GET", `/admin/calls/${sid}`);
+    expect(json.call.status).toBe("in_progress");
+    expect(json.call.turns[0].tools[0]).toMatchObject({ dial_outcome: "no-answer" });
+    again.stop();
+  });
+
+  it("end_call: the goodbye plays to the end, then the call hangs up with end reason agent_hangup", async () => {
+    await openaiScript(openai.url, {
+      transcripts: ["That's all, thanks."],
+      replies: [{ content: "You're welcome. Goodbye!", tool_calls: [{ name: "end_call", arguments: "{}" }] }],
+    });
+    const { client, sid, phone } = await streamCall([{ type: "end_call" }]);
+    client.speak(concat(hello(), silence(600)));
+    await vi.waitFor(() => expect(client.marks()).toContain("turn-1-1"), { timeout: 8000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await callUpdates(sid)).toEqual([]);
+    client.echoMarks(["turn-1-0", "turn-1-1"]);
+    await vi.waitFor(
+      async () => expect(await callUpdates(sid)).toEqual([[expect.objectContaining({ name: "Hangup" })]]),
+      {
+        timeout: 8000,
+      },
+    );
+    client.stop();
+    await twilioPost("/webhooks/twilio/status", callEnded(sid, phone, 12));
+    const { json } = await admin("GET", `/admin/calls/${sid}`);
+    expect(json.call).toMatchObject({ status: "ended", end_reason: "agent_hangup" });
+    expect(json.call.turns[0]).toMatchObject({ reply: "You're welcome. Goodbye!" });
+  });
+});
