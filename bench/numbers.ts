@@ -10,6 +10,10 @@ export const CONFIG_PHONE = "+12127000001";
 export const TURNS_PHONE = "+12127000002";
 /** Media Streams calls (conversation_mode "stream"). */
 export const STREAM_PHONE = "+12127000003";
+/** Record→reply turns with one webhook tool. */
+export const TOOLS_PHONE = "+12127000004";
+/** Speech-to-speech calls (conversation_mode "realtime"). */
+export const REALTIME_PHONE = "+12127000005";
 
 /** How many numbers a store-miss batch may use: each op needs a number with no KV entry. */
 export const STORE_MISS_NUMBERS = 64;

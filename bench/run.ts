@@ -5,6 +5,7 @@ import { loadAverage, type Row, renderFacts, renderTable, writeResults } from ".
 import { routingRows } from "./routing.ts";
 import { seedConfigNumbers } from "./seed.ts";
 import { machineFacts, startStack } from "./stack.ts";
+import { toolRows } from "./tools.ts";
 import { voiceRows } from "./voice.ts";
 import { webhookRows } from "./webhooks.ts";
 
@@ -27,6 +28,7 @@ try {
   const config = await configRows(stack, profile, floor);
   rows.push(...config.rows);
   rows.push(...(await webhookRows(stack, profile, floor)));
+  rows.push(...(await toolRows(stack, profile)));
   rows.push(...(await voiceRows(stack, profile)));
   rows.push(await mongodbRow(stack, profile, config.storeMissUs));
   // Last: it fills the store and the call log, which the rows above measure empty.

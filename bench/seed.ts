@@ -1,5 +1,6 @@
 import {
   CONFIG_PHONE,
+  REALTIME_PHONE,
   STORE_MISS_BASE,
   STORE_MISS_NUMBERS,
   STREAM_PHONE,
@@ -42,6 +43,15 @@ export async function seedConfigNumbers(stack: Stack): Promise<void> {
 export async function seedStreamNumber(stack: Stack): Promise<void> {
   await seedNumber(stack, STREAM_PHONE, {
     conversation_mode: "stream",
+    end_of_speech_ms: STREAM_END_OF_SPEECH_MS,
+  });
+}
+
+export async function seedRealtimeNumber(stack: Stack): Promise<void> {
+  await seedNumber(stack, REALTIME_PHONE, {
+    conversation_mode: "realtime",
+    inference_model: "gpt-realtime",
+    tts_voice: "alloy",
     end_of_speech_ms: STREAM_END_OF_SPEECH_MS,
   });
 }

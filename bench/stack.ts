@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { unstable_startWorker } from "wrangler";
 import { startOpenAIFake } from "../test/fakes/openai.ts";
 import type { OpenAIDelays } from "../test/fakes/openai-client.ts";
+import { OWNER_FAKE_SIGNING_SECRET, startOwnerFake } from "../test/fakes/owner.ts";
 import type { FakeServer } from "../test/fakes/server.ts";
 import { startTwilioFake } from "../test/fakes/twilio.ts";
 import type { RecordedRequest } from "../test/fakes/types.ts";
@@ -28,6 +29,8 @@ export interface Stack {
   client: HttpClient;
   openai: OpenAIFakeControl;
   twilio: FakeServer;
+  /** a number owner's service, for webhook tools (test/fakes/owner.ts) */
+  owner: FakeServer;
   logs: WorkerLogs;
   /** the Worker can reach MongoDB (MONGODB_TEST_URL was set) */
   mongodb: boolean;
@@ -49,6 +52,18 @@ export class OpenAIFakeControl {
 
   async setDelays(delayMs: Required<OpenAIDelays>): Promise<void> {
     await this.post("/__openai/script", { delayMs });
+  }
+
+  /** The fake Realtime server's script (test/fakes/openai-realtime.ts). */
+  async setRealtime(realtime: { firstAudioDelayMs?: number }): Promise<void> {
+    await this.post("/__openai/script", { realtime });
+  }
+
+  /** When the fake Realtime server sent each `speech_stopped`, on this process's performance clock, in order. */
+  async speechStoppedSentAt(): Promise<number[]> {
+    const response = await fetch(`${this.server.url}/__openai/realtime/speech-stopped`);
+    if (!response.ok) throw new Error(`OpenAI fake: speech-stopped answered ${response.status}`);
+    return (await response.json()) as number[];
   }
 
   /** Forget recorded requests and the script (delays included). */
@@ -116,11 +131,11 @@ const text = (value: string) => ({ type: "plain_text" as const, value });
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // The Worker runs offline: no fetching of Cloudflare's Request.cf placeholder data.
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  const [openai, twilio] = await Promise.all([startOpenAIFake(), startTwilioFake()]);
+  const [openai, twilio, owner] = await Promise.all([startOpenAIFake(), startTwilioFake(), startOwnerFake()]);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const logs = new WorkerLogs();
-  const closeFakes = () => Promise.all([openai.close(), twilio.close()]);
+  const closeFakes = () => Promise.all([openai.close(), twilio.close(), owner.close()]);
   const worker = await unstable_startWorker({
     config: fileURLToPath(new URL("./wrangler.bench.toml", import.meta.url)),
     bindings: {
@@ -132,6 +147,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       OPENAI_BASE_URL: text(`${openai.url}/v1`),
       TWILIO_API_BASE_URL: text(twilio.url),
       PUBLIC_BASE_URL: text(base),
+      TOOL_SIGNING_SECRET: text(OWNER_FAKE_SIGNING_SECRET),
+      // The owner fake is plain http on 127.0.0.1, which webhook tools call in development only.
+      ENVIRONMENT: text("development"),
       ...(options.mongodbUrl && {
         MONGODB_URL: text(options.mongodbUrl),
         MONGODB_DB_NAME: text("voiceagent_bench"),
@@ -162,6 +180,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       client,
       openai: new OpenAIFakeControl(openai),
       twilio,
+      owner,
       logs,
       mongodb: Boolean(options.mongodbUrl),
       close: async () => {

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { opCost } from "./in-worker.ts";
 import { LATE_SLACK_MS, SimulatedCall } from "./media-caller.ts";
-import { STREAM_PHONE } from "./numbers.ts";
+import { REALTIME_PHONE, STREAM_PHONE } from "./numbers.ts";
 import { PROVIDER_DELAY_TOTAL_MS, PROVIDER_DELAYS, type Profile, profileFrom } from "./profile.ts";
 import {
   fmtMs,
@@ -14,14 +14,15 @@ import {
   renderTable,
   skippedRow,
 } from "./report.ts";
-import { STREAM_END_OF_SPEECH_MS, seedStreamNumber } from "./seed.ts";
+import { STREAM_END_OF_SPEECH_MS, seedRealtimeNumber, seedStreamNumber } from "./seed.ts";
 import { speechUtterance, type Utterance } from "./speech.ts";
 import { machineFacts, type Stack, startStack } from "./stack.ts";
 import { summarize } from "./stats.ts";
 
 /**
- * Issue 4 ("bench:voice"): realtime calls over Media Streams (src/call/realtime.ts in the
- * CallSession), driven by simulated Twilio callers over real WebSockets. Runs as part of
+ * Issue 4 ("bench:voice"): calls over Media Streams, driven by simulated Twilio callers over
+ * real WebSockets: the stream pipeline (src/conversation/pipeline.ts), then, issue 12, the same
+ * measurements in realtime mode (src/conversation/realtime.ts against the fake Realtime server). Runs as part of
  * `npm run bench`, or alone: `node bench/voice.ts [--quick]`.
  */
 
@@ -58,8 +59,8 @@ async function speakAndTime(call: SimulatedCall, utterance: Utterance): Promise<
   return replyAt - endOfSpeechSent - PROVIDER_DELAY_TOTAL_MS;
 }
 
-async function answered(stack: Stack): Promise<SimulatedCall> {
-  const call = await SimulatedCall.dial(stack.client, stack.base, STREAM_PHONE);
+async function answered(stack: Stack, phone = STREAM_PHONE): Promise<SimulatedCall> {
+  const call = await SimulatedCall.dial(stack.client, stack.base, phone);
   try {
     await within(call.greeting, REPLY_TIMEOUT_MS, `${call.callSid}: greeting`);
     await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
@@ -95,7 +96,13 @@ interface LevelResult {
 }
 
 /** `calls` simultaneous calls (started within a second), each greeted, then saying the utterance once. */
-async function level(stack: Stack, utterance: Utterance, calls: number): Promise<LevelResult> {
+async function level(
+  stack: Stack,
+  utterance: Utterance,
+  calls: number,
+  phone = STREAM_PHONE,
+  replyLatency: (call: SimulatedCall, utterance: Utterance) => Promise<number> = speakAndTime,
+): Promise<LevelResult> {
   const result: LevelResult = {
     calls,
     failed: 0,
@@ -112,8 +119,8 @@ async function level(stack: Stack, utterance: Utterance, calls: number): Promise
       await new Promise((resolve) => setTimeout(resolve, (i * 1000) / calls));
       let call: SimulatedCall | undefined;
       try {
-        call = await answered(stack);
-        result.addedMs.push(await speakAndTime(call, utterance));
+        call = await answered(stack, phone);
+        result.addedMs.push(await replyLatency(call, utterance));
       } catch (err) {
         result.failed += 1;
         result.firstFailure ??= err instanceof Error ? err.message : String(err);
@@ -144,10 +151,19 @@ function describeLevel(r: LevelResult): string {
   return `${r.calls} ${problems.length ? problems.join(", ") : "ok"}${latency}`;
 }
 
-async function capacityRow(stack: Stack, profile: Profile, utterance: Utterance): Promise<Row> {
+async function capacityRow(
+  stack: Stack,
+  profile: Profile,
+  utterance: Utterance,
+  engine: { issue: string; phone: string; name: string; replyLatency?: typeof speakAndTime } = {
+    issue: "4",
+    phone: STREAM_PHONE,
+    name: "pipeline",
+  },
+): Promise<Row> {
   const results: LevelResult[] = [];
   for (const calls of profile.voice.levels) {
-    const result = await level(stack, utterance, calls);
+    const result = await level(stack, utterance, calls, engine.phone, engine.replyLatency);
     results.push(result);
     if (result.failed > 0 || result.lateFrames > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -156,8 +172,8 @@ async function capacityRow(stack: Stack, profile: Profile, utterance: Utterance)
   const last = results.at(-1);
   const ended = last && (last.failed > 0 || last.lateFrames > 0) ? "" : " (ramp's last level)";
   return {
-    issue: "4",
-    measurement: "simultaneous calls one local workerd holds with no late frame",
+    issue: engine.issue,
+    measurement: `simultaneous calls one local workerd holds with no late frame (${engine.name})`,
     value: held ? `${held.calls} calls${ended}` : `fewer than ${profile.voice.levels[0]} calls`,
     baseline: "",
     notes: `ramp (calls, outcome, median added latency): ${results.map(describeLevel).join("; ")}. ${LATE_DEFINITION}. Each call: greeting, one utterance, the reply; calls start within 1 s; Node's event-loop p99 ≤ ${fmtMs(Math.max(...results.map((r) => r.nodeLoopP99Ms)))}`,
@@ -168,57 +184,164 @@ async function capacityRow(stack: Stack, profile: Profile, utterance: Utterance)
   };
 }
 
+/** The fake Realtime server's own delay, from `speech_stopped` to the answer's first audio delta. */
+const REALTIME_FIRST_AUDIO_MS = 300;
+
+/**
+ * Realtime mode: the caller says the utterance; returns what the Worker added between the fake's
+ * `speech_stopped` leaving it and the answer's first frame reaching the caller, beyond the fake's
+ * own delay. One call at a time, so the last `speech_stopped` sent is this call's.
+ */
+async function realtimeSpeakAndTime(
+  stack: Stack,
+  call: SimulatedCall,
+  utterance: Utterance,
+): Promise<number> {
+  const before = (await stack.openai.speechStoppedSentAt()).length;
+  let replyStarts = call.nextAgentUtterance();
+  call.say(utterance.frames);
+  for (;;) {
+    const replyAt = await within(replyStarts, REPLY_TIMEOUT_MS, `${call.callSid}: reply`);
+    const stopped = (await stack.openai.speechStoppedSentAt())[before];
+    if (stopped !== undefined && replyAt > stopped) {
+      await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
+      return replyAt - stopped - REALTIME_FIRST_AUDIO_MS;
+    }
+    // Audio from before this utterance ended (the tail of an earlier answer): not the answer.
+    replyStarts = call.nextAgentUtterance();
+  }
+}
+
+/** Capacity ramp latency for realtime calls (many at once): end of speech → first frame, minus the fake's VAD wait and delay. */
+async function realtimeRampLatency(call: SimulatedCall, utterance: Utterance): Promise<number> {
+  const replyStarts = call.nextAgentUtterance();
+  const first = call.say(utterance.frames);
+  const endOfSpeechSent = await call.sentAt(first + utterance.endFrame);
+  const replyAt = await within(replyStarts, REPLY_TIMEOUT_MS, `${call.callSid}: reply`);
+  await call.agentDone(QUIET_MS, AGENT_TIMEOUT_MS);
+  return replyAt - endOfSpeechSent - REALTIME_FIRST_AUDIO_MS;
+}
+
+/**
+ * Issue 12: the same calls in conversation_mode "realtime" (speech to speech over the fake
+ * Realtime server), measured in the same run as the pipeline rows beside them.
+ */
+async function realtimeRows(stack: Stack, profile: Profile, utterance: Utterance): Promise<Row[]> {
+  await seedRealtimeNumber(stack);
+  await stack.openai.setRealtime({ firstAudioDelayMs: REALTIME_FIRST_AUDIO_MS });
+  const measurements = [
+    "added latency, speech_stopped → first reply frame (realtime)",
+    "per relayed 20 ms frame, in and out (realtime)",
+    "simultaneous calls one local workerd holds with no late frame (realtime)",
+  ];
+  const added: number[] = [];
+  try {
+    for (let c = 0; c < profile.voice.latencyCalls; c++) {
+      const call = await answered(stack, REALTIME_PHONE);
+      try {
+        for (let i = 0; i < profile.voice.utterancesPerCall; i++) {
+          added.push(await realtimeSpeakAndTime(stack, call, utterance));
+        }
+      } finally {
+        call.hangUp();
+      }
+    }
+  } catch (err) {
+    const worker = stack.logs
+      .problems()
+      .filter((p) => /realtime|engine_fallback/.test(p.summary))
+      .map((p) => `${p.summary}: ${p.example}`);
+    const reason = `realtime engine not usable: ${err instanceof Error ? err.message : String(err)}${worker.length ? `; the Worker logged ${worker.join("; ")}` : ""}`;
+    return measurements.map((m) => skippedRow("12", m, reason));
+  }
+  const latency = summarize(added);
+  const frames = await opCost(stack.client, { op: "realtime-frames", ...profile.op, maxN: 500_000 });
+  const capacity = await capacityRow(stack, profile, utterance, {
+    issue: "12",
+    phone: REALTIME_PHONE,
+    name: "realtime",
+    replyLatency: realtimeRampLatency,
+  });
+  return [
+    {
+      issue: "12",
+      measurement: measurements[0] as string,
+      value: `median ${fmtMs(latency.median)} · p99 ${fmtMs(latency.p99)}`,
+      baseline: `the fake's own ${REALTIME_FIRST_AUDIO_MS} ms (subtracted); goal median < 5 ms`,
+      notes: `${latency.n} utterances, one call at a time; from the fake Realtime server sending speech_stopped to the answer's first frame reaching the simulated Twilio caller (both on this process's clock), minus the fake's delay before its first audio delta; includes both WebSocket hops and the Worker`,
+      data: { added_ms: latency, fake_first_audio_ms: REALTIME_FIRST_AUDIO_MS },
+    },
+    {
+      issue: "12",
+      measurement: measurements[1] as string,
+      value: opValue(frames),
+      baseline: "20 ms of audio each way; goal < 10 µs",
+      notes: `Twilio JSON in → input_audio_buffer.append out, and a response.output_audio.delta in → Twilio media + mark out; μ-law untouched (no decode, no resampling); excludes the runtime's WebSocket dispatch; ${opNotes(frames)}`,
+      data: opData(frames),
+    },
+    capacity,
+  ];
+}
+
 export async function voiceRows(stack: Stack, profile: Profile): Promise<Row[]> {
   const utterance = speechUtterance(STREAM_END_OF_SPEECH_MS);
   await seedStreamNumber(stack);
   await stack.openai.setDelays(PROVIDER_DELAYS);
   try {
+    return [
+      ...(await pipelineRows(stack, profile, utterance)),
+      ...(await realtimeRows(stack, profile, utterance)),
+    ];
+  } finally {
+    await stack.openai.reset();
+  }
+}
+
+/** Issue 4: the stream pipeline's rows. */
+async function pipelineRows(stack: Stack, profile: Profile, utterance: Utterance): Promise<Row[]> {
+  const measurements = ["end of speech → first reply frame", "per inbound frame", "simultaneous calls"];
+  const { latencyCalls, utterancesPerCall } = profile.voice;
+  let added: ReturnType<typeof summarize>;
+  try {
     // A first call synthesises and caches the greeting; it also proves the engine is there.
-    try {
-      await conversation(stack, utterance, 1);
-    } catch (err) {
-      const reason = `realtime engine not usable: ${err instanceof Error ? err.message : String(err)}`;
-      return ["end of speech → first reply frame", "per inbound frame", "simultaneous calls"].map((m) =>
-        skippedRow("4", m, reason),
-      );
-    }
-    const { latencyCalls, utterancesPerCall } = profile.voice;
-    const added = summarize(
+    await conversation(stack, utterance, 1);
+    added = summarize(
       (
         await Promise.all(
           Array.from({ length: latencyCalls }, () => conversation(stack, utterance, utterancesPerCall)),
         )
       ).flat(),
     );
-    const frames = await opCost(stack.client, { op: "stream-frames", ...profile.op, maxN: 500_000 });
-    const capacity = await capacityRow(stack, profile, utterance);
-    return [
-      {
-        issue: "4",
-        measurement: "added latency, end of speech → first reply frame",
-        value: `median ${fmtMs(added.median)} · p99 ${fmtMs(added.p99)}`,
-        baseline: `end_of_speech_ms ${STREAM_END_OF_SPEECH_MS} + ${DELAYS}`,
-        notes: `${added.n} utterances over ${latencyCalls} simultaneous calls; from the frame completing ${STREAM_END_OF_SPEECH_MS} ms of silence after the detector's end of speech leaving Node, to the first reply frame arriving, minus the provider delays`,
-        data: {
-          added_ms: added,
-          end_of_speech_ms: STREAM_END_OF_SPEECH_MS,
-          provider_delays_ms: PROVIDER_DELAYS,
-          speech_end_in_fixture_ms: utterance.speechEndMs,
-        },
-      },
-      {
-        issue: "4",
-        measurement: "per inbound frame (parse Twilio JSON + μ-law decode + VAD + capture)",
-        value: opValue(frames),
-        baseline: "20 ms of audio per frame",
-        notes: `${((frames.perOpUs.median / 20_000) * 100).toFixed(3)}% of real time; speech fixture + 1 s silence, looped; excludes the runtime's WebSocket dispatch; ${opNotes(frames)}`,
-        data: opData(frames),
-      },
-      capacity,
-    ];
-  } finally {
-    await stack.openai.reset();
+  } catch (err) {
+    const reason = `pipeline engine not usable: ${err instanceof Error ? err.message : String(err)}`;
+    return measurements.map((m) => skippedRow("4", m, reason));
   }
+  const frames = await opCost(stack.client, { op: "stream-frames", ...profile.op, maxN: 500_000 });
+  const capacity = await capacityRow(stack, profile, utterance);
+  return [
+    {
+      issue: "4",
+      measurement: "added latency, end of speech → first reply frame",
+      value: `median ${fmtMs(added.median)} · p99 ${fmtMs(added.p99)}`,
+      baseline: `end_of_speech_ms ${STREAM_END_OF_SPEECH_MS} + ${DELAYS}`,
+      notes: `${added.n} utterances over ${latencyCalls} simultaneous calls; from the frame completing ${STREAM_END_OF_SPEECH_MS} ms of silence after the detector's end of speech leaving Node, to the first reply frame arriving, minus the provider delays`,
+      data: {
+        added_ms: added,
+        end_of_speech_ms: STREAM_END_OF_SPEECH_MS,
+        provider_delays_ms: PROVIDER_DELAYS,
+        speech_end_in_fixture_ms: utterance.speechEndMs,
+      },
+    },
+    {
+      issue: "4",
+      measurement: "per inbound frame (parse Twilio JSON + μ-law decode + VAD + capture)",
+      value: opValue(frames),
+      baseline: "20 ms of audio per frame",
+      notes: `${((frames.perOpUs.median / 20_000) * 100).toFixed(3)}% of real time; speech fixture + 1 s silence, looped; excludes the runtime's WebSocket dispatch; ${opNotes(frames)}`,
+      data: opData(frames),
+    },
+    capacity,
+  ];
 }
 
 if (import.meta.main) {

@@ -6,17 +6,22 @@ import { defaultCallConfig } from "../src/config/defaults.ts";
 import type { E164 } from "../src/config/phone-number.ts";
 import { ConfigResolver, type ConfigSource } from "../src/config/resolver.ts";
 import { CreateConfigBody } from "../src/config/schema.ts";
+import type { OutboundAudio } from "../src/conversation/engine.ts";
 import { PipelineEngine } from "../src/conversation/pipeline.ts";
+import { RealtimeEngine } from "../src/conversation/realtime.ts";
 import { type Settings, settingsOf } from "../src/env.ts";
+import type { RealtimeHandlers } from "../src/providers/openai-realtime.ts";
 import type { ChatModel, SpeechToText, TextToSpeech } from "../src/providers/types.ts";
 import { createStore } from "../src/stores/index.ts";
 import type { ConfigStore } from "../src/stores/store.ts";
+import { encodeBase64 } from "../src/twilio/base64.ts";
 import { replyTwiml } from "../src/twilio/call-twiml.ts";
-import { parseStreamMessage } from "../src/twilio/media-stream.ts";
+import { clearMessage, markMessage, mediaMessage, parseStreamMessage } from "../src/twilio/media-stream.ts";
 import { computeSignature, verifySignature } from "../src/twilio/signature.ts";
 import hello from "../test/fixtures/audio/hello.wav.bin";
 import {
   CONFIG_PHONE,
+  REALTIME_PHONE,
   STORE_MISS_BASE,
   STORE_MISS_NUMBERS,
   STREAM_PHONE,
@@ -229,6 +234,83 @@ const streamFrames: Operation = async (input) => {
   await engine.idle();
 };
 
+/** One 20 ms delta of the model's μ-law, as the Realtime API sends it (text frame). */
+const DELTA_MESSAGE = JSON.stringify({
+  type: "response.output_audio.delta",
+  event_id: "event_bench",
+  response_id: "resp_bench",
+  item_id: "item_bench",
+  output_index: 0,
+  content_index: 0,
+  delta: encodeBase64(SILENT_FRAME),
+});
+
+/**
+ * What a realtime call does per 20 ms of audio each way: Twilio's JSON frame in → parse →
+ * `input_audio_buffer.append` out (base64 + JSON); the model's delta text frame in → JSON parse
+ * → base64 decode → a Twilio media message and a mark out. The socket is a stub: the runtime's
+ * WebSocket dispatch is not counted.
+ */
+const realtimeFrames: Operation = async (input) => {
+  const config = {
+    ...defaultCallConfig(settingsOf(input.env), REALTIME_PHONE as E164),
+    conversation_mode: "realtime" as const,
+    inference_model: "gpt-realtime",
+  };
+  let handlers: RealtimeHandlers | undefined;
+  let bytesOut = 0;
+  const toTwilio = (out: OutboundAudio) =>
+    out.kind === "media"
+      ? mediaMessage("MZbench", out.mulaw)
+      : out.kind === "mark"
+        ? markMessage("MZbench", out.name)
+        : clearMessage("MZbench");
+  const engine = new RealtimeEngine(
+    {
+      send: (out) => {
+        bytesOut += toTwilio(out).length;
+      },
+      onTurn: () => {},
+      connect: async (h) => {
+        handlers = h;
+        return {
+          send: (event) => {
+            bytesOut += JSON.stringify(event).length;
+          },
+          close: () => {},
+        };
+      },
+      onFailure: (reason) => {
+        throw new Error(`the realtime engine failed in the bench: ${reason}`);
+      },
+      now: Date.now,
+      logFields: { bench: "realtime-frames" },
+    },
+    { config, history: [], nextSeq: 1 },
+  );
+  await engine.idle();
+  const events = handlers;
+  if (!events) throw new Error("the realtime engine did not connect");
+  events.event({ type: "response.created", event_id: "e1", response: { id: "resp_bench" } });
+  events.event({
+    type: "response.output_item.added",
+    event_id: "e2",
+    response_id: "resp_bench",
+    output_index: 0,
+    item: { id: "item_bench", type: "message", role: "assistant", content: [] },
+  });
+  for (let i = 0; i < input.n; i++) {
+    const event = parseStreamMessage(FRAME_MESSAGES[i % FRAME_MESSAGES.length] as string);
+    if (event.kind !== "media") throw new Error(`bench frame parsed as ${event.kind}`);
+    engine.pushAudio(event.payload);
+    events.event(JSON.parse(DELTA_MESSAGE));
+    // Twilio plays it: the marks come back (one a second, as a phone call's would be batched).
+    if ((i + 1) % 50 === 0) engine.markPlayed(`rt-${i + 1}`);
+  }
+  engine.close();
+  if (bytesOut === 0) throw new Error("the realtime engine sent nothing");
+};
+
 export const OPERATIONS: Record<string, Operation> = {
   "resolve-memory": resolveMemoryHit,
   "resolve-kv": resolveKvHit,
@@ -236,6 +318,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "verify-signature": verifyTwilioSignature,
   "reply-twiml": buildReplyTwiml,
   "stream-frames": streamFrames,
+  "realtime-frames": realtimeFrames,
 };
 
 /**

@@ -138,10 +138,23 @@ export class StreamMode {
     const turns = this.host.turns();
     const { OPENAI_API_KEY, OPENAI_BASE_URL } = this.host.settings();
     const model = state.config.inference_model;
+    const runner = this.host.tools();
+    const tools = runner?.hasTools
+      ? {
+          definitions: runner.definitions.map((d) => ({ type: "function" as const, ...d })),
+          call: async (call: { id: string; name: string; arguments: string }) => {
+            const execution = await runner.execute(call);
+            return { output: execution.content, record: execution.record, intent: execution.intent };
+          },
+        }
+      : undefined;
     return new RealtimeEngine(
       {
         send: out.send,
         onTurn: (record, messages) => this.recordTurn(record, messages),
+        onEnd: ({ reason, goodbye }) => this.host.waitUntil(this.host.hangUp(reason, goodbye)),
+        onTransfer: (intent, seq) => this.host.waitUntil(this.host.transfer(intent, seq)),
+        ...(tools && { tools }),
         connect: (handlers, signal) =>
           connectRealtime(
             { apiKey: OPENAI_API_KEY ?? "", baseUrl: OPENAI_BASE_URL, model, signal },

@@ -4,7 +4,6 @@ import type {
   RealtimeServerEvent,
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
-import { FRAME_BYTES, LINE_RATE } from "../audio/telephony.ts";
 import type { TurnRecord } from "../call/summary.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import { errorFields, log } from "../log.ts";
@@ -12,6 +11,8 @@ import type { RealtimeConnection, RealtimeHandlers } from "../providers/openai-r
 import type { ChatMessage } from "../providers/types.ts";
 import { decodeBase64, encodeBase64 } from "../twilio/base64.ts";
 import type { ConversationEngine, EngineOptions, EngineSink } from "./engine.ts";
+import { heardPart, RealtimePlayback } from "./realtime-playback.ts";
+import type { ToolCallRecord, ToolIntent } from "./tools/index.ts";
 
 /**
  * The realtime engine (conversation_mode "realtime"): the caller's μ-law goes to OpenAI's
@@ -30,16 +31,24 @@ export const REALTIME_OPEN_TIMEOUT_MS = 3000;
 export const GREETING_START_TIMEOUT_MS = 3000;
 /** Caller audio kept while the socket opens: the open limit's worth of 20 ms frames. */
 const MAX_BUFFERED_FRAMES = REALTIME_OPEN_TIMEOUT_MS / 20;
-const BYTES_PER_MS = LINE_RATE / 1000;
 
-/** The number's tools as Realtime function tools, and how to run one (issue 11 supplies these). */
+/** The number's tools as Realtime function tools, and how to run one (src/conversation/tools). */
 export interface RealtimeTools {
   definitions: RealtimeFunctionTool[];
-  /** Runs the named tool with the model's JSON arguments; resolves to the output for the model. */
-  call(name: string, args: string): Promise<string>;
+  /**
+   * Runs one function call (the model's JSON arguments); resolves to the output for the model,
+   * what the call log keeps of it, and what must happen once the answer has played. Never rejects.
+   */
+  call(call: { id: string; name: string; arguments: string }): Promise<{
+    output: string;
+    record?: ToolCallRecord;
+    intent: ToolIntent | null;
+  }>;
 }
 
-export interface RealtimeEngineDeps extends Pick<EngineSink, "send" | "onTurn"> {
+export interface RealtimeEngineDeps
+  extends Pick<EngineSink, "send" | "onTurn">,
+    Partial<Pick<EngineSink, "onEnd" | "onTransfer">> {
   /** Opens the Realtime socket (providers/openai-realtime.ts), aborted by `signal`. */
   connect(handlers: RealtimeHandlers, signal: AbortSignal): Promise<RealtimeConnection>;
   /** The engine cannot carry the call: it has reported its turns and stopped. */
@@ -61,32 +70,13 @@ interface Turn {
   speechStoppedAt: number;
   /** where the utterance ended in the caller's audio (ms since the stream began), from the server */
   speechStoppedMs: number;
+  /** the tools the model called for this turn, and what to do once its answer has played */
+  tools: ToolCallRecord[];
+  intent: ToolIntent | null;
   firstDeltaAt?: number;
   firstFrameAt?: number;
   record?: TurnRecord;
   messages: ChatMessage[];
-}
-
-/** One assistant audio item as it reaches the caller. */
-interface Played {
-  itemId: string;
-  /** null: the greeting (not a turn) */
-  turn: Turn | null;
-  bytesSent: number;
-  heardBytes: number;
-  transcript: string;
-  /** all its audio has been sent (the end mark is out) */
-  allSent: boolean;
-  /** cut by a barge-in: later deltas are dropped */
-  cut: boolean;
-}
-
-interface Mark {
-  name: string;
-  item: Played;
-  /** bytes of the item played once this mark comes back */
-  bytes: number;
-  end: boolean;
 }
 
 export class RealtimeEngine implements ConversationEngine {
@@ -102,12 +92,7 @@ export class RealtimeEngine implements ConversationEngine {
   /** turns (or the greeting) waiting for their response, oldest first */
   private readonly awaiting: Array<Turn | "greeting"> = [];
   private response: { id: string; owner: Turn | null; active: boolean } | null = null;
-  private readonly items = new Map<string, Played>();
-  private current: Played | null = null;
-  private readonly marks: Mark[] = [];
-  private marksSent = 0;
-  /** bytes of the current item not yet sent (less than one frame) */
-  private remainder = new Uint8Array(0);
+  private readonly playback: RealtimePlayback<Turn | null>;
   private greetingTimer: ReturnType<typeof setTimeout> | undefined;
   private respondWhenDone = false;
 
@@ -116,6 +101,9 @@ export class RealtimeEngine implements ConversationEngine {
     this.config = options.config;
     this.history = options.history;
     this.nextSeq = options.nextSeq;
+    this.playback = new RealtimePlayback<Turn | null>(deps.send, (item) => {
+      if (item.owner) item.owner.firstFrameAt ??= this.deps.now();
+    });
     this.opening = this.open();
   }
 
@@ -142,12 +130,8 @@ export class RealtimeEngine implements ConversationEngine {
   }
 
   markPlayed(name: string): void {
-    const index = this.marks.findIndex((m) => m.name === name);
-    // Not outstanding: dropped by a clear (Twilio echoes those too), or not one of ours.
-    if (index < 0) return;
-    for (const mark of this.marks.splice(0, index + 1)) {
-      mark.item.heardBytes = Math.max(mark.item.heardBytes, mark.bytes);
-      if (mark.end && mark.item.turn) this.settle(mark.item.turn, mark.item.transcript, false);
+    for (const item of this.playback.played(name)) {
+      if (item.owner) this.settle(item.owner, item.transcript, false);
     }
     this.report();
   }
@@ -265,23 +249,25 @@ export class RealtimeEngine implements ConversationEngine {
         this.responseCreated(event.response.id ?? "");
         return;
       case "response.output_item.added":
-        if (event.item.type === "message" && event.item.id) this.itemAdded(event.item.id);
+        if (event.item.type === "message" && event.item.id) {
+          this.playback.added(event.item.id, this.response?.owner ?? null);
+        }
         return;
       case "response.output_audio.delta":
         this.audioDelta(event.item_id, event.delta);
         return;
       case "response.output_audio_transcript.delta": {
-        const item = this.items.get(event.item_id);
+        const item = this.playback.get(event.item_id);
         if (item) item.transcript += event.delta;
         return;
       }
       case "response.output_audio_transcript.done": {
-        const item = this.items.get(event.item_id);
+        const item = this.playback.get(event.item_id);
         if (item) item.transcript = event.transcript;
         return;
       }
       case "response.output_audio.done":
-        this.audioDone(event.item_id);
+        this.playback.done(event.item_id);
         return;
       case "response.done":
         this.responseDone(event.response);
@@ -309,16 +295,10 @@ export class RealtimeEngine implements ConversationEngine {
   }
 
   private speechStarted(): void {
-    const item = this.current;
-    const playing = item !== null && !item.cut && (!item.allSent || this.marks.some((m) => m.item === item));
-    if (!this.config.enable_interrupts || !item || !playing) return;
-    item.cut = true;
-    const audioEndMs = Math.floor(item.heardBytes / BYTES_PER_MS);
+    const item = this.playback.playing();
+    if (!this.config.enable_interrupts || !item) return;
+    const audioEndMs = this.playback.cut(item);
     log.info("realtime_barge_in", { ...this.deps.logFields, item_id: item.itemId, audio_end_ms: audioEndMs });
-    this.deps.send({ kind: "clear" });
-    // Twilio echoes the marks a clear drops: they must not count as heard.
-    this.marks.length = 0;
-    this.remainder = new Uint8Array(0);
     if (this.response?.active) this.emit({ type: "response.cancel" });
     this.emit({
       type: "conversation.item.truncate",
@@ -326,7 +306,7 @@ export class RealtimeEngine implements ConversationEngine {
       content_index: 0,
       audio_end_ms: audioEndMs,
     });
-    if (item.turn) this.settle(item.turn, heardPart(item), true);
+    if (item.owner) this.settle(item.owner, heardPart(item), true);
     this.report();
   }
 
@@ -338,6 +318,8 @@ export class RealtimeEngine implements ConversationEngine {
       transcript: undefined,
       speechStoppedAt: this.deps.now(),
       speechStoppedMs: audioEndMs,
+      tools: [],
+      intent: null,
       messages: [],
     };
     this.turns.push(turn);
@@ -362,50 +344,12 @@ export class RealtimeEngine implements ConversationEngine {
     this.response = { id, owner, active: true };
   }
 
-  private itemAdded(itemId: string): void {
-    const item: Played = {
-      itemId,
-      turn: this.response?.owner ?? null,
-      bytesSent: 0,
-      heardBytes: 0,
-      transcript: "",
-      allSent: false,
-      cut: false,
-    };
-    this.items.set(itemId, item);
-    this.current = item;
-    this.remainder = new Uint8Array(0);
-  }
-
   private audioDelta(itemId: string, delta: string): void {
-    const item = this.items.get(itemId);
-    if (!item || item.cut) return;
     const bytes = decodeBase64(delta);
     if (!bytes) return;
-    clearTimeout(this.greetingTimer);
-    const turn = item.turn;
+    const turn = this.playback.get(itemId)?.owner;
     if (turn) turn.firstDeltaAt ??= this.deps.now();
-    let audio = bytes;
-    if (this.remainder.length > 0) {
-      audio = new Uint8Array(this.remainder.length + bytes.length);
-      audio.set(this.remainder);
-      audio.set(bytes, this.remainder.length);
-    }
-    const whole = audio.length - (audio.length % FRAME_BYTES);
-    for (let at = 0; at < whole; at += FRAME_BYTES)
-      this.sendFrame(item, audio.subarray(at, at + FRAME_BYTES));
-    this.remainder = audio.slice(whole);
-    if (whole > 0) this.addMark(item, false);
-  }
-
-  private audioDone(itemId: string): void {
-    const item = this.items.get(itemId);
-    if (!item || item.cut) return;
-    // The last bytes go as they are, shorter than a frame: the caller hears exactly what the model said.
-    if (this.remainder.length > 0) this.sendFrame(item, this.remainder);
-    this.remainder = new Uint8Array(0);
-    item.allSent = true;
-    this.addMark(item, true);
+    if (this.playback.delta(itemId, bytes)) clearTimeout(this.greetingTimer);
   }
 
   private responseDone(response: {
@@ -417,7 +361,7 @@ export class RealtimeEngine implements ConversationEngine {
     if (this.response?.id === response.id) this.response = null;
     const calls = (response.output ?? []).filter((o) => o.type === "function_call");
     if (calls.length > 0 && this.deps.tools) {
-      void this.runTools(calls);
+      void this.runTools(calls, owner);
       return;
     }
     if (response.status === "failed" && owner && !owner.record) {
@@ -431,39 +375,39 @@ export class RealtimeEngine implements ConversationEngine {
     }
   }
 
-  /** Function calls: each tool's output goes back as an item, then the model answers with it. */
+  /**
+   * Function calls: each tool's output goes back as an item, then the model answers with it. A
+   * transfer's announcement is what the model says next, word for word; the transfer or the
+   * hang-up itself waits until that answer has played.
+   */
   private async runTools(
     calls: Array<{ call_id?: string; name?: string; arguments?: string }>,
+    turn: Turn | null,
   ): Promise<void> {
     const tools = this.deps.tools;
     if (!tools) return;
     for (const call of calls) {
-      let output: string;
-      try {
-        output = await tools.call(call.name ?? "", call.arguments ?? "{}");
-      } catch (err) {
-        log.warn("realtime_tool_failed", { ...this.deps.logFields, tool: call.name, ...errorFields(err) });
-        output = JSON.stringify({ error: "the tool failed" });
-      }
+      const id = call.call_id ?? "";
+      const result = await tools.call({ id, name: call.name ?? "", arguments: call.arguments ?? "{}" });
       if (this.stopped) return;
+      if (turn) {
+        if (result.record) turn.tools.push(result.record);
+        turn.intent ??= result.intent;
+      }
       this.emit({
         type: "conversation.item.create",
-        item: { type: "function_call_output", call_id: call.call_id ?? "", output },
+        item: { type: "function_call_output", call_id: id, output: result.output },
       });
     }
-    this.emit({ type: "response.create" });
-  }
-
-  private sendFrame(item: Played, frame: Uint8Array): void {
-    this.deps.send({ kind: "media", mulaw: frame });
-    item.bytesSent += frame.length;
-    if (item.turn) item.turn.firstFrameAt ??= this.deps.now();
-  }
-
-  private addMark(item: Played, end: boolean): void {
-    const mark: Mark = { name: `rt-${++this.marksSent}`, item, bytes: item.bytesSent, end };
-    this.marks.push(mark);
-    this.deps.send({ kind: "mark", name: mark.name });
+    const intent = turn?.intent;
+    this.emit({
+      type: "response.create",
+      ...(intent?.kind === "transfer" && {
+        response: {
+          instructions: `Say exactly the following, word for word, and nothing else: "${intent.announcement}"`,
+        },
+      }),
+    });
   }
 
   private settle(turn: Turn, reply: string, interrupted: boolean): void {
@@ -484,6 +428,7 @@ export class RealtimeEngine implements ConversationEngine {
       transcript: turn.transcript ?? null,
       reply: result.reply,
       ...(result.failed_stage !== undefined && { failed_stage: result.failed_stage }),
+      ...(turn.tools.length > 0 && { tools: turn.tools }),
       timings: {
         speech_stopped_ms: turn.speechStoppedMs,
         first_audio_delta_ms: since(turn.firstDeltaAt),
@@ -503,17 +448,27 @@ export class RealtimeEngine implements ConversationEngine {
       } catch (err) {
         log.error("realtime_on_turn_failed", { ...this.deps.logFields, seq: turn.seq, ...errorFields(err) });
       }
+      if (turn.intent && !this.stopped && turn.record.outcome === "reply" && !turn.record.interrupted) {
+        this.carryOut(turn, turn.intent);
+      }
     }
+  }
+
+  /** The turn's answer has all played: hand the caller to the transfer target, or hang up. */
+  private carryOut(turn: Turn, intent: ToolIntent): void {
+    log.info("realtime_tool_intent", { ...this.deps.logFields, seq: turn.seq, intent: intent.kind });
+    if (intent.kind === "transfer") this.deps.onTransfer?.(intent, turn.seq);
+    else this.deps.onEnd?.({ reason: "agent_hangup", goodbye: "" });
   }
 
   /** Stop for good: what was sent counts as heard, every turn is reported. */
   private stop(): void {
     this.stopped = true;
     clearTimeout(this.greetingTimer);
-    this.marks.length = 0;
+    this.playback.clear();
     for (const turn of this.turns) {
       if (turn.record) continue;
-      const item = [...this.items.values()].find((i) => i.turn === turn);
+      const item = this.playback.find(turn);
       this.settle(turn, item?.transcript ?? "", item !== undefined && !item.allSent);
     }
     this.report(true);
@@ -539,14 +494,6 @@ export class RealtimeEngine implements ConversationEngine {
       this.fail("socket_dropped", err);
     }
   }
-}
-
-/** The words of the item's transcript in proportion to the audio heard (the API gives no word timings). */
-function heardPart(item: Played): string {
-  const words = item.transcript.trim().split(/\s+/).filter(Boolean);
-  if (item.bytesSent === 0 || words.length === 0) return "";
-  const share = Math.min(1, item.heardBytes / item.bytesSent);
-  return words.slice(0, Math.round(words.length * share)).join(" ");
 }
 
 function exchange(transcript: string | null, reply: string | null): ChatMessage[] {

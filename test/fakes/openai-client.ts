@@ -15,7 +15,13 @@ export interface OpenAIScript {
   /** fixed artificial latency per endpoint; given keys replace earlier values */
   delayMs?: OpenAIDelays;
   /** the Realtime socket (test/fakes/openai-realtime.ts); given keys replace earlier values */
-  realtime?: { firstAudioDelayMs?: number; dropAfterResponses?: number; deltaIntervalMs?: number };
+  realtime?: {
+    firstAudioDelayMs?: number;
+    dropAfterResponses?: number;
+    deltaIntervalMs?: number;
+    /** the next answer is this function call */
+    toolCall?: { name: string; arguments: string };
+  };
 }
 
 export interface ScriptedToolCalls {

@@ -27,6 +27,8 @@ export interface RealtimeScript {
   transcripts: string[];
   /** shared with Chat Completions: a scripted tool call is answered here with its `content` */
   replies: Array<string | { content?: string }>;
+  /** when each speech_stopped was sent, on this process's performance clock (GET /__openai/realtime/speech-stopped) */
+  speechStoppedAt: number[];
   realtime: {
     /** speech_stopped (or response.create) → first audio delta */
     firstAudioDelayMs?: number;
@@ -34,6 +36,8 @@ export interface RealtimeScript {
     dropAfterResponses?: number;
     /** pause between audio deltas (default 1 ms): a response stays active this much longer per delta */
     deltaIntervalMs?: number;
+    /** the next answer to the caller is this function call (the tool must be in the session's tools) */
+    toolCall?: { name: string; arguments: string };
   };
 }
 
@@ -230,6 +234,8 @@ class RealtimeSession {
   private inputMs = 0;
   private speech: { itemId: string; startMs: number; silentMs: number } | null = null;
   private lastUserTranscript = "";
+  /** function calls made and not yet answered with a function_call_output item */
+  private readonly calls = new Set<string>();
 
   constructor(ws: WebSocket, model: string, script: RealtimeScript, record: (body: string) => void) {
     this.ws = ws;
@@ -430,6 +436,8 @@ class RealtimeSession {
     vad: z.output<typeof ServerVad>,
   ): Promise<void> {
     this.send({ type: "input_audio_buffer.speech_stopped", audio_end_ms: audioEndMs, item_id: itemId });
+    // When it left, on this process's performance clock (bench:voice measures from it).
+    this.script.speechStoppedAt.push(performance.now());
     this.send({ type: "input_audio_buffer.committed", item_id: itemId, previous_item_id: this.lastItemId });
     const item = {
       id: itemId,
@@ -484,6 +492,11 @@ class RealtimeSession {
   /** One assistant response: audio deltas and their transcript, then response.done. */
   private async respond(instructions: string | null): Promise<void> {
     const quoted = instructions ? /"([^"]+)"/.exec(instructions)?.[1] : undefined;
+    const toolCall = this.script.realtime.toolCall;
+    if (!quoted && toolCall && this.session.tools?.some((t) => t.name === toolCall.name)) {
+      this.script.realtime.toolCall = undefined;
+      return this.callFunction(toolCall);
+    }
     const scripted = quoted === undefined ? this.script.replies.shift() : undefined;
     const text =
       quoted ??
@@ -533,6 +546,46 @@ class RealtimeSession {
     this.send({ type: "response.output_audio.done", ...where });
     this.send({ type: "response.output_audio_transcript.done", ...where, transcript: text });
     this.finishResponse(response, "completed");
+  }
+
+  /** A response whose output is one function call; the client answers with its output item. */
+  private callFunction(call: { name: string; arguments: string }) {
+    const response: Response = { id: newId("resp"), itemId: newId("item"), cancelled: false };
+    const callId = newId("call");
+    this.calls.add(callId);
+    const item = {
+      id: response.itemId,
+      type: "function_call",
+      status: "completed",
+      call_id: callId,
+      name: call.name,
+      arguments: call.arguments,
+    };
+    this.send({
+      type: "response.created",
+      response: { id: response.id, object: "realtime.response", status: "in_progress", output: [] },
+    });
+    this.send({
+      type: "response.output_item.added",
+      response_id: response.id,
+      output_index: 0,
+      item: { ...item, status: "in_progress", arguments: "" },
+    });
+    this.send({
+      type: "response.function_call_arguments.done",
+      response_id: response.id,
+      item_id: response.itemId,
+      output_index: 0,
+      call_id: callId,
+      name: call.name,
+      arguments: call.arguments,
+    });
+    this.send({ type: "response.output_item.done", response_id: response.id, output_index: 0, item });
+    this.send({
+      type: "response.done",
+      response: { id: response.id, object: "realtime.response", status: "completed", output: [item] },
+    });
+    this.responsesDone += 1;
   }
 
   private finishResponse(response: Response, status: "completed" | "cancelled") {
@@ -635,6 +688,14 @@ class RealtimeSession {
         `Invalid 'item.content': a ${item.role} message takes ${CONTENT_FOR_ROLE[item.role]?.join(" or ")}.`,
         "invalid_value",
         "item.content",
+        event.event_id,
+      );
+    }
+    if (item.type === "function_call_output" && !this.calls.delete(item.call_id)) {
+      return this.error(
+        `No function call with call_id '${item.call_id}' is awaiting output.`,
+        "invalid_value",
+        "item.call_id",
         event.event_id,
       );
     }

@@ -33,6 +33,7 @@ import { tone, wavFile } from "./wav.ts";
  *                                  over 4,096 characters gets OpenAI's 400 string_too_long
  *   WS   /v1/realtime?model=…       the Realtime API's GA event protocol (test/fakes/openai-realtime.ts)
  *   POST /__openai/script          {transcripts?, replies?, delayMs?, realtime?} (not under /v1, no auth)
+ *   GET  /__openai/realtime/speech-stopped   when the Realtime fake sent each speech_stopped (performance.now())
  * Every /v1 request needs `Authorization: Bearer <any key>`. Control requests are recorded
  * too, like every request the frame receives: filter records by path.
  */
@@ -87,6 +88,7 @@ const ScriptBody = z.strictObject({
       firstAudioDelayMs: z.number().int().min(0).optional(),
       dropAfterResponses: z.number().int().min(1).optional(),
       deltaIntervalMs: z.number().int().min(0).optional(),
+      toolCall: z.strictObject({ name: z.string().min(1), arguments: z.string() }).optional(),
     })
     .optional(),
 });
@@ -271,6 +273,7 @@ export function startOpenAIFake(): Promise<FakeServer> {
     async (req, res, state) => {
       const script = scriptOf(state);
       if (req.path === "/__openai/script" && req.method === "POST") return applyScript(req, res, script);
+      if (req.path === "/__openai/realtime/speech-stopped") return json(res, 200, script.speechStoppedAt);
       if (!/^Bearer \S+$/.test(req.headers.authorization ?? "")) {
         return openaiError(
           res,
@@ -295,7 +298,7 @@ export function startOpenAIFake(): Promise<FakeServer> {
 function scriptOf(state: NamespaceState): Script {
   let script = state.get("openai") as Script | undefined;
   if (!script) {
-    script = { transcripts: [], replies: [], delayMs: {}, realtime: {} };
+    script = { transcripts: [], replies: [], delayMs: {}, realtime: {}, speechStoppedAt: [] };
     state.set("openai", script);
   }
   return script;

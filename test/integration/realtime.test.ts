@@ -59,6 +59,7 @@ async function setup(
   const sent: OutboundAudio[] = [];
   const turns: TurnRecord[] = [];
   const failures: RealtimeFailure[] = [];
+  const ends: string[] = [];
   const serverEvents: RealtimeServerEvent[] = [];
   const engine = new RealtimeEngine(
     {
@@ -76,6 +77,7 @@ async function setup(
           },
         ),
       onFailure: (reason) => failures.push(reason),
+      onEnd: ({ reason }) => ends.push(reason),
       ...(options.tools && { tools: options.tools }),
       now: () => Date.now(),
       logFields: { test: "realtime" },
@@ -88,7 +90,7 @@ async function setup(
     (await fake.requests())
       .filter((r) => r.method === "WS")
       .map((r) => JSON.parse(r.body) as RealtimeClientEvent);
-  return { fake, engine, sent, turns, failures, serverEvents, clientEvents };
+  return { fake, engine, sent, turns, failures, ends, serverEvents, clientEvents };
 }
 
 /** The caller's audio as Twilio sends it: 160-byte μ-law payloads. */
@@ -384,5 +386,79 @@ describe("RealtimeEngine call log", () => {
     // The fake waits 120 ms before its first delta: the figure counts from speech_stopped, not from 0.
     expect(timings.first_audio_delta_ms).toBeGreaterThan(60);
     expect(timings.first_frame_ms).toBeGreaterThanOrEqual(timings.first_audio_delta_ms as number);
+  });
+});
+
+describe("RealtimeEngine tools", () => {
+  it("declares the tools, runs a function call and answers with its output", async () => {
+    const calls: Array<{ name: string; args: string }> = [];
+    const tools: RealtimeTools = {
+      definitions: [
+        {
+          type: "function",
+          name: "check_order",
+          description: "Looks up an order",
+          parameters: { type: "object", properties: { order: { type: "string" } }, required: ["order"] },
+        },
+      ],
+      call: async ({ name, arguments: args }) => {
+        calls.push({ name, args });
+        return { output: JSON.stringify({ status: "shipped" }), intent: null };
+      },
+    };
+    const { engine, sent, clientEvents, serverEvents, turns } = await setup({
+      tools,
+      script: {
+        transcripts: ["Where is order 42?"],
+        replies: ["Order 42 has shipped."],
+        realtime: { toolCall: { name: "check_order", arguments: '{"order":"42"}' } },
+      },
+    });
+    say(engine, fixtureSamples("hello"));
+    await vi.waitFor(() => expect(responseDone(serverEvents)).toBe(2), { timeout: 5000 });
+    const events = await clientEvents();
+    const [update] = ofType(events, "session.update");
+    expect(update?.session).toMatchObject({ tools: tools.definitions, tool_choice: "auto" });
+    expect(calls).toEqual([{ name: "check_order", args: '{"order":"42"}' }]);
+    const output = ofType(events, "conversation.item.create").map((e) => e.item);
+    expect(output).toEqual([
+      {
+        type: "function_call_output",
+        call_id: expect.stringMatching(/^call_/),
+        output: '{"status":"shipped"}',
+      },
+    ]);
+    expect(serverEvents.filter((e) => e.type === "error")).toEqual([]);
+    await vi.waitFor(() => expect(sent.at(-1)?.kind).toBe("mark"));
+    await new Promise((r) => setTimeout(r, 50));
+    for (const name of markNames(sent)) engine.markPlayed(name);
+    await vi.waitFor(() => expect(turns).toHaveLength(1));
+    expect(turns[0]).toMatchObject({ transcript: "Where is order 42?", reply: "Order 42 has shipped." });
+  });
+});
+
+describe("RealtimeEngine end_call", () => {
+  it("hangs up only once the model's goodbye has played", async () => {
+    const tools: RealtimeTools = {
+      definitions: [
+        { type: "function", name: "end_call", description: "Hang up", parameters: { type: "object" } },
+      ],
+      call: async () => ({ output: "{}", intent: { kind: "end_call" } }),
+    };
+    const { engine, sent, serverEvents, turns, ends } = await setup({
+      tools,
+      script: {
+        transcripts: ["That's all, bye."],
+        replies: ["Goodbye, have a nice day."],
+        realtime: { toolCall: { name: "end_call", arguments: "{}" } },
+      },
+    });
+    say(engine, fixtureSamples("hello"));
+    await vi.waitFor(() => expect(responseDone(serverEvents)).toBe(2), { timeout: 5000 });
+    await vi.waitFor(() => expect(sent.at(-1)?.kind).toBe("mark"));
+    expect(ends).toEqual([]);
+    for (const name of markNames(sent)) engine.markPlayed(name);
+    await vi.waitFor(() => expect(ends).toEqual(["agent_hangup"]));
+    expect(turns[0]).toMatchObject({ transcript: "That's all, bye.", reply: "Goodbye, have a nice day." });
   });
 });
