@@ -7,7 +7,7 @@
 import { MongoClient } from "mongodb";
 import { parseSettings, type Settings } from "../src/env.ts";
 import { DataApiStore, dataApiOptions } from "../src/stores/data-api.ts";
-import { COLLECTION_NAME, MongoCollectionStore } from "../src/stores/mongo-collection.ts";
+import { MongoCollectionStore } from "../src/stores/mongo-collection.ts";
 import { scrubCredentials, storeErrorFrom } from "../src/stores/mongo-errors.ts";
 import { StoreError } from "../src/stores/store.ts";
 import { scriptEnv } from "./dev-vars.ts";
@@ -19,7 +19,7 @@ async function setup(settings: Settings): Promise<string[]> {
   switch (settings.CONFIG_STORE) {
     case "embedded":
       return [
-        "embedded store: nothing to do (its Durable Object creates its SQLite table and is_active index on first use)",
+        "embedded store: nothing to do (its Durable Object creates its SQLite tables, the is_active index and the history's (phone_number, version) key on first use)",
       ];
     case "data-api":
       return new DataApiStore({ ...dataApiOptions(settings), timeoutMs: TIMEOUT_MS }).setup();
@@ -40,7 +40,7 @@ async function setupMongo(url: string, database: string): Promise<string[]> {
     } catch (err) {
       throw storeErrorFrom(err, `mongodb connect (database ${database})`);
     }
-    return await new MongoCollectionStore(client.db(database).collection(COLLECTION_NAME)).setup();
+    return await new MongoCollectionStore(client.db(database)).setup();
   } finally {
     await client.close();
   }

@@ -39,6 +39,7 @@ const SettingsSchema = z
     CONFIG_CACHE_TTL_SECONDS: int(60, 86_400, 300),
     CONFIG_MEMORY_TTL_SECONDS: int(0, 60, 5),
     CONFIG_STORE_TIMEOUT_MS: int(50, 10_000, 1500),
+    CONFIG_HISTORY_LIMIT: int(1, 10_000, 100),
 
     DEFAULT_STT_MODEL: z.string().min(1).default("whisper-1"),
     DEFAULT_TTS_MODEL: z.string().min(1).default("tts-1"),

@@ -36,12 +36,19 @@ export interface ErrorDetail {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[];
+  /** Extra machine-readable facts for the error body, e.g. `current_version` on a 412. */
+  readonly facts: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetail[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: ErrorDetail[]; cause?: unknown; facts?: Record<string, unknown> } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = "AppError";
     this.code = code;
     this.details = options.details ?? [];
+    this.facts = options.facts ?? {};
   }
 
   get status(): (typeof ERROR_STATUS)[ErrorCode] {
@@ -51,7 +58,10 @@ export class AppError extends Error {
 
 export interface ErrorBody {
   success: false;
-  error: { code: string; message: string; details: ErrorDetail[]; request_id?: string };
+  error: { code: string; message: string; details: ErrorDetail[]; request_id?: string } & Record<
+    string,
+    unknown
+  >;
 }
 
 export function errorBody(
@@ -59,9 +69,10 @@ export function errorBody(
   message: string,
   details: ErrorDetail[] = [],
   requestId?: string,
+  facts: Record<string, unknown> = {},
 ): ErrorBody {
   return {
     success: false,
-    error: { code, message, details, ...(requestId ? { request_id: requestId } : {}) },
+    error: { ...facts, code, message, details, ...(requestId ? { request_id: requestId } : {}) },
   };
 }

@@ -1,3 +1,4 @@
+import { ConfigChanges } from "./config/changes.ts";
 import { ConfigResolver } from "./config/resolver.ts";
 import { type Settings, settingsOf } from "./env.ts";
 import { createStore } from "./stores/index.ts";
@@ -8,6 +9,8 @@ export interface Services {
   settings: Settings;
   store: ConfigStore;
   resolver: ConfigResolver;
+  /** every write to a number's configuration (revision, preconditions, cache write-through) */
+  changes: ConfigChanges;
 }
 
 export function servicesFor(env: Env, ctx?: Pick<ExecutionContext, "waitUntil">): Services {
@@ -19,5 +22,5 @@ export function servicesFor(env: Env, ctx?: Pick<ExecutionContext, "waitUntil">)
     settings,
     ...(ctx ? { waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p) } : {}),
   });
-  return { settings, store, resolver };
+  return { settings, store, resolver, changes: new ConfigChanges(store, resolver) };
 }

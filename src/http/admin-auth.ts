@@ -5,7 +5,8 @@ import type { AppEnv } from "./types.ts";
 
 /**
  * Every admin route needs `Authorization: Bearer <key>`, where ADMIN_API_KEY may hold
- * several comma-separated keys (so a key can be rotated without downtime).
+ * several comma-separated keys (so a key can be rotated without downtime), each with a name
+ * (`name:key`) that becomes `c.var.actor`: who made a change, in its revision.
  */
 export const requireAdminKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { settings } = c.var.services;
@@ -20,8 +21,9 @@ export const requireAdminKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!match?.[1]) {
     throw new AppError("UNAUTHORIZED", "Missing bearer token: send `Authorization: Bearer <ADMIN_API_KEY>`");
   }
-  const key = await matchAdminKey(settings, match[1]);
-  if (!key) throw new AppError("FORBIDDEN", "The bearer token is not a valid admin key");
-  c.set("actor", await adminActor(key));
+  const matched = await matchAdminKey(settings, match[1]);
+  if (!matched) throw new AppError("FORBIDDEN", "The bearer token is not a valid admin key");
+  c.set("actor", matched.name);
+  c.set("keyId", await adminActor(matched.key));
   await next();
 };

@@ -13,21 +13,49 @@ export async function sameSecret(given: string, expected: string): Promise<boole
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
-/** ADMIN_API_KEY's comma-separated keys (several, so a key can be rotated without downtime). */
-export function adminKeys(settings: Pick<Settings, "ADMIN_API_KEY">): string[] {
-  return (settings.ADMIN_API_KEY ?? "")
-    .split(",")
-    .map((k) => k.trim())
-    .filter(Boolean);
+export interface AdminKey {
+  /** recorded as the actor of every change made with the key; never the key itself */
+  name: string;
+  key: string;
 }
 
-/** The key among the configured ones that `given` equals, or undefined. */
+/** The name a bare key (no `name:` prefix) goes by. */
+export const DEFAULT_KEY_NAME = "admin";
+
+const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/**
+ * ADMIN_API_KEY as keys: comma-separated entries (several, so a key can be rotated without
+ * downtime), each `name:key` or a bare key (named "admin"). An entry whose part before the
+ * first `:` is not a name (letters, digits, `._@-`, at most 64) is a bare key that happens
+ * to hold a colon.
+ */
+export function parseAdminKeys(value: string | undefined): AdminKey[] {
+  return (value ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const colon = entry.indexOf(":");
+      const name = entry.slice(0, colon);
+      const key = entry.slice(colon + 1).trim();
+      return colon > 0 && KEY_NAME.test(name) && key !== ""
+        ? { name, key }
+        : { name: DEFAULT_KEY_NAME, key: entry };
+    });
+}
+
+export function adminKeys(settings: Pick<Settings, "ADMIN_API_KEY">): AdminKey[] {
+  return parseAdminKeys(settings.ADMIN_API_KEY);
+}
+
+/** The configured key that `given` equals, with its name, or undefined. */
 export async function matchAdminKey(
   settings: Pick<Settings, "ADMIN_API_KEY">,
   given: string,
-): Promise<string | undefined> {
+): Promise<AdminKey | undefined> {
   const keys = adminKeys(settings);
-  const checks = await Promise.all(keys.map((key) => sameSecret(given, key)));
+  const checks = await Promise.all(keys.map(({ key }) => sameSecret(given, key)));
   return keys[checks.indexOf(true)];
 }
 

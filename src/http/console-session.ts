@@ -25,6 +25,8 @@ export interface ConsoleSession {
   csrf: string;
   /** first 16 hex digits of SHA-256 of the admin key used to sign in */
   key: string;
+  /** that key's name in ADMIN_API_KEY, the actor of the session's changes (read, not stored) */
+  name?: string;
 }
 
 const encoder = new TextEncoder();
@@ -105,8 +107,10 @@ export async function startSession(c: Context, settings: Settings, key: string):
 export async function readSession(c: Context, settings: Settings): Promise<ConsoleSession | undefined> {
   const session = await readJson<ConsoleSession>(c, settings, SESSION_COOKIE);
   if (!session || typeof session.exp !== "number" || session.exp <= Date.now()) return undefined;
-  const fingerprints = await Promise.all(adminKeys(settings).map(keyFingerprint));
-  return fingerprints.includes(session.key) ? session : undefined;
+  const keys = adminKeys(settings);
+  const fingerprints = await Promise.all(keys.map(({ key }) => keyFingerprint(key)));
+  const signedInWith = keys[fingerprints.indexOf(session.key)];
+  return signedInWith ? { ...session, name: signedInWith.name } : undefined;
 }
 
 export function endSession(c: Context): void {

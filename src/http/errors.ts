@@ -63,7 +63,7 @@ export function onError(err: Error, c: Context): Response {
   if (appError.status >= 500) log.error("request_failed", { ...fields, ...errorFields(err) });
   else log.info("request_rejected", { ...fields, message: appError.message });
   const response = c.json(
-    errorBody(appError.code, appError.message, appError.details, requestId),
+    errorBody(appError.code, appError.message, appError.details, requestId, appError.facts),
     appError.status as 400,
   );
   if (appError.code === "UNAUTHORIZED") response.headers.set("WWW-Authenticate", 'Bearer realm="admin"');

@@ -15,6 +15,8 @@ import type { AppEnv } from "./types.ts";
 
 /** What a write route gets in `c.var.idempotency` when the request carries a key. */
 export interface IdempotentWrite {
+  /** the same for every attempt of this key and admin key: names the write in the store's history */
+  id: string;
   /** on a retry of an attempt whose outcome is unknown: what that attempt was about to change */
   previous: WriteTarget | null;
   /** Records what this write is about to change; call it right before sending the write. */
@@ -64,7 +66,7 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     });
   }
   const namespace = c.env.IDEMPOTENCY;
-  const record = namespace.get(namespace.idFromName(`${c.var.actor}\n${key}`));
+  const record = namespace.get(namespace.idFromName(`${c.var.keyId}\n${key}`));
   const begun = await record.begin(await fingerprintOf(c));
   if (begun.kind === "replay") {
     return c.body(begun.answer.body, begun.answer.status as 200, {
@@ -86,6 +88,7 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     );
   }
   c.set("idempotency", {
+    id: record.id.toString(),
     previous: begun.kind === "retry" ? begun.target : null,
     target: (target) => record.target(target),
   });

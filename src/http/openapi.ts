@@ -15,6 +15,11 @@ export const ErrorResponse = z
         z.object({ field: z.string().optional(), rule: z.string().optional(), message: z.string() }),
       ),
       request_id: z.string().optional(),
+      current_version: z
+        .number()
+        .int()
+        .optional()
+        .openapi({ description: "on a 412 (If-Match) or a 409 (body version): the version that is current" }),
     }),
   })
   .openapi("Error");
@@ -34,7 +39,7 @@ export const ERROR_RESPONSES = {
   403: error("The bearer token is not an admin key"),
   404: error("No such resource"),
   409: error("Conflict: changed concurrently, or a request with this Idempotency-Key is still running"),
-  412: error("The If-Match version is not the stored one"),
+  412: error("The If-Match version is not the stored one; `current_version` says which is"),
   413: error("Body over 64 KiB"),
   415: error("Body is not JSON"),
   422: error("Idempotency-Key reused with a different request"),

@@ -8,10 +8,14 @@ export interface AppEnv {
   Bindings: Env;
   Variables: RequestIdVariables & {
     services: Services;
-    /** admin routes: who is calling (src/http/admin-auth.ts); never the key itself */
+    /** admin routes: the name of the admin key used (ADMIN_API_KEY `name:key`), recorded in revisions */
     actor: string;
+    /** admin routes: a non-reversible id of the key itself, which scopes Idempotency-Keys */
+    keyId: string;
     /** admin writes with an Idempotency-Key (src/http/idempotency.ts) */
     idempotency: IdempotentWrite | undefined;
+    /** a create from a template: its name (src/routes/admin-templates.ts) */
+    template?: string | undefined;
   };
 }
 

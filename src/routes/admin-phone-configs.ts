@@ -2,15 +2,36 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { configWarnings } from "../config/models.ts";
 import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
+import {
+  boolQuery,
+  ChangeHeaders,
+  limitBody,
+  PhoneParam,
+  requireJson,
+  security,
+  WriteHeaders,
+} from "../http/admin-openapi.ts";
+import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
 import { idempotency } from "../http/idempotency.ts";
-import { limitBody, requireJson } from "../http/json-body.ts";
 import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
+import { applyTemplate } from "./admin-templates.ts";
 
 /**
  * The seed's admin API for per-number configs, at the seed's paths and with its JSON shapes,
  * so its curl examples work as written (plus the bearer header).
  */
+
+/** PUT body: any subset of the settings, plus an optional `version` that must be the current one. */
+const UpdateRequestBody = z
+  .strictObject({
+    ...UpdateConfigBody.shape,
+    version: z.number().int().min(0).optional().openapi({
+      description:
+        "the version this edit was made on; another one is a 409 (If-Match does the same as a 412)",
+    }),
+  })
+  .openapi("PhoneConfigUpdateRequest");
 
 const Warning = z
   .object({ field: z.string(), rule: z.string(), message: z.string() })
@@ -35,36 +56,21 @@ const DeleteResponse = z
   .object({ success: z.literal(true), message: z.string() })
   .openapi("DeleteConfigResponse");
 
-const security = [{ bearerAuth: [] }];
-const IdempotencyHeader = z.object({
-  "idempotency-key": z
-    .string()
-    .optional()
-    .openapi({
-      param: { name: "idempotency-key", in: "header" },
-      description:
-        "Makes a retry safe: the first answer is kept 24 h per key and admin key and replayed for the same request; another request with the key is 422",
-      example: "5f0c2f7e-9a0b-4c41-8d8e-2f3c1b7a9d10",
-    }),
-});
-const PhoneParam = z.object({
-  phone_number: z.string().openapi({ param: { name: "phone_number", in: "path" }, example: "+18668134984" }),
-});
-const boolQuery = z
-  .enum(["true", "false", "1", "0"])
-  .optional()
-  .transform((v) => v === "true" || v === "1");
-
 const createConfig = createRoute({
   method: "post",
   path: "/phone-config",
   tags: ["Phone configuration"],
   summary: "Create or update a phone number's configuration",
+  description:
+    'With `"template": "<name>"` (see GET /admin/templates), every field the body leaves out comes from that template, and the revision records its name; an unknown template is a 400 that names it.',
   security,
-  middleware: [requireJson, limitBody, idempotency] as const,
+  middleware: [requireJson, limitBody, idempotency, applyTemplate] as const,
   request: {
-    headers: IdempotencyHeader,
-    body: { ...json(CreateConfigBody, "The configuration"), required: true },
+    headers: WriteHeaders,
+    body: {
+      ...json(CreateConfigBody, "The configuration, or a template's name and the fields that differ from it"),
+      required: true,
+    },
   },
   responses: {
     200: json(ConfigResponse, "Updated"),
@@ -80,7 +86,15 @@ const getConfig = createRoute({
   summary: "Get a phone number's configuration (inactive ones too, flagged by `active`)",
   security,
   request: { params: PhoneParam },
-  responses: { 200: json(GetResponse, "The configuration"), ...errorResponses(...ADMIN_ERRORS, 404) },
+  responses: {
+    200: {
+      ...json(GetResponse, "The configuration"),
+      headers: {
+        ETag: { schema: { type: "string" }, description: 'The version, as "3": send it as If-Match' },
+      },
+    },
+    ...errorResponses(...ADMIN_ERRORS, 404),
+  },
 });
 
 const listConfigs = createRoute({
@@ -107,10 +121,13 @@ const updateConfigRoute = createRoute({
   middleware: [requireJson, limitBody, idempotency] as const,
   request: {
     params: PhoneParam,
-    headers: IdempotencyHeader,
-    body: { ...json(UpdateConfigBody, "Fields to change"), required: true },
+    headers: ChangeHeaders,
+    body: { ...json(UpdateRequestBody, "Fields to change"), required: true },
   },
-  responses: { 200: json(ConfigResponse, "Updated"), ...errorResponses(...WRITE_ERRORS) },
+  responses: {
+    200: json(ConfigResponse, "Updated (the new version's ETag in the ETag header)"),
+    ...errorResponses(...WRITE_ERRORS, 412),
+  },
 });
 
 const deleteConfig = createRoute({
@@ -122,12 +139,14 @@ const deleteConfig = createRoute({
   middleware: [idempotency] as const,
   request: {
     params: PhoneParam,
-    headers: IdempotencyHeader,
-    query: z.object({ hard_delete: boolQuery.openapi({ description: "delete permanently" }) }),
+    headers: ChangeHeaders,
+    query: z.object({
+      hard_delete: boolQuery.openapi({ description: "delete permanently, with the whole history" }),
+    }),
   },
   responses: {
     200: json(DeleteResponse, "Deleted"),
-    ...errorResponses(...ADMIN_ERRORS, 404, 409, 422),
+    ...errorResponses(...ADMIN_ERRORS, 404, 409, 412, 422),
   },
 });
 
@@ -138,6 +157,7 @@ export function registerPhoneConfigRoutes(app: App): void {
       requestId: c.var.requestId,
       via: "api",
       idempotency: c.var.idempotency,
+      change: changeOf(c, c.var.template),
     });
     return c.json(
       {
@@ -155,6 +175,7 @@ export function registerPhoneConfigRoutes(app: App): void {
     const phone = phoneOf(services, c.req.valid("param").phone_number);
     const config = await services.store.get(phone);
     if (!config) throw notFound(phone);
+    c.header("ETag", etagOf(config.version));
     return c.json({ success: true as const, active: config.is_active, config }, 200);
   });
 
@@ -172,7 +193,10 @@ export function registerPhoneConfigRoutes(app: App): void {
       requestId: c.var.requestId,
       via: "api",
       idempotency: c.var.idempotency,
+      change: changeOf(c),
+      ifMatch: ifMatchOf(c),
     });
+    c.header("ETag", etagOf(config.version));
     return c.json(
       {
         success: true as const,
@@ -180,7 +204,7 @@ export function registerPhoneConfigRoutes(app: App): void {
         config,
         warnings: configWarnings(
           config,
-          Object.keys(c.req.valid("json")).filter((k) => k !== "phone_number"),
+          Object.keys(c.req.valid("json")).filter((k) => k !== "phone_number" && k !== "version"),
         ),
       },
       200,
@@ -195,6 +219,8 @@ export function registerPhoneConfigRoutes(app: App): void {
       requestId: c.var.requestId,
       via: "api",
       idempotency: c.var.idempotency,
+      change: changeOf(c),
+      ifMatch: ifMatchOf(c),
     });
     return c.json(
       {

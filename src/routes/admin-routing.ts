@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { decideCall } from "../config/call-routing.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { PhoneConfigSchema } from "../config/schema.ts";
-import { limitBody, requireJson } from "../http/json-body.ts";
+import { limitBody, requireJson } from "../http/admin-openapi.ts";
 import { ADMIN_ERRORS, errorResponses, json } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
 

@@ -3,16 +3,29 @@ import { z } from "zod";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import type { Settings } from "../env.ts";
-import { configFromDocument } from "./document.ts";
-import { type ConfigStore, type PutOptions, StoreError } from "./store.ts";
-import { versionedWrite } from "./versioned-write.ts";
+import {
+  COLLECTION_NAME,
+  MongoDocuments,
+  type MongoOps,
+  TEMPLATES_COLLECTION_NAME,
+  VERSIONS_COLLECTION_NAME,
+} from "./mongo-revisions.ts";
+import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
+import {
+  type ConfigStore,
+  DEFAULT_HISTORY_LIMIT,
+  type PutOptions,
+  type StoredTemplate,
+  StoreError,
+} from "./store.ts";
 
 /**
  * Phone configs in MongoDB reached over HTTPS with the Atlas Data API v1 wire format (Atlas
  * itself, or any gateway that speaks it), so the Worker needs no driver or TCP socket.
  *
  * Documents are flat: `phone_number` (E.164), every setting under its PhoneConfig name,
- * `created_at`/`updated_at` as BSON dates and `version` as a number. Request bodies are sent
+ * `created_at`/`updated_at` as BSON dates and `version` as a number; their history is in
+ * `phone_config_versions` (src/stores/mongo-revisions.ts says how the two are written). Request bodies are sent
  * as `application/ejson` because the Data API only reads `{"$date": ...}` as a date in an
  * EJSON body; responses are asked for as EJSON and decoded with the bson package, which
  * reads both the canonical (`{"$numberInt": "1"}`) and relaxed forms.
@@ -26,11 +39,15 @@ export interface DataApiStoreOptions {
   database: string;
   /** default "phone_configs" */
   collection?: string;
+  /** the history; default "phone_config_versions" */
+  versionsCollection?: string;
+  /** revisions kept per number (CONFIG_HISTORY_LIMIT) */
+  historyLimit?: number;
   /** per request, including reading the response body */
   timeoutMs: number;
 }
 
-type Action = "findOne" | "find" | "updateOne" | "deleteOne";
+type Action = "findOne" | "find" | "insertOne" | "updateOne" | "replaceOne" | "deleteOne" | "deleteMany";
 type Doc = Record<string, unknown>;
 
 const DocSchema = z.record(z.string(), z.unknown());
@@ -42,7 +59,10 @@ const RESPONSES = {
     modifiedCount: z.number(),
     upsertedId: z.unknown().optional(),
   }),
+  insertOne: z.object({ insertedId: z.unknown() }),
+  replaceOne: z.object({ matchedCount: z.number(), modifiedCount: z.number() }),
   deleteOne: z.object({ deletedCount: z.number() }),
+  deleteMany: z.object({ deletedCount: z.number() }),
 } satisfies Record<Action, z.ZodType>;
 
 const DUPLICATE_KEY = /E11000|duplicate key/i;
@@ -55,6 +75,7 @@ export function dataApiOptions(settings: Settings): DataApiStoreOptions {
     dataSource: settings.DATA_API_DATA_SOURCE,
     database: settings.MONGODB_DB_NAME,
     timeoutMs: settings.CONFIG_STORE_TIMEOUT_MS,
+    historyLimit: settings.CONFIG_HISTORY_LIMIT,
   };
 }
 
@@ -62,73 +83,63 @@ export class DataApiStore implements ConfigStore {
   readonly backend = "data-api" as const;
   private readonly base: string;
   private readonly collection: string;
-
+  private readonly versionsCollection: string;
   private readonly options: DataApiStoreOptions;
+  private readonly documents: MongoDocuments;
 
   constructor(options: DataApiStoreOptions) {
     this.options = options;
     this.base = options.url.replace(/\/+$/, "");
-    this.collection = options.collection ?? "phone_configs";
-  }
-
-  async get(phone: E164): Promise<PhoneConfig | null> {
-    const { document } = await this.call("findOne", { filter: { phone_number: phone } });
-    return document ? configFromDocument(document) : null;
-  }
-
-  async list(filter: { includeInactive: boolean }): Promise<PhoneConfig[]> {
-    const { documents } = await this.call("find", {
-      filter: filter.includeInactive ? {} : { is_active: true },
-      sort: { phone_number: 1 },
+    this.collection = options.collection ?? COLLECTION_NAME;
+    this.versionsCollection = options.versionsCollection ?? VERSIONS_COLLECTION_NAME;
+    this.documents = new MongoDocuments(this.ops(), {
+      historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
+      where: `data-api ${options.database}.${this.collection}`,
     });
-    return documents.map(configFromDocument);
   }
 
-  /** One atomic updateOne (see versionedWrite), then a findOne for the document as written. */
-  async put(
-    phone: E164,
-    settings: PhoneSettings,
-    options: PutOptions,
-  ): Promise<{ config: PhoneConfig; created: boolean }> {
-    const { now, expectedVersion } = options;
-    const write = versionedWrite(phone, settings, now, expectedVersion);
-
-    let result: z.output<typeof RESPONSES.updateOne>;
-    try {
-      result = await this.call("updateOne", { ...write });
-    } catch (err) {
-      if (err instanceof StoreError && err.kind === "conflict") {
-        throw new StoreError("conflict", `${phone} was created by a concurrent write`, { cause: err });
-      }
-      throw err;
-    }
-    const created = result.upsertedId !== undefined && result.upsertedId !== null;
-    if (expectedVersion === 0 && !created) {
-      throw new StoreError("conflict", `${phone} already exists (expected it not to exist)`);
-    }
-    if (expectedVersion !== undefined && expectedVersion > 0 && result.matchedCount === 0) {
-      throw new StoreError(
-        "conflict",
-        `${phone} changed while it was being updated (expected version ${expectedVersion}; it has a different version or no longer exists)`,
-      );
-    }
-    const config = await this.get(phone);
-    if (!config) throw new StoreError("conflict", `${phone} was removed right after it was written`);
-    return { config, created };
+  get(phone: E164): Promise<PhoneConfig | null> {
+    return this.documents.get(phone);
   }
 
-  async deactivate(phone: E164, now: Date): Promise<PhoneConfig | null> {
-    const { matchedCount } = await this.call("updateOne", {
-      filter: { phone_number: phone },
-      update: { $set: { is_active: false, updated_at: now }, $inc: { version: 1 } },
-    });
-    if (matchedCount === 0) return null;
-    return this.get(phone);
+  list(filter: { includeInactive: boolean }): Promise<PhoneConfig[]> {
+    return this.documents.list(filter.includeInactive);
   }
 
-  async remove(phone: E164): Promise<boolean> {
-    const { deletedCount } = await this.call("deleteOne", { filter: { phone_number: phone } });
-    return deletedCount > 0;
+  put(phone: E164, settings: PhoneSettings, options: PutOptions) {
+    return this.documents.put(phone, settings, options);
+  }
+
+  deactivate(phone: E164, now: Date, change?: ChangeInfo): Promise<PhoneConfig | null> {
+    return this.documents.deactivate(phone, now, change);
+  }
+
+  remove(phone: E164): Promise<boolean> {
+    return this.documents.remove(phone);
+  }
+
+  revisions(phone: E164, query: RevisionQuery): Promise<RevisionPage> {
+    return this.documents.revisions(phone, query);
+  }
+
+  revision(phone: E164, version: number): Promise<Revision | null> {
+    return this.documents.revision(phone, version);
+  }
+
+  templates(): Promise<StoredTemplate[]> {
+    return this.documents.templates();
+  }
+
+  template(name: string): Promise<StoredTemplate | null> {
+    return this.documents.template(name);
+  }
+
+  saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }) {
+    return this.documents.saveTemplate(template, options);
+  }
+
+  removeTemplate(name: string): Promise<boolean> {
+    return this.documents.removeTemplate(name);
   }
 
   async ping(): Promise<void> {
@@ -138,15 +149,130 @@ export class DataApiStore implements ConfigStore {
   async setup(): Promise<string[]> {
     await this.ping();
     const where = `${this.options.database}.${this.collection}`;
+    const versions = `${this.options.database}.${this.versionsCollection}`;
     return [
       `data-api store: reached ${where} through the Data API`,
-      `data-api store: the Data API cannot create indexes; create them on ${where} in Atlas (or the database behind your gateway): { phone_number: 1 } with unique: true (keeps one document per number and turns racing creates into conflicts), and { is_active: 1 } (for listing active numbers)`,
+      `data-api store: the Data API cannot create indexes; create them in Atlas (or the database behind your gateway): on ${where} { phone_number: 1 } with unique: true (keeps one document per number and turns racing creates into conflicts) and { is_active: 1 } (for listing active numbers); on ${versions} { phone_number: 1, version: 1 } with unique: true (one revision per version: what keeps two concurrent writers from both writing version N); on ${this.options.database}.${TEMPLATES_COLLECTION_NAME} { name: 1 } with unique: true`,
     ];
   }
 
+  /** The primitive operations of MongoDocuments (src/stores/mongo-revisions.ts) as Data API actions. */
+  private ops(): MongoOps {
+    const configs = this.collection;
+    const versions = this.versionsCollection;
+    const templates = TEMPLATES_COLLECTION_NAME;
+    const versionFilter = (phone: E164, version: number) => ({
+      phone_number: phone,
+      version: version === 0 ? { $exists: false } : version,
+    });
+    return {
+      findConfig: async (phone) =>
+        (await this.call("findOne", { filter: { phone_number: phone } }, configs)).document,
+      listConfigs: async (includeInactive) =>
+        (
+          await this.call(
+            "find",
+            { filter: includeInactive ? {} : { is_active: true }, sort: { phone_number: 1 } },
+            configs,
+          )
+        ).documents,
+      insertConfig: async (doc) => {
+        try {
+          const result = await this.call(
+            "updateOne",
+            { filter: { phone_number: doc.phone_number }, update: { $setOnInsert: doc }, upsert: true },
+            configs,
+          );
+          return result.upsertedId !== undefined && result.upsertedId !== null;
+        } catch (err) {
+          // Two racing upserts: the unique index on phone_number refused the second.
+          if (err instanceof StoreError && err.kind === "conflict") return false;
+          throw err;
+        }
+      },
+      replaceConfig: async (phone, version, doc) =>
+        (await this.call("replaceOne", { filter: versionFilter(phone, version), replacement: doc }, configs))
+          .matchedCount > 0,
+      deleteConfig: async (phone) =>
+        (await this.call("deleteOne", { filter: { phone_number: phone } }, configs)).deletedCount > 0,
+      insertRevision: async (doc) => {
+        try {
+          await this.call("insertOne", { document: doc }, versions);
+          return "inserted";
+        } catch (err) {
+          if (err instanceof StoreError && err.kind === "conflict") return "duplicate";
+          throw err;
+        }
+      },
+      findRevision: async (phone, version) =>
+        (await this.call("findOne", { filter: { phone_number: phone, version } }, versions)).document,
+      findRevisions: async (phone, range) =>
+        (
+          await this.call(
+            "find",
+            {
+              filter: {
+                phone_number: phone,
+                version: { $lte: range.maxVersion, ...(range.before !== undefined && { $lt: range.before }) },
+              },
+              sort: { version: -1 },
+              ...(range.limit !== undefined && { limit: range.limit }),
+              ...(range.versionsOnly && { projection: { version: 1 } }),
+            },
+            versions,
+          )
+        ).documents,
+      findTemplates: async (name) =>
+        (
+          await this.call(
+            "find",
+            { filter: name === undefined ? {} : { name }, sort: { name: 1 }, projection: { _id: 0 } },
+            templates,
+          )
+        ).documents,
+      writeTemplate: async (doc, replace) => {
+        if (replace) {
+          const result = await this.call(
+            "replaceOne",
+            { filter: { name: doc.name }, replacement: doc, upsert: true },
+            templates,
+          );
+          return result.matchedCount > 0 ? "replaced" : "inserted";
+        }
+        try {
+          await this.call("insertOne", { document: doc }, templates);
+          return "inserted";
+        } catch (err) {
+          if (err instanceof StoreError && err.kind === "conflict") return "duplicate";
+          throw err;
+        }
+      },
+      deleteTemplate: async (name) =>
+        (await this.call("deleteOne", { filter: { name } }, templates)).deletedCount > 0,
+      deleteRevisions: async (phone, which) =>
+        (
+          await this.call(
+            "deleteMany",
+            {
+              filter: {
+                phone_number: phone,
+                ...(which.maxVersion !== undefined && { version: { $lte: which.maxVersion } }),
+                ...(which.writeId !== undefined && { write_id: which.writeId }),
+              },
+            },
+            versions,
+          )
+        ).deletedCount,
+    };
+  }
+
   /** POST one action; every failure becomes a StoreError whose message never holds the api key. */
-  private async call<A extends Action>(action: A, args: Doc): Promise<z.output<(typeof RESPONSES)[A]>> {
-    const what = `data-api ${action} on ${this.options.database}.${this.collection}`;
+  private async call<A extends Action>(
+    action: A,
+    args: Doc,
+    collection = this.collection,
+  ): Promise<z.output<(typeof RESPONSES)[A]>> {
+    const what = `data-api ${action} on ${this.options.database}.${collection}`;
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     let status: number;
     let text: string;
@@ -163,7 +289,7 @@ export class DataApiStore implements ConfigStore {
           {
             dataSource: this.options.dataSource,
             database: this.options.database,
-            collection: this.collection,
+            collection,
             ...args,
           },
           { relaxed: true },

@@ -8,10 +8,13 @@ import type { ConfigStore } from "./store.ts";
 export function createStore(env: Env, settings: Settings): ConfigStore {
   switch (settings.CONFIG_STORE) {
     case "embedded":
-      return new EmbeddedStore(env.EMBEDDED_STORE);
+      return new EmbeddedStore(env.EMBEDDED_STORE, { historyLimit: settings.CONFIG_HISTORY_LIMIT });
     case "data-api":
       return new DataApiStore(dataApiOptions(settings));
     case "mongodb":
-      return new MongoStore(env.MONGO_STORE, { database: settings.MONGODB_DB_NAME });
+      return new MongoStore(env.MONGO_STORE, {
+        database: settings.MONGODB_DB_NAME,
+        historyLimit: settings.CONFIG_HISTORY_LIMIT,
+      });
   }
 }

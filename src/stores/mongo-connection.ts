@@ -2,9 +2,10 @@ import { MongoClient, type MongoClientOptions } from "mongodb";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import { errorFields, log } from "../log.ts";
-import { COLLECTION_NAME, MongoCollectionStore } from "./mongo-collection.ts";
+import { MongoCollectionStore } from "./mongo-collection.ts";
 import { scrubCredentials, storeErrorFrom } from "./mongo-errors.ts";
-import { type PutOptions, StoreError, type StoreErrorKind } from "./store.ts";
+import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
+import { type PutOptions, type StoredTemplate, StoreError, type StoreErrorKind } from "./store.ts";
 
 /**
  * One MongoClient held warm for the mongodb store's Durable Object (src/stores/mongodb.ts):
@@ -14,6 +15,12 @@ import { type PutOptions, StoreError, type StoreErrorKind } from "./store.ts";
  */
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; kind: StoreErrorKind; message: string };
+
+/** Which database, and how many revisions per number it keeps (CONFIG_HISTORY_LIMIT). */
+export interface MongoTarget {
+  database: string;
+  historyLimit: number;
+}
 
 export type ConnectionState = "connected" | "connecting" | "disconnected" | `error: ${string}`;
 
@@ -38,40 +45,75 @@ export class MongoConnection {
     this.url = url;
   }
 
-  get(db: string, phone: E164): Promise<Outcome<PhoneConfig | null>> {
-    return this.run("get", (client) => collectionStore(client, db).get(phone));
+  get(target: MongoTarget, phone: E164): Promise<Outcome<PhoneConfig | null>> {
+    return this.run("get", (client) => collectionStore(client, target).get(phone));
   }
 
-  list(db: string, includeInactive: boolean): Promise<Outcome<PhoneConfig[]>> {
-    return this.run("list", (client) => collectionStore(client, db).list(includeInactive));
+  list(target: MongoTarget, includeInactive: boolean): Promise<Outcome<PhoneConfig[]>> {
+    return this.run("list", (client) => collectionStore(client, target).list(includeInactive));
   }
 
   put(
-    db: string,
+    target: MongoTarget,
     phone: E164,
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<Outcome<{ config: PhoneConfig; created: boolean }>> {
-    return this.run("put", (client) => collectionStore(client, db).put(phone, settings, options));
+    return this.run("put", (client) => collectionStore(client, target).put(phone, settings, options));
   }
 
-  deactivate(db: string, phone: E164, now: Date): Promise<Outcome<PhoneConfig | null>> {
-    return this.run("deactivate", (client) => collectionStore(client, db).deactivate(phone, now));
+  deactivate(
+    target: MongoTarget,
+    phone: E164,
+    now: Date,
+    change?: ChangeInfo,
+  ): Promise<Outcome<PhoneConfig | null>> {
+    return this.run("deactivate", (client) => collectionStore(client, target).deactivate(phone, now, change));
   }
 
-  remove(db: string, phone: E164): Promise<Outcome<boolean>> {
-    return this.run("remove", (client) => collectionStore(client, db).remove(phone));
+  remove(target: MongoTarget, phone: E164): Promise<Outcome<boolean>> {
+    return this.run("remove", (client) => collectionStore(client, target).remove(phone));
   }
 
-  ping(db: string): Promise<Outcome<null>> {
+  revisions(target: MongoTarget, phone: E164, query: RevisionQuery): Promise<Outcome<RevisionPage>> {
+    return this.run("revisions", (client) => collectionStore(client, target).revisions(phone, query));
+  }
+
+  revision(target: MongoTarget, phone: E164, version: number): Promise<Outcome<Revision | null>> {
+    return this.run("revision", (client) => collectionStore(client, target).revision(phone, version));
+  }
+
+  templates(target: MongoTarget): Promise<Outcome<StoredTemplate[]>> {
+    return this.run("templates", (client) => collectionStore(client, target).templates());
+  }
+
+  template(target: MongoTarget, name: string): Promise<Outcome<StoredTemplate | null>> {
+    return this.run("template", (client) => collectionStore(client, target).template(name));
+  }
+
+  saveTemplate(
+    target: MongoTarget,
+    template: StoredTemplate,
+    options: { mustBeNew: boolean },
+  ): Promise<Outcome<{ created: boolean }>> {
+    return this.run("saveTemplate", (client) =>
+      collectionStore(client, target).saveTemplate(template, options),
+    );
+  }
+
+  removeTemplate(target: MongoTarget, name: string): Promise<Outcome<boolean>> {
+    return this.run("removeTemplate", (client) => collectionStore(client, target).removeTemplate(name));
+  }
+
+  ping(target: MongoTarget): Promise<Outcome<null>> {
     return this.run("ping", async (client) => {
-      await client.db(db).command({ ping: 1 });
+      await client.db(target.database).command({ ping: 1 });
       return null;
     });
   }
 
-  setup(db: string): Promise<Outcome<string[]>> {
-    return this.run("setup", (client) => collectionStore(client, db).setup());
+  setup(target: MongoTarget): Promise<Outcome<string[]>> {
+    return this.run("setup", (client) => collectionStore(client, target).setup());
   }
 
   /** As of the last connection attempt or operation; never holds credentials. */
@@ -132,8 +174,8 @@ export class MongoConnection {
   }
 }
 
-function collectionStore(client: MongoClient, db: string): MongoCollectionStore {
-  return new MongoCollectionStore(client.db(db).collection(COLLECTION_NAME));
+function collectionStore(client: MongoClient, target: MongoTarget): MongoCollectionStore {
+  return new MongoCollectionStore(client.db(target.database), { historyLimit: target.historyLimit });
 }
 
 /** Closing a client whose connection already failed may fail too; that is logged, not thrown. */

@@ -2,8 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import { settingsOf } from "../env.ts";
-import type { ConnectionState, MongoConnection, Outcome } from "./mongo-connection.ts";
-import { type ConfigStore, type PutOptions, StoreError } from "./store.ts";
+import type { ConnectionState, MongoConnection, MongoTarget, Outcome } from "./mongo-connection.ts";
+import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
+import {
+  type ConfigStore,
+  DEFAULT_HISTORY_LIMIT,
+  type PutOptions,
+  type StoredTemplate,
+  StoreError,
+} from "./store.ts";
 
 /**
  * MongoDB (Atlas or any server) through the official driver, over workerd's node:net/node:tls
@@ -13,42 +20,75 @@ import { type ConfigStore, type PutOptions, StoreError } from "./store.ts";
  * (production passes MONGODB_DB_NAME; tests isolate themselves by database).
  */
 
-export type { ConnectionState, Outcome };
+export type { ConnectionState, MongoTarget, Outcome };
 
 export class MongoConfigStore extends DurableObject<Env> {
   private connection: Promise<MongoConnection> | undefined;
 
-  async get(db: string, phone: E164): Promise<Outcome<PhoneConfig | null>> {
-    return (await this.open()).get(db, phone);
+  async get(target: MongoTarget, phone: E164): Promise<Outcome<PhoneConfig | null>> {
+    return (await this.open()).get(target, phone);
   }
 
-  async list(db: string, includeInactive: boolean): Promise<Outcome<PhoneConfig[]>> {
-    return (await this.open()).list(db, includeInactive);
+  async list(target: MongoTarget, includeInactive: boolean): Promise<Outcome<PhoneConfig[]>> {
+    return (await this.open()).list(target, includeInactive);
   }
 
   async put(
-    db: string,
+    target: MongoTarget,
     phone: E164,
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<Outcome<{ config: PhoneConfig; created: boolean }>> {
-    return (await this.open()).put(db, phone, settings, options);
+    return (await this.open()).put(target, phone, settings, options);
   }
 
-  async deactivate(db: string, phone: E164, now: Date): Promise<Outcome<PhoneConfig | null>> {
-    return (await this.open()).deactivate(db, phone, now);
+  async deactivate(
+    target: MongoTarget,
+    phone: E164,
+    now: Date,
+    change?: ChangeInfo,
+  ): Promise<Outcome<PhoneConfig | null>> {
+    return (await this.open()).deactivate(target, phone, now, change);
   }
 
-  async remove(db: string, phone: E164): Promise<Outcome<boolean>> {
-    return (await this.open()).remove(db, phone);
+  async remove(target: MongoTarget, phone: E164): Promise<Outcome<boolean>> {
+    return (await this.open()).remove(target, phone);
   }
 
-  async ping(db: string): Promise<Outcome<null>> {
-    return (await this.open()).ping(db);
+  async revisions(target: MongoTarget, phone: E164, query: RevisionQuery): Promise<Outcome<RevisionPage>> {
+    return (await this.open()).revisions(target, phone, query);
   }
 
-  async setup(db: string): Promise<Outcome<string[]>> {
-    return (await this.open()).setup(db);
+  async revision(target: MongoTarget, phone: E164, version: number): Promise<Outcome<Revision | null>> {
+    return (await this.open()).revision(target, phone, version);
+  }
+
+  async templates(target: MongoTarget): Promise<Outcome<StoredTemplate[]>> {
+    return (await this.open()).templates(target);
+  }
+
+  async template(target: MongoTarget, name: string): Promise<Outcome<StoredTemplate | null>> {
+    return (await this.open()).template(target, name);
+  }
+
+  async saveTemplate(
+    target: MongoTarget,
+    template: StoredTemplate,
+    options: { mustBeNew: boolean },
+  ): Promise<Outcome<{ created: boolean }>> {
+    return (await this.open()).saveTemplate(target, template, options);
+  }
+
+  async removeTemplate(target: MongoTarget, name: string): Promise<Outcome<boolean>> {
+    return (await this.open()).removeTemplate(target, name);
+  }
+
+  async ping(target: MongoTarget): Promise<Outcome<null>> {
+    return (await this.open()).ping(target);
+  }
+
+  async setup(target: MongoTarget): Promise<Outcome<string[]>> {
+    return (await this.open()).setup(target);
   }
 
   async connectionState(): Promise<ConnectionState> {
@@ -71,22 +111,22 @@ export class MongoConfigStore extends DurableObject<Env> {
 export class MongoStore implements ConfigStore {
   readonly backend = "mongodb" as const;
   private readonly stub: DurableObjectStub<MongoConfigStore>;
-  private readonly database: string;
+  private readonly target: MongoTarget;
 
   constructor(
     namespace: DurableObjectNamespace<MongoConfigStore>,
-    options: { database: string; instanceName?: string },
+    options: { database: string; instanceName?: string; historyLimit?: number },
   ) {
     this.stub = namespace.get(namespace.idFromName(options.instanceName ?? "mongodb-client"));
-    this.database = options.database;
+    this.target = { database: options.database, historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT };
   }
 
   get(phone: E164): Promise<PhoneConfig | null> {
-    return this.call("get", () => this.stub.get(this.database, phone));
+    return this.call("get", () => this.stub.get(this.target, phone));
   }
 
   list(filter: { includeInactive: boolean }): Promise<PhoneConfig[]> {
-    return this.call("list", () => this.stub.list(this.database, filter.includeInactive));
+    return this.call("list", () => this.stub.list(this.target, filter.includeInactive));
   }
 
   put(
@@ -94,23 +134,47 @@ export class MongoStore implements ConfigStore {
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<{ config: PhoneConfig; created: boolean }> {
-    return this.call("put", () => this.stub.put(this.database, phone, settings, options));
+    return this.call("put", () => this.stub.put(this.target, phone, settings, options));
   }
 
-  deactivate(phone: E164, now: Date): Promise<PhoneConfig | null> {
-    return this.call("deactivate", () => this.stub.deactivate(this.database, phone, now));
+  deactivate(phone: E164, now: Date, change?: ChangeInfo): Promise<PhoneConfig | null> {
+    return this.call("deactivate", () => this.stub.deactivate(this.target, phone, now, change));
   }
 
   remove(phone: E164): Promise<boolean> {
-    return this.call("remove", () => this.stub.remove(this.database, phone));
+    return this.call("remove", () => this.stub.remove(this.target, phone));
+  }
+
+  revisions(phone: E164, query: RevisionQuery): Promise<RevisionPage> {
+    return this.call("revisions", () => this.stub.revisions(this.target, phone, query));
+  }
+
+  revision(phone: E164, version: number): Promise<Revision | null> {
+    return this.call("revision", () => this.stub.revision(this.target, phone, version));
+  }
+
+  templates(): Promise<StoredTemplate[]> {
+    return this.call("templates", () => this.stub.templates(this.target));
+  }
+
+  template(name: string): Promise<StoredTemplate | null> {
+    return this.call("template", () => this.stub.template(this.target, name));
+  }
+
+  saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }): Promise<{ created: boolean }> {
+    return this.call("saveTemplate", () => this.stub.saveTemplate(this.target, template, options));
+  }
+
+  removeTemplate(name: string): Promise<boolean> {
+    return this.call("removeTemplate", () => this.stub.removeTemplate(this.target, name));
   }
 
   async ping(): Promise<void> {
-    await this.call("ping", () => this.stub.ping(this.database));
+    await this.call("ping", () => this.stub.ping(this.target));
   }
 
   setup(): Promise<string[]> {
-    return this.call("setup", () => this.stub.setup(this.database));
+    return this.call("setup", () => this.stub.setup(this.target));
   }
 
   /** "connected" | "connecting" | "disconnected" | "error: <why>" (for health checks). */

@@ -1,5 +1,17 @@
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
+import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
+
+export type { ChangeInfo, Revision, RevisionPage, RevisionQuery };
+
+/** A user template as stored: partial settings under a name (src/config/templates.ts validates them). */
+export interface StoredTemplate {
+  name: string;
+  description: string;
+  settings: Partial<PhoneSettings>;
+  /** ISO 8601 */
+  updated_at: string;
+}
 
 export type StoreBackend = "embedded" | "data-api" | "mongodb";
 
@@ -12,12 +24,27 @@ export interface PutOptions {
    * A mismatch is `StoreError("conflict")`.
    */
   expectedVersion?: number;
+  /** Recorded in the revision; omitted, the actor is "system". */
+  change?: ChangeInfo;
+  /**
+   * One id for every attempt of one logical write (an Idempotency-Key), so a retry can finish
+   * an attempt that stopped between its revision and its document (src/stores/mongo-revisions.ts).
+   */
+  writeId?: string;
 }
+
+/** Default of CONFIG_HISTORY_LIMIT: revisions kept per number. */
+export const DEFAULT_HISTORY_LIMIT = 100;
 
 /**
  * Where phone configs live. Every backend passes the same conformance suite
  * (test/integration/store-conformance.ts). Methods are called by the admin routes and,
  * for `get`, by the resolver on a cache miss.
+ *
+ * History: every write (put, deactivate) stores an immutable revision of the whole document
+ * (src/stores/revision.ts) before the document itself changes, so no reader sees a version
+ * without its revision and no two writers produce the same version. Each backend keeps the
+ * newest `historyLimit` revisions per number (CONFIG_HISTORY_LIMIT) and drops the older ones.
  */
 export interface ConfigStore {
   readonly backend: StoreBackend;
@@ -31,10 +58,21 @@ export interface ConfigStore {
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<{ config: PhoneConfig; created: boolean }>;
-  /** Soft delete (is_active=false, version +1); null when there is no such document. */
-  deactivate(phone: E164, now: Date): Promise<PhoneConfig | null>;
-  /** Hard delete; false when there was nothing to delete. */
+  /** Soft delete (is_active=false, version +1, a revision); null when there is no such document. */
+  deactivate(phone: E164, now: Date, change?: ChangeInfo): Promise<PhoneConfig | null>;
+  /** Hard delete of the document and all its revisions; false when there was nothing to delete. */
   remove(phone: E164): Promise<boolean>;
+  /** The number's kept revisions, newest first (empty when it has none). */
+  revisions(phone: E164, query: RevisionQuery): Promise<RevisionPage>;
+  /** One revision; null when the number has no such version (never existed, or dropped by retention). */
+  revision(phone: E164, version: number): Promise<Revision | null>;
+  /** User templates, ordered by name. */
+  templates(): Promise<StoredTemplate[]>;
+  template(name: string): Promise<StoredTemplate | null>;
+  /** Create (`mustBeNew`: a conflict when the name is taken) or replace; `created` says which. */
+  saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }): Promise<{ created: boolean }>;
+  /** false when there was no such template */
+  removeTemplate(name: string): Promise<boolean>;
   /** Resolves when the backend answers; rejects with a StoreError otherwise. */
   ping(): Promise<void>;
   /** Idempotently prepares the backend (indexes); returns a line per thing done or found. */

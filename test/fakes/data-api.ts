@@ -9,9 +9,11 @@ import {
 } from "./server.ts";
 
 /**
- * A fake MongoDB Atlas Data API v1: POST /action/{findOne,find,insertOne,updateOne,deleteOne}
+ * A fake MongoDB Atlas Data API v1: POST /action/{findOne,find,insertOne,updateOne,replaceOne,
+ * deleteOne,deleteMany}
  * over in-memory collections kept per namespace (keyed dataSource/database/collection). It
- * behaves like Atlas with a unique index on phone_number: request bodies are read as EJSON
+ * behaves like Atlas with the unique indexes of `npm run setup:db` (phone_number; (phone_number,
+ * version) in history collections, name in template collections): request bodies are read as EJSON
  * only when sent as application/ejson (as the Data API does), `Accept: application/ejson`
  * gets canonical EJSON back (`{"$numberInt": "1"}`, `{"$date": {"$numberLong": ...}}`),
  * and errors have the Data API's `{"error", "error_code"}` shape.
@@ -24,7 +26,7 @@ import {
  *                                           gave up waiting; `discard: true` drops them instead
  */
 
-const WRITE_ACTIONS = ["insertOne", "updateOne", "deleteOne"];
+const WRITE_ACTIONS = ["insertOne", "updateOne", "replaceOne", "deleteOne", "deleteMany"];
 
 interface Pause {
   actions: Set<string>;
@@ -92,15 +94,28 @@ function same(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-/** Equality on top-level fields, plus `{field: {$exists: bool}}`; any other operator is refused. */
+const RANGE: Record<string, (a: number, b: number) => boolean> = {
+  $lt: (a, b) => a < b,
+  $lte: (a, b) => a <= b,
+  $gt: (a, b) => a > b,
+  $gte: (a, b) => a >= b,
+};
+
+/**
+ * Equality on top-level fields, `{field: {$exists: bool}}` and numeric ranges ($lt, $lte, $gt,
+ * $gte); any other operator is refused.
+ */
 function matches(doc: Doc, filter: Doc): boolean {
   return Object.entries(filter).every(([field, want]) => {
     if (want && typeof want === "object" && !(want instanceof Date) && !(want instanceof ObjectId)) {
       const ops = Object.entries(want as Doc);
       return ops.every(([op, arg]) => {
-        if (op !== "$exists")
-          throw new DataApiError(400, "InvalidParameter", `unsupported query operator ${op}`);
-        return (doc[field] !== undefined) === Boolean(arg);
+        if (op === "$exists") return (doc[field] !== undefined) === Boolean(arg);
+        const range = RANGE[op];
+        if (!range) throw new DataApiError(400, "InvalidParameter", `unsupported query operator ${op}`);
+        const value = doc[field];
+        // As on a server: a range never matches a missing field or one of another type.
+        return typeof value === "number" && typeof arg === "number" && range(value, arg);
       });
     }
     return same(doc[field], want);
@@ -122,15 +137,28 @@ function assertStorable(value: unknown, path: string): void {
   }
 }
 
+/**
+ * The unique indexes `npm run setup:db` asks for: history collections (named `*_versions`)
+ * on (phone_number, version), every other collection on phone_number.
+ */
+function uniqueKey(body: Doc): string[] {
+  const collection = String(body.collection);
+  if (collection.endsWith("_versions")) return ["phone_number", "version"];
+  if (collection.endsWith("_templates")) return ["name"];
+  return ["phone_number"];
+}
+
 function assertUnique(docs: Doc[], doc: Doc, body: Doc): void {
+  const fields = uniqueKey(body);
   const clash = docs.find(
-    (d) => !same(d._id, doc._id) && d.phone_number !== undefined && d.phone_number === doc.phone_number,
+    (d) => !same(d._id, doc._id) && fields.every((f) => d[f] !== undefined && same(d[f], doc[f])),
   );
   if (clash) {
+    const shown = fields.map((f) => `${f}: ${JSON.stringify(doc[f])}`).join(", ");
     throw new DataApiError(
       409,
       "DuplicateKey",
-      `E11000 duplicate key error collection: ${body.database}.${body.collection} index: phone_number_1 dup key: { phone_number: ${JSON.stringify(doc.phone_number)} }`,
+      `E11000 duplicate key error collection: ${body.database}.${body.collection} index: ${fields.map((f) => `${f}_1`).join("_")} dup key: { ${shown} }`,
     );
   }
 }
@@ -224,6 +252,37 @@ function run(action: string, body: Doc, docs: Doc[]): unknown {
       assertUnique(docs, doc, body);
       docs.push(doc);
       return { matchedCount: 0, modifiedCount: 0, upsertedId: doc._id };
+    }
+    case "replaceOne": {
+      const replacement = (body.replacement ?? {}) as Doc;
+      for (const key of Object.keys(replacement)) {
+        if (key.startsWith("$")) {
+          throw new DataApiError(
+            400,
+            "InvalidParameter",
+            "replacement document must not contain update operators",
+          );
+        }
+      }
+      for (const [field, value] of Object.entries(replacement)) assertStorable(value, field);
+      const existing = docs.find((d) => matches(d, filter));
+      if (!existing && body.upsert === true) {
+        const doc = { _id: new ObjectId(), ...replacement };
+        assertUnique(docs, doc, body);
+        docs.push(doc);
+        return { matchedCount: 0, modifiedCount: 0, upsertedId: doc._id };
+      }
+      if (!existing) return { matchedCount: 0, modifiedCount: 0 };
+      const next = { _id: existing._id, ...replacement };
+      assertUnique(docs, next, body);
+      docs[docs.indexOf(existing)] = next;
+      return { matchedCount: 1, modifiedCount: 1 };
+    }
+    case "deleteMany": {
+      const keep = docs.filter((d) => !matches(d, filter));
+      const deletedCount = docs.length - keep.length;
+      docs.splice(0, docs.length, ...keep);
+      return { deletedCount };
     }
     case "deleteOne": {
       const index = docs.findIndex((d) => matches(d, filter));

@@ -154,6 +154,10 @@ export async function startMongoWireFake(): Promise<MongoWireFake> {
         return find(db, command);
       case "findAndModify":
         return findAndModify(db, command);
+      case "insert":
+        return insert(db, command);
+      case "update":
+        return update(db, command);
       case "delete":
         return remove(db, command);
       case "createIndexes":
@@ -205,7 +209,77 @@ export async function startMongoWireFake(): Promise<MongoWireFake> {
     if (command.sort) docs = sorted(docs, command.sort as Record<string, number>);
     const limit = Math.abs(Number(command.limit ?? 0));
     if (limit > 0) docs = docs.slice(0, limit);
-    return { cursor: { firstBatch: docs, id: Long.fromNumber(0), ns: `${db}.${name}` } };
+    const projection = command.projection as Document | undefined;
+    const firstBatch = projection ? docs.map((d) => project(d, projection)) : docs;
+    return { cursor: { firstBatch, id: Long.fromNumber(0), ns: `${db}.${name}` } };
+  }
+
+  /**
+   * Documents are inserted one by one; a unique index's refusal is a write error (not a command
+   * error), reported as the server does: `{ n, writeErrors: [{ index, code: 11000, errmsg }] }`.
+   */
+  function insert(db: string, command: Document): Document {
+    const name = String(command.insert);
+    const coll = collection(db, name, true) as Collection;
+    let n = 0;
+    const writeErrors: Document[] = [];
+    for (const [index, doc] of (command.documents as Document[]).entries()) {
+      const inserted = { _id: new ObjectId(), ...doc };
+      try {
+        checkUnique(db, name, coll, inserted, undefined);
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+        writeErrors.push(writeError(index, err));
+        if (command.ordered !== false) break;
+        continue;
+      }
+      coll.docs.push(inserted);
+      n++;
+    }
+    return { n, ...(writeErrors.length > 0 && { writeErrors }) };
+  }
+
+  /** `update` statements: operator updates, replacements (no `$` keys) and upserts. */
+  function update(db: string, command: Document): Document {
+    const name = String(command.update);
+    let n = 0;
+    let nModified = 0;
+    const upserted: Document[] = [];
+    const writeErrors: Document[] = [];
+    for (const [index, statement] of (command.updates as Document[]).entries()) {
+      const query = (statement.q ?? {}) as Document;
+      const change = (statement.u ?? {}) as Document;
+      const coll = collection(db, name, Boolean(statement.upsert));
+      const existing = coll?.docs.find((d) => matches(d, query));
+      try {
+        if (coll && existing) {
+          const next = isReplacement(change)
+            ? { _id: existing._id, ...change }
+            : applyUpdate(existing, change, false);
+          checkUnique(db, name, coll, next, existing);
+          coll.docs[coll.docs.indexOf(existing)] = next;
+          n++;
+          nModified++;
+        } else if (coll && statement.upsert) {
+          const seed = { _id: new ObjectId(), ...equalityFields(query) };
+          const inserted = isReplacement(change) ? { ...seed, ...change } : applyUpdate(seed, change, true);
+          checkUnique(db, name, coll, inserted, undefined);
+          coll.docs.push(inserted);
+          upserted.push({ index, _id: inserted._id });
+          n++;
+        }
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+        writeErrors.push(writeError(index, err));
+        if (command.ordered !== false) break;
+      }
+    }
+    return {
+      n,
+      nModified,
+      ...(upserted.length > 0 && { upserted }),
+      ...(writeErrors.length > 0 && { writeErrors }),
+    };
   }
 
   function findAndModify(db: string, command: Document): Document {
@@ -338,6 +412,27 @@ export async function startMongoWireFake(): Promise<MongoWireFake> {
   };
 }
 
+function writeError(index: number, err: CommandError): Document {
+  return { index, code: err.code, errmsg: err.message, ...err.extra };
+}
+
+function isReplacement(change: Document): boolean {
+  return !Object.keys(change).some((k) => k.startsWith("$"));
+}
+
+/** Inclusion (`{version: 1}`) or exclusion (`{_id: 0}`) projection; `_id` stays unless excluded. */
+function project(doc: Document, projection: Document): Document {
+  const included = Object.entries(projection).filter(([k, v]) => k !== "_id" && Boolean(v));
+  const out: Document =
+    included.length > 0 ? Object.fromEntries(included.map(([k]) => [k, doc[k]])) : { ...doc };
+  if (included.length === 0) {
+    for (const [k, v] of Object.entries(projection)) if (!v) delete out[k];
+  }
+  if (included.length > 0 && projection._id !== 0 && projection._id !== false) out._id = doc._id;
+  if (projection._id === 0 || projection._id === false) delete out._id;
+  return out;
+}
+
 function failure(err: CommandError): Document {
   return { ok: 0, errmsg: err.message, code: err.code, codeName: err.codeName, ...err.extra };
 }
@@ -378,13 +473,21 @@ function isOperatorObject(value: unknown): value is Document {
   return keys.length > 0 && keys.every((k) => k.startsWith("$"));
 }
 
-/** Equality on top-level fields and `$exists`: all our stores' filters use. */
+/** Equality on top-level fields, `$exists` and numeric ranges: all our stores' filters use. */
 function matches(doc: Document, filter: Document): boolean {
   return Object.entries(filter).every(([field, condition]) => {
     if (!isOperatorObject(condition)) return same(doc[field], condition);
+    const value = doc[field];
     return Object.entries(condition).every(([op, arg]) => {
       if (op === "$exists") return field in doc === Boolean(arg);
-      if (op === "$eq") return same(doc[field], arg);
+      if (op === "$eq") return same(value, arg);
+      // As on a server: a range never matches a missing field or one of another type.
+      if (typeof value !== "number" || typeof arg !== "number") {
+        if (["$lt", "$lte", "$gt", "$gte"].includes(op)) return false;
+      } else if (op === "$lt") return value < arg;
+      else if (op === "$lte") return value <= arg;
+      else if (op === "$gt") return value > arg;
+      else if (op === "$gte") return value >= arg;
       throw new CommandError(2, "BadValue", `unknown operator: ${op}`);
     });
   });

@@ -303,8 +303,18 @@ describe("docs and health", () => {
         "/admin/phone-config",
         "/admin/phone-config/{phone_number}",
         "/admin/phone-configs",
+        "/admin/phone-config/{phone_number}/versions",
+        "/admin/phone-config/{phone_number}/versions/{version}",
+        "/admin/phone-config/{phone_number}/diff",
+        "/admin/phone-config/{phone_number}/rollback",
       ]),
     );
+    const put = spec.json.paths["/admin/phone-config/{phone_number}"].put;
+    expect(put.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(["if-match", "x-change-reason"]),
+    );
+    expect(Object.keys(put.responses)).toContain("412");
+    expect(spec.json.components.schemas.DiffResponse.example.changes[0].field).toBe("greeting");
     const create = spec.json.components.schemas.PhoneConfigCreate;
     expect(create.required).toEqual(
       expect.arrayContaining(["phone_number", "display_name", "system_prompt", "greeting"]),

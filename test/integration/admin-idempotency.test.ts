@@ -56,11 +56,19 @@ function onDataApi() {
     CONFIG_STORE_TIMEOUT_MS: "1000",
   };
   const writes = async () =>
-    (await fake.requests()).filter((r) => /^\/action\/(insertOne|updateOne|deleteOne)$/.test(r.path)).length;
+    (await fake.requests()).filter((r) =>
+      /^\/action\/(insertOne|updateOne|replaceOne|deleteOne|deleteMany)$/.test(r.path),
+    ).length;
   return { fake, call: adminClient(env), writes };
 }
 
 const key = () => crypto.randomUUID();
+
+/**
+ * The document's write, the step after its revision (src/stores/mongo-revisions.ts): frozen
+ * there, the write is applied when the store wakes.
+ */
+const DOCUMENT_WRITES = ["updateOne", "replaceOne", "deleteOne"];
 
 describe("admin writes with the store frozen mid-write", () => {
   it("a create answers 504 'outcome unknown', is applied when the store wakes, and its retry never writes twice", async () => {
@@ -69,7 +77,7 @@ describe("admin writes with the store frozen mid-write", () => {
     const body = sampleBody(phone);
     const k = key();
 
-    await pauseDataApi(fake.url);
+    await pauseDataApi(fake.url, DOCUMENT_WRITES);
     const frozen = await call("POST", "/admin/phone-config", { body, key: k });
     expect(frozen.status).toBe(504);
     expect(frozen.json.error.code).toBe("WRITE_OUTCOME_UNKNOWN");
@@ -101,7 +109,7 @@ describe("admin writes with the store frozen mid-write", () => {
     const k = key();
     const change = { greeting: "Applied once." };
 
-    await pauseDataApi(fake.url);
+    await pauseDataApi(fake.url, DOCUMENT_WRITES);
     expect((await call("PUT", `/admin/phone-config/${phone}`, { body: change, key: k })).status).toBe(504);
     await resumeDataApi(fake.url);
     const writesBefore = await writes();
@@ -129,12 +137,31 @@ describe("admin writes with the store frozen mid-write", () => {
     expect(retried.json.config).toMatchObject({ greeting: "Second attempt.", version: 1 });
   });
 
+  it("frozen after its revision and before its document, the retry finishes that same write, once", async () => {
+    const { fake, call } = onDataApi();
+    const phone = uniquePhone();
+    const body = sampleBody(phone, { greeting: "Finished by the retry." });
+    const k = key();
+
+    await pauseDataApi(fake.url, ["insertOne"]);
+    expect((await call("POST", "/admin/phone-config", { body, key: k })).status).toBe(504);
+    // The revision lands when the store wakes; its document was never sent.
+    await resumeDataApi(fake.url);
+    expect((await call("GET", `/admin/phone-config/${phone}`)).status).toBe(404);
+
+    const retried = await call("POST", "/admin/phone-config", { body, key: k });
+    expect(retried.status).toBe(201);
+    expect(retried.json.config).toMatchObject({ greeting: "Finished by the retry.", version: 1 });
+    const history = await call("GET", `/admin/phone-config/${phone}/versions`);
+    expect(history.json.total).toBe(1);
+  });
+
   it("a soft delete answers 504 and its retry reports the deactivation the store applied", async () => {
     const { fake, call } = onDataApi();
     const phone = uniquePhone();
     await call("POST", "/admin/phone-config", { body: sampleBody(phone) });
     const k = key();
-    await pauseDataApi(fake.url);
+    await pauseDataApi(fake.url, DOCUMENT_WRITES);
     expect((await call("DELETE", `/admin/phone-config/${phone}`, { key: k })).status).toBe(504);
     await resumeDataApi(fake.url);
     const retried = await call("DELETE", `/admin/phone-config/${phone}`, { key: k });

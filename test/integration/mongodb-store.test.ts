@@ -3,7 +3,11 @@ import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
 import type { E164 } from "../../src/config/phone-number.ts";
 import { errorFields } from "../../src/log.ts";
-import { COLLECTION_NAME } from "../../src/stores/mongo-collection.ts";
+import {
+  COLLECTION_NAME,
+  TEMPLATES_COLLECTION_NAME,
+  VERSIONS_COLLECTION_NAME,
+} from "../../src/stores/mongo-collection.ts";
 import { MongoConfigStore, MongoStore } from "../../src/stores/mongodb.ts";
 import { testEnv } from "../support/env.ts";
 import { describeStoreConformance, rejection, sampleSettings } from "./store-conformance.ts";
@@ -33,7 +37,7 @@ const randomDatabase = () => `t_${crypto.randomUUID().replaceAll("-", "").slice(
  * MongoConfigStore class with its own env on a real Durable Object state and calls it directly:
  * everything but the RPC hop, which the main suite covers.
  */
-async function storeAt(url: string, database: string): Promise<MongoStore> {
+async function storeAt(url: string, database: string, historyLimit?: number): Promise<MongoStore> {
   const stub = testEnv.MONGO_STORE.get(testEnv.MONGO_STORE.newUniqueId());
   const instance = await runInDurableObject(
     stub,
@@ -43,30 +47,70 @@ async function storeAt(url: string, database: string): Promise<MongoStore> {
     idFromName: () => stub.id,
     get: () => instance,
   } as unknown as DurableObjectNamespace<MongoConfigStore>;
-  return new MongoStore(namespace, { database });
+  return new MongoStore(namespace, { database, ...(historyLimit !== undefined && { historyLimit }) });
 }
 
 const A = "+14155550100" as E164;
 const NOW = new Date("2026-03-01T10:00:00.000Z");
 const PASSWORD = "s3cr3t-Pa55w0rd";
 
-describeStoreConformance(
-  "mongodb",
-  () => new MongoStore(testEnv.MONGO_STORE, { database: randomDatabase() }),
-);
+// As in production, where `npm run setup:db` creates the unique indexes the history relies on.
+describeStoreConformance("mongodb", async (options) => {
+  const store = new MongoStore(testEnv.MONGO_STORE, { database: randomDatabase(), ...options });
+  await store.setup();
+  return store;
+});
 
 describe("mongodb store", () => {
-  it("creates the two indexes once, then reports them as already present", async () => {
+  it("creates the four indexes once, then reports them as already present", async () => {
     const database = randomDatabase();
     const store = new MongoStore(testEnv.MONGO_STORE, { database });
+    const versions = `${database}.${VERSIONS_COLLECTION_NAME}`;
     expect(await store.setup()).toEqual([
       `mongodb store: created index phone_number_1 (unique) on ${database}.${COLLECTION_NAME}`,
       `mongodb store: created index is_active_1 on ${database}.${COLLECTION_NAME}`,
+      `mongodb store: created index phone_number_1_version_1 (unique) on ${versions}`,
+      `mongodb store: created index name_1 (unique) on ${database}.${TEMPLATES_COLLECTION_NAME}`,
     ]);
     expect(await store.setup()).toEqual([
       `mongodb store: index phone_number_1 (unique) on ${database}.${COLLECTION_NAME} already present`,
       `mongodb store: index is_active_1 on ${database}.${COLLECTION_NAME} already present`,
+      `mongodb store: index phone_number_1_version_1 (unique) on ${versions} already present`,
+      `mongodb store: index name_1 (unique) on ${database}.${TEMPLATES_COLLECTION_NAME} already present`,
     ]);
+  });
+
+  it("refuses a second revision of one version with the server's 11000 duplicate key", async () => {
+    const database = randomDatabase();
+    const store = new MongoStore(testEnv.MONGO_STORE, { database });
+    await store.setup();
+    await store.put(A, sampleSettings(), { now: NOW });
+    const client = new MongoClient(fakeUrl(), { serverSelectionTimeoutMS: 2000 });
+    try {
+      const versions = client.db(database).collection(VERSIONS_COLLECTION_NAME);
+      const err = await versions.insertOne({ phone_number: A, version: 1 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 11000 });
+      expect(String((err as Error).message)).toContain("E11000 duplicate key");
+      // A writer that reserved version 2 and never wrote its document: an orphan.
+      await versions.insertOne({
+        phone_number: A,
+        version: 2,
+        config: { phone_number: A, ...sampleSettings({ greeting: "Never written." }), version: 2 },
+        write_id: "orphan",
+        write_started_at: new Date(),
+      });
+    } finally {
+      await client.close();
+    }
+    // Readers never see it; a writer that needs version 2 meanwhile is a conflict.
+    expect(await store.revision(A, 2)).toBeNull();
+    expect((await store.revisions(A, { limit: 10 })).total).toBe(1);
+    const err = await rejection(store.put(A, sampleSettings(), { now: NOW, expectedVersion: 1 }));
+    expect(err.kind).toBe("conflict");
+    expect(await store.get(A)).toMatchObject({ version: 1, greeting: sampleSettings().greeting });
   });
 
   it("lets exactly one of two racing creates of a number win; the other is a conflict", async () => {
@@ -165,10 +209,12 @@ describe.skipIf(!liveUrl)(
   "mongodb store against a live server: needs MONGODB_TEST_URL (a live MongoDB)",
   () => {
     const databases: string[] = [];
-    describeStoreConformance("mongodb (live)", () => {
+    describeStoreConformance("mongodb (live)", async (options) => {
       const database = randomDatabase();
       databases.push(database);
-      return storeAt(liveUrl as string, database);
+      const store = await storeAt(liveUrl as string, database, options?.historyLimit);
+      await store.setup();
+      return store;
     });
     afterAll(async () => {
       const client = new MongoClient(liveUrl as string, { serverSelectionTimeoutMS: 5000 });

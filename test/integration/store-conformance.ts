@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { E164 } from "../../src/config/phone-number.ts";
-import { type PhoneSettings, SETTING_DEFAULTS } from "../../src/config/schema.ts";
+import { type PhoneSettings, SETTING_DEFAULTS, SETTINGS_KEYS } from "../../src/config/schema.ts";
 import { type ConfigStore, StoreError } from "../../src/stores/store.ts";
 
 /**
@@ -60,9 +60,15 @@ export async function rejection(promise: Promise<unknown>): Promise<StoreError> 
   return err as StoreError;
 }
 
+/** Options a backend's factory must honour. */
+export interface StoreOptions {
+  /** CONFIG_HISTORY_LIMIT for this store (default 100) */
+  historyLimit?: number;
+}
+
 export function describeStoreConformance(
   name: string,
-  makeStore: () => Promise<ConfigStore> | ConfigStore,
+  makeStore: (options?: StoreOptions) => Promise<ConfigStore> | ConfigStore,
 ): void {
   describe(`${name} store conformance`, () => {
     let store: ConfigStore;
@@ -226,6 +232,158 @@ export function describeStoreConformance(
         );
         expect(err.kind).toBe("conflict");
         expect(await store.get(A)).toStrictEqual(before);
+      });
+    });
+
+    describe("revisions", () => {
+      const ALICE = { actor: "alice", reason: "new spring greeting" };
+      // A first version changes every setting it has, listed in the schema's order.
+      const ALL_FIELDS = SETTINGS_KEYS.filter((k) => k in sampleSettings());
+
+      it("stores one revision per write, newest first, with the whole document and what changed", async () => {
+        await store.put(A, sampleSettings(), { now: T1, change: { actor: "ops", template: "support" } });
+        await store.put(A, sampleSettings({ greeting: "Spring is here!", temperature: 0.3 }), {
+          now: T2,
+          expectedVersion: 1,
+          change: ALICE,
+        });
+        await store.deactivate(A, T3, { actor: "bob" });
+        const current = await store.put(
+          A,
+          sampleSettings({ greeting: "Spring is here!", temperature: 0.3 }),
+          {
+            now: T3,
+          },
+        );
+        expect(current.config.version).toBe(4);
+
+        const page = await store.revisions(A, { limit: 10 });
+        expect(page.total).toBe(4);
+        expect(page.versions).toStrictEqual([
+          {
+            version: 4,
+            written_at: T3.toISOString(),
+            actor: "system",
+            reason: null,
+            changed_fields: ["is_active"],
+            is_active: true,
+          },
+          {
+            version: 3,
+            written_at: T3.toISOString(),
+            actor: "bob",
+            reason: null,
+            changed_fields: ["is_active"],
+            is_active: false,
+          },
+          {
+            version: 2,
+            written_at: T2.toISOString(),
+            actor: "alice",
+            reason: "new spring greeting",
+            changed_fields: ["temperature", "greeting"],
+            is_active: true,
+          },
+          {
+            version: 1,
+            written_at: T1.toISOString(),
+            actor: "ops",
+            reason: null,
+            changed_fields: ALL_FIELDS,
+            is_active: true,
+          },
+        ]);
+
+        const first = await store.revision(A, 1);
+        expect(first).toStrictEqual({
+          phone_number: A,
+          version: 1,
+          config: {
+            phone_number: A,
+            ...sampleSettings(),
+            created_at: T1.toISOString(),
+            updated_at: T1.toISOString(),
+            version: 1,
+          },
+          changed_fields: ALL_FIELDS,
+          written_at: T1.toISOString(),
+          actor: "ops",
+          reason: null,
+          template: "support",
+        });
+        expect((await store.revision(A, 4))?.config).toStrictEqual(await store.get(A));
+        expect(await store.revision(A, 5)).toBeNull();
+        expect(await store.revision(UNKNOWN, 1)).toBeNull();
+      });
+
+      it("pages with limit and before", async () => {
+        for (let i = 0; i < 5; i++) await store.put(A, sampleSettings({ max_tokens: 100 + i }), { now: T1 });
+        const first = await store.revisions(A, { limit: 2 });
+        expect(first.total).toBe(5);
+        expect(first.versions.map((v) => v.version)).toEqual([5, 4]);
+        const next = await store.revisions(A, { limit: 2, before: 4 });
+        expect(next.versions.map((v) => v.version)).toEqual([3, 2]);
+        expect((await store.revisions(A, { limit: 2, before: 2 })).versions.map((v) => v.version)).toEqual([
+          1,
+        ]);
+        expect(await store.revisions(UNKNOWN, { limit: 10 })).toStrictEqual({ total: 0, versions: [] });
+      });
+
+      it("keeps only the newest historyLimit revisions", async () => {
+        const limited = await makeStore({ historyLimit: 3 });
+        for (let i = 0; i < 6; i++)
+          await limited.put(A, sampleSettings({ max_tokens: 100 + i }), { now: T1 });
+        const page = await limited.revisions(A, { limit: 100 });
+        expect(page.total).toBe(3);
+        expect(page.versions.map((v) => v.version)).toEqual([6, 5, 4]);
+        expect(await limited.revision(A, 3)).toBeNull();
+        expect((await limited.revision(A, 4))?.config.max_tokens).toBe(103);
+      });
+
+      it("a hard delete removes the history too; a new document starts a new one", async () => {
+        await store.put(A, sampleSettings(), { now: T1 });
+        await store.put(A, sampleSettings({ greeting: "Second." }), { now: T2 });
+        await store.put(B, sampleSettings(), { now: T1 });
+        expect(await store.remove(A)).toBe(true);
+        expect(await store.revisions(A, { limit: 10 })).toStrictEqual({ total: 0, versions: [] });
+        expect(await store.revision(A, 1)).toBeNull();
+        await store.put(A, sampleSettings({ greeting: "Again." }), { now: T3 });
+        const page = await store.revisions(A, { limit: 10 });
+        expect(page.versions.map((v) => v.version)).toEqual([1]);
+        expect((await store.revision(A, 1))?.config.greeting).toBe("Again.");
+        expect((await store.revisions(B, { limit: 10 })).total).toBe(1);
+      });
+
+      it("a conflicting write leaves no revision behind", async () => {
+        await store.put(A, sampleSettings(), { now: T1 });
+        await store.put(A, sampleSettings({ greeting: "Two." }), { now: T2 });
+        await rejection(
+          store.put(A, sampleSettings({ greeting: "Stale." }), { now: T3, expectedVersion: 1 }),
+        );
+        await rejection(store.put(A, sampleSettings(), { now: T3, expectedVersion: 0 }));
+        const page = await store.revisions(A, { limit: 10 });
+        expect(page.versions.map((v) => v.version)).toEqual([2, 1]);
+      });
+
+      it("20 concurrent writes to one number give versions 2..21, each with exactly one revision", async () => {
+        await store.put(A, sampleSettings(), { now: T1 });
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.put(A, sampleSettings({ max_tokens: 1000 + i }), { now: T2, change: { actor: `w${i}` } }),
+          ),
+        );
+        expect(results.map((r) => r.config.version).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 20 }, (_, i) => i + 2),
+        );
+        const page = await store.revisions(A, { limit: 100 });
+        expect(page.total).toBe(21);
+        expect(page.versions.map((v) => v.version)).toEqual(Array.from({ length: 21 }, (_, i) => 21 - i));
+        // Each revision holds what the writer that got its version wrote.
+        for (const result of results) {
+          const revision = await store.revision(A, result.config.version);
+          expect(revision?.config).toStrictEqual(result.config);
+        }
+        expect((await store.get(A))?.version).toBe(21);
       });
     });
 

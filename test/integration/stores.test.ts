@@ -8,11 +8,16 @@ import { fakeControl } from "../fakes/client.ts";
 import { testEnv } from "../support/env.ts";
 import { describeStoreConformance, rejection, sampleSettings } from "./store-conformance.ts";
 
-describeStoreConformance("embedded", () => new EmbeddedStore(testEnv.EMBEDDED_STORE, crypto.randomUUID()));
+describeStoreConformance(
+  "embedded",
+  (options) => new EmbeddedStore(testEnv.EMBEDDED_STORE, { instanceName: crypto.randomUUID(), ...options }),
+);
 
 const API_KEY = "data-api-key-7Hq2ZmV9";
 
-function dataApi(overrides: { timeoutMs?: number; collection?: string; url?: string } = {}) {
+function dataApi(
+  overrides: { timeoutMs?: number; collection?: string; url?: string; historyLimit?: number } = {},
+) {
   const fake = fakeControl(testEnv.FAKE_DATA_API_URL);
   const store = new DataApiStore({
     url: overrides.url ?? fake.url,
@@ -21,11 +26,12 @@ function dataApi(overrides: { timeoutMs?: number; collection?: string; url?: str
     database: "voiceagent",
     timeoutMs: overrides.timeoutMs ?? 5000,
     ...(overrides.collection ? { collection: overrides.collection } : {}),
+    ...(overrides.historyLimit ? { historyLimit: overrides.historyLimit } : {}),
   });
   return { fake, store };
 }
 
-describeStoreConformance("data-api", () => dataApi().store);
+describeStoreConformance("data-api", (options) => dataApi(options).store);
 
 const A = "+14155550100" as E164;
 const NOW = new Date("2026-03-01T10:00:00.123Z");
@@ -40,42 +46,67 @@ async function storeError(promise: Promise<unknown>): Promise<StoreError> {
 }
 
 describe("data-api store on the wire", () => {
-  it("writes with one atomic upsert and no read before it", async () => {
+  it("writes the revision under its unique key first, then the document only if absent", async () => {
     const { fake, store } = dataApi();
     const settings = sampleSettings();
-    await store.put(A, settings, { now: NOW });
+    await store.put(A, settings, { now: NOW, change: { actor: "alice", reason: "launch" } });
 
     const requests = await fake.requests();
-    expect(requests.map((r) => r.path)).toEqual(["/action/updateOne", "/action/findOne"]);
-    const [write] = requests;
+    expect(requests.map((r) => r.path)).toEqual([
+      "/action/findOne",
+      "/action/insertOne",
+      "/action/updateOne",
+    ]);
+    const [, revision, write] = requests;
     expect(write?.headers.apikey).toBe(API_KEY);
     expect(write?.headers["content-type"]).toBe("application/ejson");
     expect(write?.headers.accept).toBe("application/ejson");
+    const date = { $date: NOW.toISOString() };
+    const doc = { phone_number: A, ...settings, created_at: date, updated_at: date, version: 1 };
+    const revisionBody = JSON.parse(revision?.body ?? "");
+    expect(revisionBody).toStrictEqual({
+      dataSource: "mongodb-atlas",
+      database: "voiceagent",
+      collection: "phone_config_versions",
+      document: {
+        phone_number: A,
+        version: 1,
+        config: doc,
+        changed_fields: expect.any(Array),
+        written_at: date,
+        actor: "alice",
+        reason: "launch",
+        template: null,
+        write_id: expect.any(String),
+        write_started_at: { $date: expect.any(String) },
+      },
+    });
     expect(JSON.parse(write?.body ?? "")).toStrictEqual({
       dataSource: "mongodb-atlas",
       database: "voiceagent",
       collection: "phone_configs",
       filter: { phone_number: A },
-      update: {
-        $set: { ...settings, updated_at: { $date: NOW.toISOString() } },
-        $setOnInsert: { created_at: { $date: NOW.toISOString() } },
-        $inc: { version: 1 },
-      },
+      update: { $setOnInsert: doc },
       upsert: true,
     });
   });
 
-  it("makes an optimistic write conditional on the version in the same request", async () => {
+  it("replaces the document only where it still has the version the revision follows", async () => {
     const { fake, store } = dataApi();
     await store.put(A, sampleSettings(), { now: NOW });
     const earlier = (await fake.requests()).length;
     await store.put(A, sampleSettings(), { now: LATER, expectedVersion: 1 });
 
-    const [write] = (await fake.requests()).slice(earlier);
-    expect(write?.path).toBe("/action/updateOne");
-    expect(JSON.parse(write?.body ?? "")).toMatchObject({
+    const requests = (await fake.requests()).slice(earlier);
+    expect(requests.map((r) => r.path)).toEqual([
+      "/action/findOne",
+      "/action/insertOne",
+      "/action/replaceOne",
+    ]);
+    expect(JSON.parse(requests[1]?.body ?? "")).toMatchObject({ document: { phone_number: A, version: 2 } });
+    expect(JSON.parse(requests[2]?.body ?? "")).toMatchObject({
       filter: { phone_number: A, version: 1 },
-      upsert: false,
+      replacement: { phone_number: A, version: 2 },
     });
   });
 
@@ -173,8 +204,73 @@ describe("data-api store failures", () => {
         error_code: "DuplicateKey",
       }),
     });
-    const err = await storeError(store.put(A, sampleSettings(), { now: NOW }));
+    const err = await rejection(store.put(A, sampleSettings(), { now: NOW }));
     expect(err.kind).toBe("conflict");
+    expect(err.message).toContain("created by a concurrent write");
+    // The revision written before the refused insert was taken back.
+    expect(await store.revisions(A, { limit: 10 })).toStrictEqual({ total: 0, versions: [] });
+  });
+});
+
+/** A revision a writer left behind when it never got to its document write (crash, timeout). */
+async function plantOrphan(url: string, version: number, writtenAt: Date) {
+  const date = { $date: writtenAt.toISOString() };
+  const response = await fetch(`${url}/action/insertOne`, {
+    method: "POST",
+    headers: { "Content-Type": "application/ejson", apiKey: API_KEY },
+    body: JSON.stringify({
+      dataSource: "mongodb-atlas",
+      database: "voiceagent",
+      collection: "phone_config_versions",
+      document: {
+        phone_number: A,
+        version,
+        config: {
+          phone_number: A,
+          ...sampleSettings({ greeting: "Never written." }),
+          created_at: date,
+          updated_at: date,
+          version,
+        },
+        changed_fields: ["greeting"],
+        written_at: date,
+        actor: "crashed",
+        write_id: "orphan",
+        write_started_at: date,
+      },
+    }),
+  });
+  expect(response.status).toBeLessThan(300);
+}
+
+describe("data-api store history: unique versions and orphans", () => {
+  it("refuses a second revision of the same version with the server's duplicate key (a conflict)", async () => {
+    const { fake, store } = dataApi();
+    await store.put(A, sampleSettings(), { now: NOW });
+    // A writer that read version 1 and lost the race for version 2.
+    await plantOrphan(fake.url, 2, new Date());
+    const err = await rejection(
+      store.put(A, sampleSettings({ greeting: "Mine." }), { now: LATER, expectedVersion: 1 }),
+    );
+    expect(err.kind).toBe("conflict");
+    expect((await store.get(A))?.version).toBe(1);
+  });
+
+  it("never shows an orphan revision above the document's version", async () => {
+    const { fake, store } = dataApi();
+    await store.put(A, sampleSettings(), { now: NOW });
+    await plantOrphan(fake.url, 2, new Date());
+    expect(await store.revision(A, 2)).toBeNull();
+    expect(await store.revisions(A, { limit: 10 })).toMatchObject({ total: 1, versions: [{ version: 1 }] });
+  });
+
+  it("clears an old orphan out of a writer's way and writes that version itself", async () => {
+    const { fake, store } = dataApi();
+    await store.put(A, sampleSettings(), { now: NOW });
+    await plantOrphan(fake.url, 2, new Date(Date.now() - 5 * 60_000));
+    const { config } = await store.put(A, sampleSettings({ greeting: "Written." }), { now: LATER });
+    expect(config.version).toBe(2);
+    expect(await store.revision(A, 2)).toMatchObject({ actor: "system", config: { greeting: "Written." } });
   });
 });
 

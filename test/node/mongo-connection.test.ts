@@ -9,6 +9,8 @@ import { startMongoWireFake } from "../fakes/mongo-wire.ts";
  */
 
 const A = "+14155550100" as E164;
+const RECONNECT = { database: "t_reconnect", historyLimit: 100 };
+const SHARED = { database: "t_shared", historyLimit: 100 };
 
 describe("MongoConnection", () => {
   it("drops a client whose server went away and connects afresh on the next request", {
@@ -20,16 +22,16 @@ describe("MongoConnection", () => {
     const connection = new MongoConnection(() => url);
     try {
       expect(connection.connectionState()).toBe("disconnected");
-      expect(await connection.get("t_reconnect", A)).toEqual({ ok: true, value: null });
+      expect(await connection.get(RECONNECT, A)).toEqual({ ok: true, value: null });
       expect(connection.connectionState()).toBe("connected");
 
       await first.close();
       url = second.url;
       // The old client cannot know the server moved: its request fails, and it is dropped...
-      expect(await connection.get("t_reconnect", A)).toMatchObject({ ok: false, kind: "unavailable" });
+      expect(await connection.get(RECONNECT, A)).toMatchObject({ ok: false, kind: "unavailable" });
       expect(connection.connectionState()).toMatch(/^error: /);
       // ...so the next request builds a new client from the connection string, and succeeds.
-      expect(await connection.get("t_reconnect", A)).toEqual({ ok: true, value: null });
+      expect(await connection.get(RECONNECT, A)).toEqual({ ok: true, value: null });
       expect(connection.connectionState()).toBe("connected");
     } finally {
       await second.close();
@@ -40,7 +42,7 @@ describe("MongoConnection", () => {
     const fake = await startMongoWireFake();
     const connection = new MongoConnection(() => fake.url);
     try {
-      const pending = Promise.all([connection.get("t_shared", A), connection.list("t_shared", true)]);
+      const pending = Promise.all([connection.get(SHARED, A), connection.list(SHARED, true)]);
       expect(connection.connectionState()).toBe("connecting");
       expect(await pending).toEqual([
         { ok: true, value: null },

@@ -141,8 +141,30 @@ describe("mongo wire fake", () => {
     }
   });
 
+  it("refuses a second document under a unique index with the server's 11000 write error", async () => {
+    const versions = client.db("t_wire_unique").collection("phone_config_versions");
+    await versions.createIndex(
+      { phone_number: 1, version: 1 },
+      { unique: true, name: "phone_number_1_version_1" },
+    );
+    await versions.insertOne({ phone_number: "+14155550100", version: 1 });
+    await versions.insertOne({ phone_number: "+14155550100", version: 2 });
+    const err = await versions
+      .insertOne({ phone_number: "+14155550100", version: 1 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MongoServerError);
+    expect((err as MongoServerError).code).toBe(11000);
+    expect((err as MongoServerError).message).toBe(
+      'E11000 duplicate key error collection: t_wire_unique.phone_config_versions index: phone_number_1_version_1 dup key: { phone_number: "+14155550100", version: 1 }',
+    );
+    expect(await versions.find({}).toArray()).toHaveLength(2);
+  });
+
   it("answers a command it does not model with CommandNotFound", async () => {
-    const err = await collection.insertOne({ phone_number: "+1" }).catch((e: unknown) => e);
+    const err = await collection
+      .aggregate([{ $match: {} }])
+      .toArray()
+      .catch((e: unknown) => e);
     expect((err as MongoServerError).code).toBe(59);
   });
 });

@@ -65,6 +65,8 @@ describe("setup:db", () => {
     expect(lines(first.stdout)).toEqual([
       "mongodb store: created index phone_number_1 (unique) on voice_setup.phone_configs",
       "mongodb store: created index is_active_1 on voice_setup.phone_configs",
+      "mongodb store: created index phone_number_1_version_1 (unique) on voice_setup.phone_config_versions",
+      "mongodb store: created index name_1 (unique) on voice_setup.config_templates",
     ]);
 
     const client = new MongoClient(mongo.url);
@@ -75,6 +77,15 @@ describe("setup:db", () => {
         { name: "phone_number_1", unique: true },
         { name: "is_active_1", unique: undefined },
       ]);
+      const history = await client
+        .db("voice_setup")
+        .collection("phone_config_versions")
+        .listIndexes()
+        .toArray();
+      expect(history.map(({ name, key, unique }) => ({ name, key, unique }))).toEqual([
+        { name: "_id_", key: { _id: 1 }, unique: undefined },
+        { name: "phone_number_1_version_1", key: { phone_number: 1, version: 1 }, unique: true },
+      ]);
     } finally {
       await client.close();
     }
@@ -84,6 +95,8 @@ describe("setup:db", () => {
     expect(lines(second.stdout)).toEqual([
       "mongodb store: index phone_number_1 (unique) on voice_setup.phone_configs already present",
       "mongodb store: index is_active_1 on voice_setup.phone_configs already present",
+      "mongodb store: index phone_number_1_version_1 (unique) on voice_setup.phone_config_versions already present",
+      "mongodb store: index name_1 (unique) on voice_setup.config_templates already present",
     ]);
   });
 

@@ -15,6 +15,7 @@ import { pageHeaders } from "../../http/page-headers.ts";
 import { errorFields, log } from "../../log.ts";
 import { analyticsPages } from "./analytics.tsx";
 import { callsPages } from "./calls.tsx";
+import { historyPages } from "./history.tsx";
 import { Layout, Notice } from "./layout.tsx";
 import { numbersPages } from "./numbers.tsx";
 import { testCallPages } from "./test-call.tsx";
@@ -126,7 +127,7 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
     const failures = await failuresOf(kv, client);
     const key = typeof form.key === "string" ? await matchAdminKey(settings, form.key.trim()) : undefined;
     if (key) {
-      await startSession(c, settings, key);
+      await startSession(c, settings, key.key);
       if (failures > 0) await clearFailures(kv, client);
       log.info("console_signed_in", { request_id: c.var.requestId });
       return c.redirect(next, 303);
@@ -174,6 +175,7 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
   });
   app.get("/", (c) => c.redirect("/dashboard/numbers", 303));
   app.route("/", testCallPages());
+  app.route("/numbers", historyPages());
   app.route("/numbers", numbersPages());
   app.route("/calls", callsPages());
   app.route("/analytics", analyticsPages());

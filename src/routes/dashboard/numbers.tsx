@@ -9,6 +9,7 @@ import {
 } from "../../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../../config/service.ts";
 import { AppError, type ErrorDetail } from "../../errors.ts";
+import { DEFAULT_KEY_NAME } from "../../http/admin-keys.ts";
 import { issueDetails } from "../../http/validation.ts";
 import { ConfigForm } from "./config-form.tsx";
 import { errorsByField, fieldSpecs, formToInput } from "./form.ts";
@@ -242,6 +243,9 @@ function EditNumber({
             {config.is_active ? "Deactivate" : "Activate"}
           </button>
         </form>
+        <a class="button secondary" href={`${path}/history`}>
+          History
+        </a>
         <a class="button" href={`${path}/test-call`}>
           Talk to this number
         </a>
@@ -320,6 +324,7 @@ export function numbersPages(): Hono<DashboardEnv> {
   const ctx = (c: { var: DashboardEnv["Variables"] }) => ({
     requestId: c.var.requestId,
     via: "console" as const,
+    change: { actor: c.var.session.name ?? DEFAULT_KEY_NAME },
   });
 
   app.get("/", async (c) => {
