@@ -61,6 +61,26 @@ describe.skipIf(!CHROMIUM)(`number history in Chromium${NO_CHROMIUM}`, () => {
     expect(await configOf(app)).toMatchObject({ version: 3, temperature: 0.7 });
   });
 
+  it("creates a number from a built-in template, and its first version records the template", async () => {
+    await page.goto(`${app.base}/dashboard/numbers/new`);
+    const select = page.getByLabel("Start from a template");
+    const name = await select.locator("option").nth(1).getAttribute("value");
+    expect(name).toBeTruthy();
+    await select.selectOption(name ?? "");
+    await page.getByRole("button", { name: "Use template" }).click();
+    await expect(page.getByLabel("System prompt").inputValue()).resolves.not.toBe("");
+    await page.getByLabel("Phone number").fill("+14155550182");
+    await page.getByLabel("Display name").fill("From a template");
+    if ((await page.getByLabel("Greeting").inputValue()) === "")
+      await page.getByLabel("Greeting").fill("Hi.");
+    await page.getByRole("button", { name: "Create number" }).click();
+    await page.getByText("Number saved.").waitFor();
+    const first = JSON.parse(
+      (await admin(app.stack, "GET", "/admin/phone-config/+14155550182/versions/1")).body,
+    );
+    expect(first.version).toMatchObject({ template: name });
+  });
+
   it("refuses a rollback when the number changed since the page was shown (If-Match)", async () => {
     await page.goto(`${app.base}/dashboard/numbers/${encodeURIComponent(PHONE)}/history`);
     // Someone else edits the number through the API meanwhile.
