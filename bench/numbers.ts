@@ -31,3 +31,8 @@ export function storeMissPhone(base: number, i: number): string {
 }
 
 export const STORE_MISS_BASE = { embedded: 0, mongodb: 100 } as const;
+
+/** Issue 10: a number with 5 variants, a schedule and 20 caller rules; a plain one; analytics. */
+export const ROUTED_PHONE = "+12127000010";
+export const PLAIN_PHONE = "+12127000011";
+export const ANALYTICS_PHONE = "+12127000012";

@@ -3,6 +3,7 @@ import { consoleRows } from "./console.ts";
 import { historyRows } from "./history.ts";
 import { profileFrom } from "./profile.ts";
 import { loadAverage, type Row, renderFacts, renderTable, writeResults } from "./report.ts";
+import { routingRows } from "./routing.ts";
 import { seedConfigNumbers } from "./seed.ts";
 import { machineFacts, startStack } from "./stack.ts";
 import { toolRows } from "./tools.ts";
@@ -34,6 +35,7 @@ try {
   rows.push(await mongodbRow(stack, profile, config.storeMissUs));
   // Last: it fills the store and the call log, which the rows above measure empty.
   rows.push(...(await consoleRows(stack, profile)));
+  rows.push(...(await routingRows(stack, profile)));
 } catch (err) {
   // What the Worker logged often says why a measurement failed.
   console.error(stack.logs.problems());

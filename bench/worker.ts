@@ -3,6 +3,7 @@ import { errorFields, log } from "../src/log.ts";
 import { CONSOLE_PREPARATIONS } from "./worker-console.ts";
 import { HISTORY_OPERATIONS } from "./worker-history.ts";
 import { OPERATIONS, type OpInput, PREPARATIONS } from "./worker-ops.ts";
+import { ROUTING_OPERATIONS, ROUTING_PREPARATIONS } from "./worker-routing.ts";
 
 /**
  * The bench-only Worker (bench/wrangler.bench.toml): the real app, unchanged, plus timing
@@ -21,8 +22,8 @@ async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionCo
   const match = /^\/__bench\/(op|prepare)\/([a-z-]+)$/.exec(url.pathname);
   const table =
     match?.[1] === "op"
-      ? { ...OPERATIONS, ...HISTORY_OPERATIONS }
-      : { ...PREPARATIONS, ...CONSOLE_PREPARATIONS };
+      ? { ...OPERATIONS, ...HISTORY_OPERATIONS, ...ROUTING_OPERATIONS }
+      : { ...PREPARATIONS, ...CONSOLE_PREPARATIONS, ...ROUTING_PREPARATIONS };
   const name = match?.[2] ?? "";
   const run = Object.hasOwn(table, name) ? table[name] : undefined;
   if (!run) return Response.json({ error: `no bench route ${url.pathname}` }, { status: 404 });

@@ -80,7 +80,11 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private logFields(): Record<string, unknown> {
-    return { callSid: this.state?.callSid };
+    const routing = this.state?.routing;
+    return {
+      callSid: this.state?.callSid,
+      ...(routing && { variant: routing.variant, rule: routing.rule, after_hours: routing.after_hours }),
+    };
   }
 
   private save(): void {
@@ -163,6 +167,7 @@ export class CallSession extends DurableObject<Env> {
       log.info("call_started", {
         ...this.logFields(),
         to: input.to,
+        number_rule: input.routing?.number_rule,
         display_name: input.config.display_name,
         config_version: input.config.version,
         config_source: input.configSource,
@@ -402,7 +407,7 @@ export class CallSession extends DurableObject<Env> {
     const state = this.requireState();
     void this.streamMode.close();
     const summary = summarize(state, this.turns, reason, durationSeconds);
-    await callLog(this.env).record(summary);
+    await callLog(this.env, summary.to).record(summary);
     log.info("call_ended", {
       ...this.logFields(),
       end_reason: reason,
@@ -419,7 +424,8 @@ export class CallSession extends DurableObject<Env> {
 
   private async writeLog(): Promise<void> {
     try {
-      await callLog(this.env).record(summarize(this.requireState(), this.turns, null, undefined));
+      const state = this.requireState();
+      await callLog(this.env, state.to).record(summarize(state, this.turns, null, undefined));
     } catch (err) {
       // The call goes on without its log entry; the final summary is written again at the end.
       log.warn("call_log_write_failed", { ...this.logFields(), ...errorFields(err) });
