@@ -1,7 +1,9 @@
 import { configRows, measureFloor, mongodbRow } from "./config.ts";
 import { consoleRows } from "./console.ts";
+import { historyRows } from "./history.ts";
 import { profileFrom } from "./profile.ts";
 import { loadAverage, type Row, renderFacts, renderTable, writeResults } from "./report.ts";
+import { routingRows } from "./routing.ts";
 import { seedConfigNumbers } from "./seed.ts";
 import { machineFacts, startStack } from "./stack.ts";
 import { toolRows } from "./tools.ts";
@@ -26,12 +28,14 @@ try {
   const floor = await measureFloor(stack, profile);
   const config = await configRows(stack, profile, floor);
   rows.push(...config.rows);
+  rows.push(...(await historyRows(stack, profile)));
   rows.push(...(await webhookRows(stack, profile, floor)));
   rows.push(...(await toolRows(stack, profile)));
   rows.push(...(await voiceRows(stack, profile)));
   rows.push(await mongodbRow(stack, profile, config.storeMissUs));
   // Last: it fills the store and the call log, which the rows above measure empty.
   rows.push(...(await consoleRows(stack, profile)));
+  rows.push(...(await routingRows(stack, profile)));
 } catch (err) {
   // What the Worker logged often says why a measurement failed.
   console.error(stack.logs.problems());

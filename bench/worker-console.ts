@@ -73,10 +73,12 @@ export const CONSOLE_PREPARATIONS: Record<string, (input: OpInput) => Promise<st
   /** `count` ended calls in the call log, spread over the last 14 days and the first 1,000 numbers. */
   "console-calls": async ({ env, query }) => {
     const count = Number(query.get("count") ?? 10_000);
-    const log = callLog(env);
     const now = Date.now();
+    // Each number's calls go to that number's shard of the call log.
     await inBatches(count, (i) =>
-      log.record(sampleCall(i, consoleNumber(i % 1000), new Date(now - (i * 14 * 86_400_000) / count))),
+      callLog(env, consoleNumber(i % 1000)).record(
+        sampleCall(i, consoleNumber(i % 1000), new Date(now - (i * 14 * 86_400_000) / count)),
+      ),
     );
     return `recorded ${count} calls`;
   },

@@ -1,7 +1,9 @@
 import app from "../src/index.ts";
 import { errorFields, log } from "../src/log.ts";
 import { CONSOLE_PREPARATIONS } from "./worker-console.ts";
+import { HISTORY_OPERATIONS } from "./worker-history.ts";
 import { OPERATIONS, type OpInput, PREPARATIONS } from "./worker-ops.ts";
+import { ROUTING_OPERATIONS, ROUTING_PREPARATIONS } from "./worker-routing.ts";
 
 /**
  * The bench-only Worker (bench/wrangler.bench.toml): the real app, unchanged, plus timing
@@ -11,12 +13,17 @@ import { OPERATIONS, type OpInput, PREPARATIONS } from "./worker-ops.ts";
  *   POST /__bench/prepare/<name>?...    put the caches and stores in the state an operation expects
  */
 
-export { CallLog, CallSession, EmbeddedConfigStore, MongoConfigStore } from "../src/index.ts";
+export { CallLog, CallSession, MongoConfigStore } from "../src/index.ts";
+// Production's store object plus the write without history that issue 9's bench row compares with.
+export { EmbeddedConfigStore } from "./worker-history.ts";
 
 async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
   if (url.pathname === "/__bench/empty") return new Response(null, { status: 204 });
   const match = /^\/__bench\/(op|prepare)\/([a-z-]+)$/.exec(url.pathname);
-  const table = match?.[1] === "op" ? OPERATIONS : { ...PREPARATIONS, ...CONSOLE_PREPARATIONS };
+  const table =
+    match?.[1] === "op"
+      ? { ...OPERATIONS, ...HISTORY_OPERATIONS, ...ROUTING_OPERATIONS }
+      : { ...PREPARATIONS, ...CONSOLE_PREPARATIONS, ...ROUTING_PREPARATIONS };
   const name = match?.[2] ?? "";
   const run = Object.hasOwn(table, name) ? table[name] : undefined;
   if (!run) return Response.json({ error: `no bench route ${url.pathname}` }, { status: 404 });

@@ -53,6 +53,10 @@ const SettingsSchema = z
       .min(1)
       .default("You are a helpful voice agent. Provide concise, natural responses in a friendly tone."),
     DEFAULT_GREETING: z.string().min(1).default("Hello! How can I help you today?"),
+    DEFAULT_CLIENT_NUMBER: z
+      .string()
+      .regex(/^\+[1-9]\d{6,14}$/, "must be an E.164 number such as +18005550100")
+      .optional(),
 
     TWILIO_ACCOUNT_SID: optionalSecret,
     TWILIO_AUTH_TOKEN: optionalSecret,

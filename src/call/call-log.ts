@@ -1,43 +1,91 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  type AnalyticsRange,
+  accumulate,
+  type CallFacts,
+  callFacts,
+  type PartialGroup,
+} from "./analytics.ts";
 import type { CallSummary } from "./summary.ts";
 
 /**
- * Every call's summary, for `/admin/calls`: one SQLite-backed Durable Object. A call is
- * written when it starts (in progress) and again when it ends, so live calls show too.
+ * Call summaries, sharded by phone number: one SQLite-backed CallLog Durable Object per number
+ * (named `calls:<E.164>`), so no single object serves every call of the deployment. A call is
+ * written when it starts (in progress) and again when it ends. Each shard registers itself
+ * once, on its first call, with the directory (the CallLog named `directory`, a list of
+ * numbers only), which is how cross-number views find the shards: they fan out to them at most
+ * FAN_OUT at a time.
  */
-interface Row extends Record<string, SqlStorageValue> {
+
+interface SummaryRow extends Record<string, SqlStorageValue> {
   summary: string;
 }
 
+interface FactsRow extends Record<string, SqlStorageValue> {
+  facts: string;
+}
+
+const DIRECTORY = "directory";
+/** Shards read at once by a cross-number view: bounded so one request never opens hundreds. */
+export const FAN_OUT = 6;
+
 export class CallLog extends DurableObject<Env> {
+  private registered = false;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS calls (
+      const sql = ctx.storage.sql;
+      sql.exec(`CREATE TABLE IF NOT EXISTS calls (
         call_sid TEXT PRIMARY KEY,
-        to_number TEXT NOT NULL,
         started_at TEXT NOT NULL,
+        facts TEXT,
         summary TEXT NOT NULL
       )`);
-      ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS calls_by_number ON calls (to_number, started_at)");
-      ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS calls_by_start ON calls (started_at)");
+      sql.exec("CREATE INDEX IF NOT EXISTS calls_by_start ON calls (started_at)");
+      sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      sql.exec("CREATE TABLE IF NOT EXISTS shards (phone_number TEXT PRIMARY KEY)");
+      this.registered = sql.exec("SELECT 1 FROM meta WHERE key = 'registered'").toArray().length > 0;
     });
   }
 
+  /** Inserts or replaces the call's summary (Twilio retries make writes repeat). */
   async record(summary: CallSummary): Promise<void> {
+    const facts = callFacts(summary);
     this.ctx.storage.sql.exec(
-      `INSERT INTO calls (call_sid, to_number, started_at, summary) VALUES (?, ?, ?, ?)
-       ON CONFLICT (call_sid) DO UPDATE SET summary = excluded.summary`,
+      `INSERT INTO calls (call_sid, started_at, facts, summary) VALUES (?, ?, ?, ?)
+       ON CONFLICT (call_sid) DO UPDATE SET facts = excluded.facts, summary = excluded.summary`,
       summary.call_sid,
-      summary.to,
       summary.started_at,
+      facts ? JSON.stringify(facts) : null,
       JSON.stringify(summary),
     );
+    if (!this.registered) {
+      await directory(this.env).register(summary.to);
+      this.ctx.storage.sql.exec(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('registered', ?)",
+        summary.to,
+      );
+      this.registered = true;
+    }
+  }
+
+  /** A forwarded call's <Dial> ended: its record gets the connected time. False if unknown. */
+  async forwardEnded(callSid: string, durationSeconds: number, dialStatus: string): Promise<boolean> {
+    const call = await this.get(callSid);
+    if (call?.end_reason !== "forwarded") return false;
+    await this.record({
+      ...call,
+      duration_seconds: durationSeconds,
+      ended_at: new Date().toISOString(),
+      forward_status: dialStatus,
+    });
+    return true;
   }
 
   async get(callSid: string): Promise<CallSummary | null> {
     const row = this.ctx.storage.sql
-      .exec<Row>("SELECT summary FROM calls WHERE call_sid = ?", callSid)
+      .exec<SummaryRow>("SELECT summary FROM calls WHERE call_sid = ?", callSid)
       .toArray()[0];
     return row ? (JSON.parse(row.summary) as CallSummary) : null;
   }
@@ -46,13 +94,9 @@ export class CallLog extends DurableObject<Env> {
    * Most recent first. `since`/`until` bound started_at (ISO 8601, inclusive/exclusive);
    * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet).
    */
-  async list(filter: CallFilter): Promise<CallSummary[]> {
+  async list(filter: Omit<CallFilter, "phoneNumber">): Promise<CallSummary[]> {
     const where: string[] = [];
     const args: SqlStorageValue[] = [];
-    if (filter.phoneNumber) {
-      where.push("to_number = ?");
-      args.push(filter.phoneNumber);
-    }
     if (filter.since) {
       where.push("started_at >= ?");
       args.push(filter.since);
@@ -69,13 +113,74 @@ export class CallLog extends DurableObject<Env> {
     const sql = `SELECT summary FROM calls ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY started_at DESC LIMIT ?`;
     return this.ctx.storage.sql
-      .exec<Row>(sql, ...args, filter.limit)
+      .exec<SummaryRow>(sql, ...args, filter.limit)
       .toArray()
       .map((r) => JSON.parse(r.summary) as CallSummary);
   }
+
+  /** Ended calls started in [from, to) (ISO instants), folded into groups. */
+  async analytics(query: AnalyticsRange & { from: string; to: string }): Promise<PartialGroup[]> {
+    const rows = this.ctx.storage.sql.exec<FactsRow>(
+      "SELECT facts FROM calls WHERE facts IS NOT NULL AND started_at >= ? AND started_at < ?",
+      query.from,
+      query.to,
+    );
+    return accumulate(
+      (function* () {
+        for (const row of rows) yield JSON.parse(row.facts) as CallFacts;
+      })(),
+      query,
+    );
+  }
+
+  /** Directory role: a shard announces its number once. */
+  async register(phone: string): Promise<void> {
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO shards (phone_number) VALUES (?)", phone);
+  }
+
+  /** Directory role: every number that has a shard. */
+  async shards(): Promise<string[]> {
+    return this.ctx.storage.sql
+      .exec<{ phone_number: string }>("SELECT phone_number FROM shards ORDER BY phone_number")
+      .toArray()
+      .map((r) => r.phone_number);
+  }
+}
+
+/** The call log of one number (E.164, or "unknown" for calls no number was found for). */
+export function callLog(env: Env, phone: string): DurableObjectStub<CallLog> {
+  return env.CALL_LOG.get(env.CALL_LOG.idFromName(`calls:${phone}`));
+}
+
+function directory(env: Env): DurableObjectStub<CallLog> {
+  return env.CALL_LOG.get(env.CALL_LOG.idFromName(DIRECTORY));
+}
+
+/** Every number with a call log. */
+export async function callLogNumbers(env: Env): Promise<string[]> {
+  return directory(env).shards();
+}
+
+/** `fn` over every item, at most `limit` at once; results in item order. */
+export async function fanOut<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 export interface CallFilter {
+  /** one number's shard (E.164 or "unknown"); without it, every shard */
   phoneNumber?: string;
   limit: number;
   since?: string;
@@ -83,12 +188,29 @@ export interface CallFilter {
   endReason?: string;
 }
 
-export function callLog(env: Env, instanceName = "call-log"): DurableObjectStub<CallLog> {
-  return env.CALL_LOG.get(env.CALL_LOG.idFromName(instanceName));
+/** Recent calls, newest first: one number's shard, or every shard merged (FAN_OUT at a time). */
+export async function listCalls(env: Env, filter: CallFilter): Promise<CallSummary[]> {
+  const { phoneNumber, ...shardFilter } = filter;
+  const numbers = phoneNumber ? [phoneNumber] : await callLogNumbers(env);
+  const lists = await fanOut(numbers, FAN_OUT, (n) => callLog(env, n).list(shardFilter));
+  return lists
+    .flat()
+    .sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0))
+    .slice(0, filter.limit);
 }
 
-/** One call, live or ended: a live call's own object has the turns so far; an ended one is in the log. */
+/**
+ * One call, live or ended: a live call's own object has the turns so far; an ended one is in
+ * its number's log, looked for FAN_OUT shards at a time.
+ */
 export async function findCall(env: Env, callSid: string): Promise<CallSummary | null> {
   const live = await env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid)).snapshot();
-  return live ?? (await callLog(env).get(callSid));
+  if (live) return live;
+  const numbers = await callLogNumbers(env);
+  for (let i = 0; i < numbers.length; i += FAN_OUT) {
+    const found = await Promise.all(numbers.slice(i, i + FAN_OUT).map((n) => callLog(env, n).get(callSid)));
+    const call = found.find((f) => f !== null);
+    if (call) return call;
+  }
+  return null;
 }

@@ -4,7 +4,7 @@ import type { MediaStreamState } from "../conversation/media-stream-session.ts";
 import type { ChatMessage } from "../providers/types.ts";
 import type { RecordingState } from "./recording.ts";
 import type { CallReply } from "./reply.ts";
-import type { EndReason, TurnRecord } from "./summary.ts";
+import type { CallRouting, EndReason, TurnRecord } from "./summary.ts";
 
 /**
  * What a CallSession keeps in its storage for the life of one call: the shell and the mode
@@ -21,6 +21,8 @@ export interface StartInput {
   configSource: ConfigSource;
   mode: CallConfig["conversation_mode"];
   publicBaseUrl: string;
+  /** how the call was routed; its summary and log lines carry it */
+  routing?: CallRouting;
   /**
    * When the voice webhook answered (ms since the epoch): the call's start, from which
    * max_call_duration and the recording are timed, however late the session itself is created.

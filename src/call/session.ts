@@ -79,13 +79,24 @@ export class CallSession extends DurableObject<Env> {
     return settingsOf(this.env);
   }
 
-  private bound: { callSid: string | undefined; log: Logger } | null = null;
+  private bound: { state: CallState | null; log: Logger } | null = null;
 
-  /** The call's logger, bound once per call: every line about it carries its call_sid. */
+  /**
+   * The call's logger, bound once per call: every line about it carries its call_sid, and the
+   * routing decision (variant, rule, after_hours) when the call has one.
+   */
   private get log(): Logger {
-    const callSid = this.state?.callSid;
-    if (!this.bound || this.bound.callSid !== callSid)
-      this.bound = { callSid, log: log.with({ call_sid: callSid }) };
+    const state = this.state;
+    if (!this.bound || this.bound.state !== state) {
+      const routing = state?.routing;
+      this.bound = {
+        state,
+        log: log.with({
+          call_sid: state?.callSid,
+          ...(routing && { variant: routing.variant, rule: routing.rule, after_hours: routing.after_hours }),
+        }),
+      };
+    }
     return this.bound.log;
   }
 
@@ -168,6 +179,7 @@ export class CallSession extends DurableObject<Env> {
       await this.writeLog();
       this.log.info("call_started", {
         to: input.to,
+        number_rule: input.routing?.number_rule,
         display_name: input.config.display_name,
         config_version: input.config.version,
         config_source: input.configSource,
@@ -399,7 +411,7 @@ export class CallSession extends DurableObject<Env> {
     const state = this.requireState();
     void this.streamMode.close();
     const summary = summarize(state, this.turns, reason, durationSeconds);
-    await callLog(this.env).record(summary);
+    await callLog(this.env, summary.to).record(summary);
     this.log.info("call_ended", {
       end_reason: reason,
       duration_seconds: summary.duration_seconds,
@@ -415,7 +427,8 @@ export class CallSession extends DurableObject<Env> {
 
   private async writeLog(): Promise<void> {
     try {
-      await callLog(this.env).record(summarize(this.requireState(), this.turns, null, undefined));
+      const state = this.requireState();
+      await callLog(this.env, state.to).record(summarize(state, this.turns, null, undefined));
     } catch (err) {
       // The call goes on without its log entry; the final summary is written again at the end.
       this.log.warn("call_log_write_failed", { ...errorFields(err) });

@@ -1,6 +1,7 @@
 import type { CallConfig } from "../config/defaults.ts";
 import type { ConfigSource } from "../config/resolver.ts";
 import type { ToolCallRecord } from "../conversation/tools/index.ts";
+import type { NumberRule } from "../twilio/call-number.ts";
 import type { FinalCallStatus } from "../twilio/webhook.ts";
 import type { CallChannel, CallState, StoredTurn } from "./call-state.ts";
 import type { TurnTimings } from "./turn.ts";
@@ -52,10 +53,20 @@ export type EndReason =
   | "errors"
   | "stream_closed"
   | "abandoned"
+  | "rejected"
+  | "forwarded"
   /** the model ended the call (end_call tool) */
   | "agent_hangup"
   /** the caller was connected to a transfer target, and that call ended */
   | "transferred";
+
+/** How a call was routed: which rule found its number, and what routing picked (config/routing.ts). */
+export interface CallRouting {
+  number_rule: NumberRule;
+  variant: string | null;
+  rule: string | null;
+  after_hours: boolean;
+}
 
 export interface CallSummary {
   call_sid: string;
@@ -76,6 +87,15 @@ export interface CallSummary {
   /** Twilio's RecordingSid when the call was recorded (enable_recording) */
   recording_sid: string | null;
   turns: TurnRecord[];
+  /** How the call was routed (absent from calls logged before routing existed). */
+  number_rule?: NumberRule;
+  variant?: string | null;
+  rule?: string | null;
+  after_hours?: boolean;
+  /** a forwarded call: the number it was forwarded to */
+  forwarded_to?: string;
+  /** a forwarded call: Twilio's DialCallStatus once the dialled leg ended */
+  forward_status?: string;
 }
 
 /** The call as its summary: in progress while `reason` is null. `durationSeconds`: Twilio's figure, if any. */
@@ -103,5 +123,6 @@ export function summarize(
     end_reason: reason,
     recording_sid: state.recording.sid ?? null,
     turns: turns.map((t) => t.record),
+    ...state.routing,
   };
 }

@@ -105,7 +105,8 @@ export class TurnsMode {
     const outcome = await runTurn(
       {
         ...this.host.providers(),
-        fetchRecording: (retryUntil) => twilio.fetchRecording(recordingUrl, { format: "wav", retryUntil }),
+        fetchRecording: (retryUntil) =>
+          twilio.fetchRecording(recordingUrl, { format: "wav", retryUntil, log: turnLog }),
         storeAudio: async (bytes) => {
           const id = `r-${crypto.randomUUID()}`;
           await audio.put(id, bytes, "reply");

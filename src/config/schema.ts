@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { isRealtimeModel, isRealtimeVoice, REALTIME_MODELS_ACCEPTED, REALTIME_VOICES } from "./realtime.ts";
+import { checkRoutingLayers } from "./routing-check.ts";
+import { routingFields } from "./routing-schema.ts";
 import { type ToolConfig, ToolsSchema } from "./tools.ts";
 import { canSpeak, TTS_MODELS, type TtsModel, voicesFor } from "./voices.ts";
 
@@ -54,10 +56,38 @@ const settingsFields = {
   tools: ToolsSchema,
 };
 
-export type SettingsKey = keyof typeof settingsFields;
-export const SETTINGS_KEYS = Object.keys(settingsFields) as SettingsKey[];
+/**
+ * What a variant, the after-hours settings or a caller rule may override: every field but the
+ * number's own (its name, recording, duration limit and active flag).
+ */
+const {
+  display_name: _name,
+  enable_recording: _recording,
+  max_call_duration: _duration,
+  is_active: _active,
+  ...conversationFields
+} = settingsFields;
+export const PartialSettings = z
+  .strictObject(conversationFields)
+  .partial()
+  .openapi("PartialSettings", { description: "conversation fields that override the number's own" });
+export type PartialSettings = z.output<typeof PartialSettings>;
 
-const settingsObject = z.strictObject(settingsFields);
+const routing = routingFields(PartialSettings);
+/** The routing fields (issue 10), optional on every document. */
+const routingOptional = {
+  variants: routing.variants.optional(),
+  schedule: routing.schedule.optional(),
+  caller_rules: routing.caller_rules.optional(),
+};
+
+export type SettingsKey = keyof typeof settingsFields | keyof typeof routingOptional;
+export const SETTINGS_KEYS = [
+  ...Object.keys(settingsFields),
+  ...Object.keys(routingOptional),
+] as SettingsKey[];
+
+const settingsObject = z.strictObject({ ...settingsFields, ...routingOptional });
 export type PhoneSettings = z.output<typeof settingsObject>;
 
 /** The seed's defaults for everything but the four fields a create must give. */
@@ -111,6 +141,14 @@ function checkRealtime(
   }
 }
 
+/** The fields without routing, validated as one config: what every merge of layers must pass. */
+const CoreSettings = z.object(settingsFields).superRefine(checkVoice).superRefine(checkRealtime);
+
+/** Every combination of schedule, caller rule and variant, merged onto the base, is a valid config. */
+function checkRouting(s: z.output<typeof settingsObject>, ctx: z.RefinementCtx): void {
+  checkRoutingLayers(s, (merged) => CoreSettings.safeParse(merged).error?.issues ?? [], ctx);
+}
+
 const phoneNumberField = z.string().min(1).max(40).openapi({ example: "+18668134984" });
 
 /** POST body: the phone number plus every setting, the seed's four required, the rest defaulted. */
@@ -132,17 +170,22 @@ export const CreateConfigBody = z
     end_of_speech_ms: settingsFields.end_of_speech_ms.default(SETTING_DEFAULTS.end_of_speech_ms),
     is_active: settingsFields.is_active.default(SETTING_DEFAULTS.is_active),
     tools: settingsFields.tools.default(() => []),
+    ...routingOptional,
   })
   .superRefine(checkVoice)
   .superRefine(checkRealtime)
+  .superRefine(checkRouting)
   .openapi("PhoneConfigCreate");
 
 /** The settings after a PUT's merge, validated as a whole. */
-export const SettingsSchema = settingsObject.superRefine(checkVoice).superRefine(checkRealtime);
+export const SettingsSchema = settingsObject
+  .superRefine(checkVoice)
+  .superRefine(checkRealtime)
+  .superRefine(checkRouting);
 
 /** PUT body: any subset; `phone_number` is allowed only to repeat the one in the path. */
 export const UpdateConfigBody = z
-  .strictObject({ phone_number: phoneNumberField, ...settingsFields })
+  .strictObject({ phone_number: phoneNumberField, ...settingsFields, ...routingOptional })
   .partial()
   .openapi("PhoneConfigUpdate");
 
@@ -150,6 +193,7 @@ export const PhoneConfigSchema = z
   .object({
     phone_number: phoneNumberField,
     ...settingsFields,
+    ...routingOptional,
     created_at: z.string().openapi({ example: "2026-01-01T00:00:00.000Z" }),
     updated_at: z.string().openapi({ example: "2026-01-01T00:00:00.000Z" }),
     version: z.number().int().openapi({ description: "incremented on every write" }),

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { callLog, findCall } from "../call/call-log.ts";
+import { findCall, listCalls } from "../call/call-log.ts";
+import { UNKNOWN_NUMBER } from "../config/call-routing.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { AppError } from "../errors.ts";
 import { ADMIN_ERRORS, errorResponses, json } from "../http/openapi.ts";
@@ -49,10 +50,22 @@ const CallSummarySchema = z
     end_reason: z.string().nullable(),
     recording_sid: z.string().nullable().openapi({ description: "Twilio's RecordingSid, when recorded" }),
     turns: z.array(Turn),
+    number_rule: z
+      .enum(["to", "sip_user", "from_outbound", "client_default"])
+      .optional()
+      .openapi({ description: "how the call's number was found" }),
+    variant: z.string().nullable().optional().openapi({ description: "the A/B variant the call got" }),
+    rule: z.string().nullable().optional().openapi({ description: "the caller rule that matched" }),
+    after_hours: z
+      .boolean()
+      .optional()
+      .openapi({ description: "the call came outside the schedule's hours" }),
+    forwarded_to: z.string().optional(),
+    forward_status: z.string().optional().openapi({ description: "Twilio's DialCallStatus of a forward" }),
   })
   .openapi("CallSummary");
 
-const listCalls = createRoute({
+const listCallsRoute = createRoute({
   method: "get",
   path: "/calls",
   tags: ["Calls"],
@@ -60,7 +73,9 @@ const listCalls = createRoute({
   security: [{ bearerAuth: [] }],
   request: {
     query: z.object({
-      phone_number: z.string().optional().openapi({ description: "only calls to this number" }),
+      phone_number: z.string().optional().openapi({
+        description: "only calls to this number (one shard); without it, every number's shard is read",
+      }),
       limit: z.coerce.number().int().min(1).max(200).default(50),
     }),
   },
@@ -91,12 +106,12 @@ const getCall = createRoute({
 });
 
 export function registerCallRoutes(app: App): void {
-  app.openapi(listCalls, async (c) => {
+  app.openapi(listCallsRoute, async (c) => {
     const { phone_number, limit } = c.req.valid("query");
     const phoneNumber = phone_number
-      ? normalizePhoneNumber(phone_number, c.var.services.settings.DEFAULT_COUNTRY)
+      ? shardName(phone_number, c.var.services.settings.DEFAULT_COUNTRY)
       : undefined;
-    const calls = await callLog(c.env).list({ ...(phoneNumber && { phoneNumber }), limit });
+    const calls = await listCalls(c.env, { ...(phoneNumber && { phoneNumber }), limit });
     return c.json({ success: true as const, total: calls.length, calls }, 200);
   });
 
@@ -106,4 +121,9 @@ export function registerCallRoutes(app: App): void {
     if (!call) throw new AppError("NOT_FOUND", `No call ${call_sid}`);
     return c.json({ success: true as const, call }, 200);
   });
+}
+
+/** The shard a `phone_number` filter names: E.164, or "unknown" (calls no number was found for). */
+export function shardName(phone: string, defaultCountry: string): string {
+  return phone === UNKNOWN_NUMBER ? phone : normalizePhoneNumber(phone, defaultCountry);
 }

@@ -15,7 +15,6 @@ import { AppError } from "../errors.ts";
 import { limitBody, requireJson, security } from "../http/admin-openapi.ts";
 import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App, AppEnv } from "../http/types.ts";
-import { log } from "../log.ts";
 
 /** Templates: built-in (read-only) and the user's own, in the config store. */
 
@@ -152,8 +151,7 @@ export function registerTemplateRoutes(app: App): void {
       updated_at: new Date().toISOString(),
     };
     await c.var.services.store.saveTemplate(stored, { mustBeNew: true });
-    log.info("template_saved", {
-      request_id: c.var.requestId,
+    c.var.services.log.info("template_saved", {
       template: name,
       created: true,
       actor: c.var.actor,
@@ -179,7 +177,7 @@ export function registerTemplateRoutes(app: App): void {
       updated_at: new Date().toISOString(),
     };
     const { created } = await c.var.services.store.saveTemplate(stored, { mustBeNew: false });
-    log.info("template_saved", { request_id: c.var.requestId, template: name, created, actor: c.var.actor });
+    c.var.services.log.info("template_saved", { template: name, created, actor: c.var.actor });
     return c.json({ success: true as const, template: { ...stored, builtin: false } }, created ? 201 : 200);
   });
 
@@ -189,7 +187,7 @@ export function registerTemplateRoutes(app: App): void {
     if (!(await c.var.services.store.removeTemplate(name))) {
       throw new AppError("NOT_FOUND", `No template named "${name}"`);
     }
-    log.info("template_deleted", { request_id: c.var.requestId, template: name, actor: c.var.actor });
+    c.var.services.log.info("template_deleted", { template: name, actor: c.var.actor });
     return c.json({ success: true as const, message: `Template "${name}" deleted` }, 200);
   });
 }

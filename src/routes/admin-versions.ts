@@ -7,7 +7,6 @@ import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
 import { idempotency } from "../http/idempotency.ts";
 import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openapi.ts";
 import type { App } from "../http/types.ts";
-import { log } from "../log.ts";
 import { diffSettings, settingsOf } from "../stores/revision.ts";
 
 /**
@@ -223,8 +222,7 @@ export function registerVersionRoutes(app: App): void {
       ifMatch: ifMatchOf(c),
     });
     c.header("ETag", etagOf(config.version));
-    log.info("phone_config_rolled_back", {
-      request_id: c.var.requestId,
+    c.var.services.log.info("phone_config_rolled_back", {
       phone_number: phone,
       to_settings_of: version,
       version: config.version,

@@ -1,21 +1,23 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { AudioStore } from "../call/audio-store.ts";
+import { callLog } from "../call/call-log.ts";
 import type { StartInput } from "../call/call-state.ts";
 import { greetingSpeech } from "../call/greeting.ts";
 import { type CallReply, PHRASES, saying } from "../call/reply.ts";
 import { sign, signingSecret } from "../call/tokens.ts";
-import { type CallConfig, defaultCallConfig } from "../config/defaults.ts";
-import { type E164, normalizePhoneNumber } from "../config/phone-number.ts";
-import type { ConfigSource } from "../config/resolver.ts";
+import { recordUnanswered, unansweredSummary } from "../call/unanswered.ts";
+import { type CallDecision, decideCall, UNKNOWN_NUMBER } from "../config/call-routing.ts";
+import { callerNumber } from "../config/caller-rules.ts";
 import { AppError } from "../errors.ts";
 import { requireTwilioSignature } from "../http/twilio-auth.ts";
 import type { AppEnv } from "../http/types.ts";
 import { errorFields } from "../log.ts";
 import { createOpenAIProviders } from "../providers/openai.ts";
+import { callNumber } from "../twilio/call-number.ts";
 import { replyTwiml } from "../twilio/call-twiml.ts";
-import { connectStream, twiml } from "../twilio/twiml.ts";
-import { isFinalStatus, parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
+import { connectStream, dial, hangup, reject, twiml } from "../twilio/twiml.ts";
+import { type IncomingCallEvent, isFinalStatus, parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
 
 /**
  * Twilio's voice webhooks. Each answers TwiML whatever happens inside, because a caller
@@ -132,21 +134,29 @@ function openai(c: Ctx) {
   });
 }
 
-async function configFor(
+/** A caller rule's reject, or a forward: answered here, recorded, no session. */
+async function unanswered(
   c: Ctx,
-  to: string,
-  callSid: string,
-): Promise<{ config: CallConfig; source: ConfigSource }> {
-  const { settings, resolver } = c.var.services;
-  let phone: E164;
-  try {
-    phone = normalizePhoneNumber(to, settings.DEFAULT_COUNTRY, "To");
-  } catch (err) {
-    // A SIP or client: address has no config of its own; the call still gets the defaults.
-    c.var.services.log.warn("call_to_not_a_phone_number", { call_sid: callSid, to, ...errorFields(err) });
-    return { config: defaultCallConfig(settings, to as E164), source: "default" };
-  }
-  return resolver.resolve(phone, { call_sid: callSid });
+  decision: CallDecision,
+  event: IncomingCallEvent,
+  at: Date,
+): Promise<Response> {
+  const { action } = decision.routing;
+  c.executionCtx.waitUntil(
+    recordUnanswered(c.env, unansweredSummary(decision, { callSid: event.callSid, from: event.from, at })),
+  );
+  if (action.type !== "forward") return xml(c, twiml(reject("rejected")));
+  const number = encodeURIComponent(decision.phoneNumber);
+  return xml(
+    c,
+    twiml(
+      dial(action.to, {
+        // Forwarding keeps the caller's ID; a withheld one stays withheld (Twilio's default).
+        ...(callerNumber(event.from) && { callerId: callerNumber(event.from) as string }),
+        action: `${baseUrl(c)}/webhooks/twilio/forwarded?number=${number}`,
+      }),
+    ),
+  );
 }
 
 export function twilioVoiceRoutes() {
@@ -159,15 +169,32 @@ export function twilioVoiceRoutes() {
     try {
       const answeredAt = Date.now();
       const event = parseVoiceWebhook("incoming_call", await formOf(c));
-      const { config, source } = await configFor(c, event.to, event.callSid);
+      const { settings } = c.var.services;
+      const at = new Date();
+      const decision = await decideCall(
+        c.var.services,
+        callNumber(event, {
+          defaultCountry: settings.DEFAULT_COUNTRY,
+          defaultClientNumber: settings.DEFAULT_CLIENT_NUMBER,
+        }),
+        { callSid: event.callSid, at },
+      );
+      if (decision.routing.action.type !== "answer") return unanswered(c, decision, event, at);
+      const config = decision.routing.effective;
       const mode = config.conversation_mode;
       startCall(c, {
         callSid: event.callSid,
         accountSid: event.accountSid,
         from: event.from,
-        to: config.phone_number,
+        to: decision.phoneNumber,
         config,
-        configSource: source,
+        configSource: decision.resolved.source,
+        routing: {
+          number_rule: decision.number.rule,
+          variant: decision.routing.variant,
+          rule: decision.routing.rule,
+          after_hours: decision.routing.after_hours,
+        },
         mode,
         publicBaseUrl: baseUrl(c),
         answeredAt,
@@ -226,6 +253,26 @@ export function twilioVoiceRoutes() {
       throw new AppError("UPGRADE_REQUIRED", "A Media Stream is a WebSocket: expected `Upgrade: websocket`");
     }
     return session(c, c.req.param("callSid")).fetch(c.req.raw);
+  });
+
+  // The end of a forwarded call's <Dial>: its duration goes into the call's record.
+  app.post("/forwarded", async (c) => {
+    try {
+      const event = parseVoiceWebhook("dial", await formOf(c));
+      // The number's shard, named in the action URL we gave (covered by Twilio's signature).
+      const number = c.req.query("number") ?? UNKNOWN_NUMBER;
+      await callLog(c.env, number).forwardEnded(
+        event.callSid,
+        event.dialCallDuration ?? 0,
+        event.dialCallStatus,
+      );
+    } catch (err) {
+      c.var.services.log.error("twilio_forwarded_failed", {
+        call_sid: await callSidOf(c),
+        ...errorFields(err),
+      });
+    }
+    return xml(c, twiml(hangup()));
   });
 
   app.post("/status", async (c) => {

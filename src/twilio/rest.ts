@@ -1,5 +1,5 @@
 import { AppError } from "../errors.ts";
-import { log } from "../log.ts";
+import { type Logger, log } from "../log.ts";
 
 /**
  * The few Twilio REST calls the app makes, over fetch (runs on Workers). Every request carries
@@ -211,11 +211,12 @@ export class TwilioRest {
   /**
    * Downloads a recording. `recordingUrl` is Twilio's RecordingUrl; it is re-rooted at baseUrl so
    * credentials only ever go there. Twilio may send the <Record action> callback before the file
-   * is ready, so a 404 is retried with a growing pause until `retryUntil` (epoch ms).
+   * is ready, so a 404 is retried with a growing pause until `retryUntil` (epoch ms). Each retry
+   * is logged through `options.log` (the call's logger, so the line carries its call_sid).
    */
   async fetchRecording(
     recordingUrl: string,
-    options: { format: "wav"; retryUntil: number },
+    options: { format: "wav"; retryUntil: number; log?: Logger },
   ): Promise<Recording> {
     const path = URL.canParse(recordingUrl) ? new URL(recordingUrl).pathname : "";
     if (!RECORDING_PATH.test(path)) {
@@ -248,7 +249,11 @@ export class TwilioRest {
       if (reply.status !== 404 || Date.now() + delay >= options.retryUntil) {
         throw errorFromReply("recording download", reply);
       }
-      log.info("twilio_recording_not_ready", { path: filePath, attempt, retry_in_ms: delay });
+      (options.log ?? log).info("twilio_recording_not_ready", {
+        path: filePath,
+        attempt,
+        retry_in_ms: delay,
+      });
       await sleep(delay);
     }
   }

@@ -163,3 +163,11 @@ export function connectStream(options: StreamOptions): Verb {
   );
   return element("Connect", {}, { children: [stream] });
 }
+
+/**
+ * <Reject>: refuse the call without answering it (no charge). Twilio plays a busy tone for
+ * "busy" and a not-in-service message for "rejected".
+ */
+export function reject(reason: "rejected" | "busy" = "rejected"): Verb {
+  return element("Reject", { reason });
+}

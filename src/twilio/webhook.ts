@@ -152,7 +152,8 @@ function read(kind: VoiceWebhookKind, f: FieldReader): VoiceWebhookEvent {
         callSid: f.required("CallSid"),
         accountSid: f.required("AccountSid"),
         from: f.required("From"),
-        to: f.required("To"),
+        // Voice SDK (client:) calls may come with no To at all.
+        to: f.optional("To") ?? "",
         direction: f.oneOf("Direction", CALL_DIRECTIONS),
         callStatus: f.oneOf("CallStatus", CALL_STATUSES),
       };
@@ -175,7 +176,7 @@ function read(kind: VoiceWebhookKind, f: FieldReader): VoiceWebhookEvent {
         kind,
         callSid: f.required("CallSid"),
         callStatus: f.oneOf("CallStatus", CALL_STATUSES),
-        to: f.required("To"),
+        to: f.optional("To") ?? "",
         from: f.required("From"),
         ...(callDuration !== undefined && { callDuration }),
       };

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { callLog } from "../../call/call-log.ts";
+import { listCalls } from "../../call/call-log.ts";
 import { phoneOf } from "../../config/service.ts";
 import { type Analytics, analyticsOf } from "./analytics-data.ts";
 import { Layout } from "./layout.tsx";
@@ -189,7 +189,7 @@ export function analyticsPages(): Hono<DashboardEnv> {
     const from = isDate(q.from) && q.from <= to ? q.from : daysBefore(to, DEFAULT_DAYS - 1);
     const number = (q.number ?? "").trim();
     const phone = number ? phoneOf(c.var.services, number, "number") : undefined;
-    const calls = await callLog(c.env).list({
+    const calls = await listCalls(c.env, {
       limit: ANALYTICS_MAX_CALLS,
       since: `${from}T00:00:00.000Z`,
       until: new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000).toISOString(),

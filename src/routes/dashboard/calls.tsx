@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { type CallFilter, callLog, findCall } from "../../call/call-log.ts";
+import { type CallFilter, findCall, listCalls } from "../../call/call-log.ts";
 import type { CallSummary, TurnRecord } from "../../call/summary.ts";
 import { phoneOf } from "../../config/service.ts";
 import { AppError } from "../../errors.ts";
@@ -297,7 +297,7 @@ export function callsPages(): Hono<DashboardEnv> {
   app.get("/", async (c) => {
     const query = parseCallsQuery(c.req.query());
     const phone = query.number ? phoneOf(c.var.services, query.number, "number") : undefined;
-    const calls = await callLog(c.env).list(callFilter(query, phone));
+    const calls = await listCalls(c.env, callFilter(query, phone));
     return c.html(<CallsList calls={calls} query={query} csrf={c.var.session.csrf} />);
   });
 

@@ -13,6 +13,8 @@ export interface ConfigFormProps {
   submit: string;
   /** fields shown but not editable (the number of an existing config) */
   readOnly?: string[];
+  /** hidden fields sent along (the template a new number started from) */
+  hidden?: Record<string, string>;
 }
 
 function display(value: unknown, kind: FieldSpec["kind"]): string {
@@ -121,10 +123,22 @@ function Field({
   );
 }
 
-export function ConfigForm({ action, csrf, specs, values, errors, submit, readOnly = [] }: ConfigFormProps) {
+export function ConfigForm({
+  action,
+  csrf,
+  specs,
+  values,
+  errors,
+  submit,
+  readOnly = [],
+  hidden = {},
+}: ConfigFormProps) {
   return (
     <form method="post" action={action} class="config" novalidate>
       <Csrf token={csrf} />
+      {Object.entries(hidden).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
       {errors[""] && (
         <p class="error" role="alert">
           {errors[""]}

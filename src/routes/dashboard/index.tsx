@@ -15,6 +15,7 @@ import { pageHeaders } from "../../http/page-headers.ts";
 import { errorFields, log } from "../../log.ts";
 import { analyticsPages } from "./analytics.tsx";
 import { callsPages } from "./calls.tsx";
+import { historyPages } from "./history.tsx";
 import { Layout, Notice } from "./layout.tsx";
 import { numbersPages } from "./numbers.tsx";
 import { testCallPages } from "./test-call.tsx";
@@ -170,6 +171,7 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
   });
   app.get("/", (c) => c.redirect("/dashboard/numbers", 303));
   app.route("/", testCallPages());
+  app.route("/numbers", historyPages());
   app.route("/numbers", numbersPages());
   app.route("/calls", callsPages());
   app.route("/analytics", analyticsPages());

@@ -8,6 +8,7 @@ import {
   UpdateConfigBody,
 } from "../../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../../config/service.ts";
+import { findTemplate, listTemplates, type Template } from "../../config/templates.ts";
 import { AppError, type ErrorDetail } from "../../errors.ts";
 import { DEFAULT_KEY_NAME } from "../../http/admin-keys.ts";
 import { issueDetails } from "../../http/validation.ts";
@@ -180,14 +181,38 @@ function NewNumber({
   csrf,
   values,
   errors,
+  templates = [],
+  template,
 }: {
   csrf: string;
   values: Record<string, unknown>;
   errors: Record<string, string>;
+  templates?: Template[];
+  template?: string | undefined;
 }) {
   return (
     <Layout title="New number" section="numbers" csrf={csrf}>
       <h1>New number</h1>
+      {templates.length > 0 && (
+        <form method="get" action="/dashboard/numbers/new" class="filters">
+          <div class="field">
+            <label for="template">Start from a template</label>
+            <select id="template" name="template">
+              <option value="" selected={!template}>
+                none (the defaults)
+              </option>
+              {templates.map((t) => (
+                <option value={t.name} selected={t.name === template}>
+                  {`${t.name}: ${t.description}`}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="submit" class="secondary">
+            Use template
+          </button>
+        </form>
+      )}
       <ConfigForm
         action="/dashboard/numbers"
         csrf={csrf}
@@ -195,6 +220,7 @@ function NewNumber({
         values={values}
         errors={errors}
         submit="Create number"
+        hidden={template ? { template } : {}}
       />
     </Layout>
   );
@@ -243,6 +269,9 @@ function EditNumber({
             {config.is_active ? "Deactivate" : "Activate"}
           </button>
         </form>
+        <a class="button secondary" href={`${path}/history`}>
+          History
+        </a>
         <a class="button" href={`${path}/test-call`}>
           Talk to this number
         </a>
@@ -319,7 +348,6 @@ function detailsOf(err: unknown): ErrorDetail[] {
 export function numbersPages(): Hono<DashboardEnv> {
   const app = new Hono<DashboardEnv>();
   const ctx = (c: { var: DashboardEnv["Variables"] }) => ({
-    requestId: c.var.requestId,
     via: "console" as const,
     change: { actor: c.var.session.name ?? DEFAULT_KEY_NAME },
   });
@@ -336,9 +364,19 @@ export function numbersPages(): Hono<DashboardEnv> {
     );
   });
 
-  app.get("/new", (c) =>
-    c.html(<NewNumber csrf={c.var.session.csrf} values={{ ...SETTING_DEFAULTS }} errors={{}} />),
-  );
+  app.get("/new", async (c) => {
+    const templates = await listTemplates(c.var.services.store);
+    const chosen = templates.find((t) => t.name === c.req.query("template"));
+    return c.html(
+      <NewNumber
+        csrf={c.var.session.csrf}
+        values={{ ...SETTING_DEFAULTS, ...chosen?.settings }}
+        errors={{}}
+        templates={templates}
+        template={chosen?.name}
+      />,
+    );
+  });
 
   app.post("/", async (c) => {
     const form = await formOf(c);
@@ -348,7 +386,16 @@ export function numbersPages(): Hono<DashboardEnv> {
       const parsed = CreateConfigBody.safeParse(input);
       if (parsed.success) {
         try {
-          const { config } = await saveConfig(c.var.services, parsed.data, ctx(c));
+          // The revision records the template the number started from.
+          const template =
+            typeof form.template === "string"
+              ? await findTemplate(c.var.services.store, form.template)
+              : null;
+          const context = ctx(c);
+          const { config } = await saveConfig(c.var.services, parsed.data, {
+            ...context,
+            change: { ...context.change, ...(template && { template: template.name }) },
+          });
           return c.redirect(
             `${numberPath(config.phone_number)}?done=${encodeURIComponent("Number saved.")}`,
             303,
@@ -360,7 +407,12 @@ export function numbersPages(): Hono<DashboardEnv> {
     }
     c.status(400);
     return c.html(
-      <NewNumber csrf={c.var.session.csrf} values={{ ...form, ...input }} errors={errorsByField(details)} />,
+      <NewNumber
+        csrf={c.var.session.csrf}
+        values={{ ...form, ...input }}
+        errors={errorsByField(details)}
+        template={typeof form.template === "string" ? form.template : undefined}
+      />,
     );
   });
 

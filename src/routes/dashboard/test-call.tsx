@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import { findCall } from "../../call/call-log.ts";
 import { notFound, phoneOf } from "../../config/service.ts";
 import { AppError } from "../../errors.ts";
-import { log } from "../../log.ts";
 import { Layout } from "./layout.tsx";
 import { numberPath } from "./numbers.tsx";
 import type { DashboardEnv } from "./types.ts";
@@ -89,10 +88,7 @@ export function testCallPages(): Hono<DashboardEnv> {
     const { services } = c.var;
     const phone = phoneOf(services, c.req.param("phone"));
     const callSid = `CA${randomHex(16)}`;
-    const { config, source } = await services.resolver.resolve(phone, {
-      callSid,
-      request_id: c.var.requestId,
-    });
+    const { config, source } = await services.resolver.resolve(phone, { call_sid: callSid });
     const origin = new URL(c.req.url).origin;
     await c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid)).start({
       callSid,
@@ -107,7 +103,7 @@ export function testCallPages(): Hono<DashboardEnv> {
       channel: "web",
       answeredAt: Date.now(),
     });
-    log.info("web_call_created", { request_id: c.var.requestId, callSid, to: config.phone_number });
+    services.log.info("web_call_created", { call_sid: callSid, to: config.phone_number });
     return c.json({
       call_sid: callSid,
       socket: `/dashboard/calls/${callSid}/socket`,

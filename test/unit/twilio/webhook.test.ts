@@ -50,7 +50,14 @@ describe("parseVoiceWebhook: incoming call", () => {
     expect(event.callSid).toBe(CALL);
   });
 
-  it.each(["CallSid", "AccountSid", "From", "To", "Direction", "CallStatus"])(
+  it("takes a Voice SDK call with no To (From=client:alice) as To empty", () => {
+    const form = incomingForm();
+    form.delete("To");
+    form.set("From", "client:alice");
+    expect(parseVoiceWebhook("incoming_call", form)).toMatchObject({ from: "client:alice", to: "" });
+  });
+
+  it.each(["CallSid", "AccountSid", "From", "Direction", "CallStatus"])(
     "names %s when it is missing",
     (field) => {
       const form = incomingForm();
