@@ -15,6 +15,13 @@ export const TOOLS_PHONE = "+12127000004";
 /** Speech-to-speech calls (conversation_mode "realtime"). */
 export const REALTIME_PHONE = "+12127000005";
 
+/** Config writes with history (issue 9): the store's put, each write a revision. */
+export const WRITE_PHONE = "+12127000006";
+/** The same writes without history: the baseline of WRITE_PHONE's. */
+export const WRITE_BARE_PHONE = "+12127000007";
+/** A number with a full history (100 revisions) for GET .../versions. */
+export const VERSIONS_PHONE = "+12127000008";
+
 /** How many numbers a store-miss batch may use: each op needs a number with no KV entry. */
 export const STORE_MISS_NUMBERS = 64;
 

@@ -1,5 +1,6 @@
 import { configRows, measureFloor, mongodbRow } from "./config.ts";
 import { consoleRows } from "./console.ts";
+import { historyRows } from "./history.ts";
 import { profileFrom } from "./profile.ts";
 import { loadAverage, type Row, renderFacts, renderTable, writeResults } from "./report.ts";
 import { routingRows } from "./routing.ts";
@@ -27,6 +28,7 @@ try {
   const floor = await measureFloor(stack, profile);
   const config = await configRows(stack, profile, floor);
   rows.push(...config.rows);
+  rows.push(...(await historyRows(stack, profile)));
   rows.push(...(await webhookRows(stack, profile, floor)));
   rows.push(...(await toolRows(stack, profile)));
   rows.push(...(await voiceRows(stack, profile)));

@@ -1,6 +1,7 @@
 import app from "../src/index.ts";
 import { errorFields, log } from "../src/log.ts";
 import { CONSOLE_PREPARATIONS } from "./worker-console.ts";
+import { HISTORY_OPERATIONS } from "./worker-history.ts";
 import { OPERATIONS, type OpInput, PREPARATIONS } from "./worker-ops.ts";
 import { ROUTING_OPERATIONS, ROUTING_PREPARATIONS } from "./worker-routing.ts";
 
@@ -12,14 +13,16 @@ import { ROUTING_OPERATIONS, ROUTING_PREPARATIONS } from "./worker-routing.ts";
  *   POST /__bench/prepare/<name>?...    put the caches and stores in the state an operation expects
  */
 
-export { CallLog, CallSession, EmbeddedConfigStore, MongoConfigStore } from "../src/index.ts";
+export { CallLog, CallSession, MongoConfigStore } from "../src/index.ts";
+// Production's store object plus the write without history that issue 9's bench row compares with.
+export { EmbeddedConfigStore } from "./worker-history.ts";
 
 async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
   if (url.pathname === "/__bench/empty") return new Response(null, { status: 204 });
   const match = /^\/__bench\/(op|prepare)\/([a-z-]+)$/.exec(url.pathname);
   const table =
     match?.[1] === "op"
-      ? { ...OPERATIONS, ...ROUTING_OPERATIONS }
+      ? { ...OPERATIONS, ...HISTORY_OPERATIONS, ...ROUTING_OPERATIONS }
       : { ...PREPARATIONS, ...CONSOLE_PREPARATIONS, ...ROUTING_PREPARATIONS };
   const name = match?.[2] ?? "";
   const run = Object.hasOwn(table, name) ? table[name] : undefined;

@@ -8,7 +8,7 @@ import { SYSTEM_ACTOR } from "../stores/revision.ts";
 import type { ChangeInfo } from "../stores/store.ts";
 import { notFound } from "./changes.ts";
 import { type E164, normalizePhoneNumber } from "./phone-number.ts";
-import type { CreateConfigBody, PhoneConfig, UpdateConfigBody } from "./schema.ts";
+import type { CreateConfigBody, PhoneConfig, PhoneSettings, UpdateConfigBody } from "./schema.ts";
 import { prepareTools, type ToolConfig } from "./tools.ts";
 
 /**
@@ -48,15 +48,28 @@ function toolsFor(services: Services, tools: ToolConfig[]): ToolConfig[] {
   return prepareTools(tools, { environment: ENVIRONMENT, defaultCountry: DEFAULT_COUNTRY });
 }
 
+/**
+ * A create body (already parsed by CreateConfigBody) as it is written: the number in E.164 and
+ * the settings with the checks that need the Worker's settings (tools: https outside
+ * development, E.164 transfer targets). Every create goes through it: POST, the console, an
+ * import. Throws AppError VALIDATION_ERROR whose details name each field and rule.
+ */
+export function createSettings(
+  services: Services,
+  input: CreateInput,
+): { phone: E164; settings: PhoneSettings } {
+  const { phone_number, ...body } = input;
+  const phone = phoneOf(services, phone_number);
+  return { phone, settings: { ...body, tools: toolsFor(services, body.tools) } };
+}
+
 /** Creates or replaces a number's configuration from a validated create body. */
 export async function saveConfig(
   services: Services,
   input: CreateInput,
   context: WriteContext,
 ): Promise<{ config: PhoneConfig; created: boolean }> {
-  const { phone_number, ...body } = input;
-  const phone = phoneOf(services, phone_number);
-  const settings = { ...body, tools: toolsFor(services, body.tools) };
+  const { phone, settings } = createSettings(services, input);
   const { config, created } = await services.changes.save(phone, settings, changeOf(context), {
     idempotency: context.idempotency,
   });

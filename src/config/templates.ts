@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";
 import { issueDetails } from "../http/validation.ts";
 import type { ConfigStore, StoredTemplate } from "../stores/store.ts";
-import { type PhoneSettings, UpdateConfigBody } from "./schema.ts";
+import { CreateConfigBody, type PhoneSettings, UpdateConfigBody } from "./schema.ts";
 
 /**
  * Templates: named, partial settings a new number can start from. Built-in ones ship with the
@@ -17,6 +17,27 @@ export const TemplateName = z
   .string()
   .regex(TEMPLATE_NAME, "must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit")
   .openapi({ example: "front-desk" });
+
+/**
+ * POST /admin/phone-config's body as documented: a create body plus an optional `template`.
+ * The applyTemplate middleware (src/routes/admin-templates.ts) replaces `template` with that
+ * template's settings under the body's own fields before this schema validates the body, so
+ * a body that reaches the route never holds it; an unknown name is a 400 naming it.
+ */
+export const CreateConfigRequest = CreateConfigBody.safeExtend({
+  template: TemplateName.optional().openapi({
+    description:
+      "A template's name (GET /admin/templates: built-in or your own). Every field the body leaves out comes from the template; the revision records its name. Unknown: 400.",
+    example: "receptionist",
+  }),
+}).openapi("PhoneConfigCreateRequest", {
+  example: {
+    phone_number: "+18668134984",
+    template: "receptionist",
+    display_name: "Front desk",
+    greeting: "Thanks for calling Acme Dental. How can I help you today?",
+  },
+});
 
 /** Any subset of the settings, each under its field's rule; `phone_number` has no place here. */
 export const TemplateSettings = UpdateConfigBody.omit({ phone_number: true }).openapi("TemplateSettings");

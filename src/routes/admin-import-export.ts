@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { CreateConfigBody, type PhoneConfig, type PhoneSettings } from "../config/schema.ts";
+import { createSettings } from "../config/service.ts";
 import { builtinTemplate, TemplateBody } from "../config/templates.ts";
 import { AppError, type ErrorDetail } from "../errors.ts";
 import { boolQuery, requireJson, security, WriteHeaders } from "../http/admin-openapi.ts";
@@ -10,6 +11,7 @@ import { ADMIN_ERRORS, errorResponses, json, WRITE_ERRORS } from "../http/openap
 import type { App } from "../http/types.ts";
 import { issueDetails } from "../http/validation.ts";
 import { log } from "../log.ts";
+import type { Services } from "../services.ts";
 import { diffSettings, settingsOf } from "../stores/revision.ts";
 import type { StoredTemplate } from "../stores/store.ts";
 
@@ -113,11 +115,17 @@ const importRoute = createRoute({
 
 type Settings = PhoneSettings;
 
-/** Every document checked; the problems of all of them, or the parsed numbers and templates. */
+/**
+ * Every document checked by the create rules of POST /admin/phone-config (the schema, then
+ * createSettings: tools' https and E.164 targets); the problems of all of them, each field
+ * prefixed with the document's place (`configs[2].tools.0.url`), or the parsed numbers and
+ * templates.
+ */
 function validateImport(
   doc: z.output<typeof ExportDocument>,
-  country: string,
+  services: Services,
 ): { configs: Map<string, Settings>; templates: StoredTemplate[] } {
+  const country = services.settings.DEFAULT_COUNTRY;
   const problems: ErrorDetail[] = [];
   const configs = new Map<string, Settings>();
   doc.configs.forEach((raw, i) => {
@@ -141,6 +149,16 @@ function validateImport(
       return;
     }
     if (!phone) return;
+    let prepared: ReturnType<typeof createSettings>;
+    try {
+      prepared = createSettings(services, parsed.data);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== "VALIDATION_ERROR") throw err;
+      for (const d of err.details) {
+        problems.push({ ...d, field: `${where}.${d.field}`, message: `${phone}: ${d.message}` });
+      }
+      return;
+    }
     if (configs.has(phone)) {
       problems.push({
         field: `${where}.phone_number`,
@@ -149,8 +167,7 @@ function validateImport(
       });
       return;
     }
-    const { phone_number: _p, ...settings } = parsed.data;
-    configs.set(phone, settings);
+    configs.set(phone, prepared.settings);
   });
   const templates: StoredTemplate[] = [];
   doc.templates.forEach((raw, i) => {
@@ -204,9 +221,9 @@ export function registerImportExportRoutes(app: App): void {
   });
 
   app.openapi(importRoute, async (c) => {
-    const { store, changes, settings: workerSettings } = c.var.services;
+    const { store, changes } = c.var.services;
     const { dry_run: dryRun, prune } = c.req.valid("query");
-    const { configs, templates } = validateImport(c.req.valid("json"), workerSettings.DEFAULT_COUNTRY);
+    const { configs, templates } = validateImport(c.req.valid("json"), c.var.services);
     const change = changeOf(c);
 
     const existing = new Map<string, PhoneConfig>(

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { configWarnings } from "../config/models.ts";
-import { CreateConfigBody, PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
+import { PhoneConfigSchema, UpdateConfigBody } from "../config/schema.ts";
 import { notFound, phoneOf, removeConfig, saveConfig, updateConfig } from "../config/service.ts";
+import { CreateConfigRequest } from "../config/templates.ts";
 import {
   boolQuery,
   ChangeHeaders,
@@ -68,7 +69,10 @@ const createConfig = createRoute({
   request: {
     headers: WriteHeaders,
     body: {
-      ...json(CreateConfigBody, "The configuration, or a template's name and the fields that differ from it"),
+      ...json(
+        CreateConfigRequest,
+        "The configuration, or a template's name and the fields that differ from it",
+      ),
       required: true,
     },
   },
@@ -153,7 +157,9 @@ const deleteConfig = createRoute({
 export function registerPhoneConfigRoutes(app: App): void {
   app.openapi(createConfig, async (c) => {
     const given = Object.keys(await c.req.json());
-    const { config, created } = await saveConfig(c.var.services, c.req.valid("json"), {
+    // applyTemplate has already put the template's settings in the body (and its name in c.var.template).
+    const { template: _template, ...input } = c.req.valid("json");
+    const { config, created } = await saveConfig(c.var.services, input, {
       requestId: c.var.requestId,
       via: "api",
       idempotency: c.var.idempotency,

@@ -315,7 +315,7 @@ describe("docs and health", () => {
     );
     expect(Object.keys(put.responses)).toContain("412");
     expect(spec.json.components.schemas.DiffResponse.example.changes[0].field).toBe("greeting");
-    const create = spec.json.components.schemas.PhoneConfigCreate;
+    const create = spec.json.components.schemas.PhoneConfigCreateRequest;
     expect(create.required).toEqual(
       expect.arrayContaining(["phone_number", "display_name", "system_prompt", "greeting"]),
     );

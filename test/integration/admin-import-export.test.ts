@@ -113,4 +113,57 @@ describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
     expect(JSON.stringify(res.json.error.details)).toContain(bad);
     expect((await admin("GET", `/admin/phone-config/${good}`)).status).toBe(404);
   });
+
+  it("checks tools as POST does (https outside development, unique names, E.164 targets), writing nothing", async () => {
+    const admin = adminClient(await envFor(backend, { ENVIRONMENT: "production" }));
+    const [good, plainHttp, twice, badTarget] = [uniquePhone(), uniquePhone(), uniquePhone(), uniquePhone()];
+    const webhook = (name: string, url = "https://orders.example.com/lookup") => ({
+      type: "webhook",
+      name,
+      description: "Look up an order.",
+      url,
+      parameters: { type: "object", properties: { order_id: { type: "string" } } },
+    });
+    const body = {
+      configs: [
+        sampleBody(good, { tools: [webhook("lookup_order")] }),
+        sampleBody(plainHttp, { tools: [webhook("lookup_order", "http://orders.example.com/lookup")] }),
+        sampleBody(twice, { tools: [webhook("lookup_order"), webhook("lookup_order")] }),
+        sampleBody(badTarget, { tools: [{ type: "transfer", targets: [{ name: "Sales", to: "12" }] }] }),
+      ],
+    };
+    // The same document POSTed alone is refused for the same reason.
+    const posted = await admin("POST", "/admin/phone-config", { body: body.configs[1] });
+    expect(posted.status).toBe(400);
+    expect(posted.json.error.details).toContainEqual(
+      expect.objectContaining({ field: "tools.0.url", rule: "https" }),
+    );
+
+    for (const dryRun of [true, false]) {
+      const res = await admin("POST", `/admin/phone-configs/import?dry_run=${dryRun}`, { body });
+      expect(res.status, JSON.stringify(res.json)).toBe(400);
+      const details: Array<{ field: string; rule: string; message: string }> = res.json.error.details;
+      expect(details).toContainEqual(
+        expect.objectContaining({
+          field: "configs[1].tools.0.url",
+          rule: "https",
+          message: expect.stringContaining(plainHttp),
+        }),
+      );
+      expect(details).toContainEqual(
+        expect.objectContaining({ field: expect.stringMatching(/^configs\[2\]\.tools/), rule: "unique" }),
+      );
+      expect(details).toContainEqual(
+        expect.objectContaining({
+          field: "configs[3].tools.0.targets.0.to",
+          rule: "e164_or_sip",
+          message: expect.stringContaining(badTarget),
+        }),
+      );
+      expect(details.some((d) => d.field.startsWith("configs[0]"))).toBe(false);
+    }
+    for (const phone of [good, plainHttp, twice, badTarget]) {
+      expect((await admin("GET", `/admin/phone-config/${phone}`)).status).toBe(404);
+    }
+  });
 });

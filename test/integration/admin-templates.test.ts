@@ -4,6 +4,29 @@ import { BUILTIN_TEMPLATES } from "../../src/config/templates.ts";
 import { uniquePhone } from "../support/admin.ts";
 import { adminClient, envFor, STORE_BACKENDS } from "../support/store-envs.ts";
 
+describe("POST /admin/phone-config in /openapi.json", () => {
+  it("documents `template` in the create body's schema, and its example creates a number from that template", async () => {
+    const admin = adminClient(await envFor("embedded"));
+    const spec = (await admin("GET", "/openapi.json", { key: null })).json;
+    const ref = spec.paths["/admin/phone-config"].post.requestBody.content["application/json"].schema.$ref;
+    expect(ref).toBe("#/components/schemas/PhoneConfigCreateRequest");
+    const schema = spec.components.schemas.PhoneConfigCreateRequest;
+    expect(schema.properties.template).toMatchObject({ type: "string", example: "receptionist" });
+    expect(schema.properties.template.description).toMatch(/template/);
+    expect(schema.required).toContain("phone_number");
+    expect(schema.required ?? []).not.toContain("template");
+
+    const example = { ...schema.example, phone_number: uniquePhone() };
+    expect(example.template).toBe("receptionist");
+    const created = await admin("POST", "/admin/phone-config", { body: example });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const receptionist = BUILTIN_TEMPLATES.find((t) => t.name === "receptionist");
+    expect(created.json.config.system_prompt).toBe(receptionist?.settings.system_prompt);
+    expect(created.json.config.greeting).toBe(example.greeting);
+    expect(created.json.config).not.toHaveProperty("template");
+  });
+});
+
 describe("built-in templates", () => {
   it("has receptionist, after-hours, appointments, sales and support, each valid and written for the ear", () => {
     expect(BUILTIN_TEMPLATES.map((t) => t.name)).toEqual([
