@@ -4,6 +4,7 @@ import {
   accumulate,
   type CallFacts,
   callFacts,
+  mergeGroups,
   type PartialGroup,
 } from "./analytics.ts";
 import type { CallSummary } from "./summary.ts";
@@ -177,6 +178,21 @@ export async function fanOut<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/**
+ * Analytics groups over one number's shard (E.164 or "unknown") or, with null, every shard:
+ * each shard folds its own stored facts, FAN_OUT at a time, and the partial groups merge
+ * exactly. The one computation behind GET /admin/analytics and the console's analytics page.
+ */
+export async function queryAnalytics(
+  env: Env,
+  phone: string | null,
+  range: AnalyticsRange & { from: string; to: string },
+): Promise<{ groups: PartialGroup[]; shards: number }> {
+  const numbers = phone ? [phone] : await callLogNumbers(env);
+  const partials = await fanOut(numbers, FAN_OUT, (n) => callLog(env, n).analytics(range));
+  return { groups: mergeGroups(partials), shards: numbers.length };
 }
 
 export interface CallFilter {
