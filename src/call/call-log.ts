@@ -93,7 +93,8 @@ export class CallLog extends DurableObject<Env> {
 
   /**
    * Most recent first. `since`/`until` bound started_at (ISO 8601, inclusive/exclusive);
-   * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet).
+   * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet);
+   * `variant` the A/B variant the call got.
    */
   async list(filter: Omit<CallFilter, "phoneNumber">): Promise<CallSummary[]> {
     const where: string[] = [];
@@ -110,6 +111,10 @@ export class CallLog extends DurableObject<Env> {
     else if (filter.endReason) {
       where.push("json_extract(summary, '$.end_reason') = ?");
       args.push(filter.endReason);
+    }
+    if (filter.variant) {
+      where.push("json_extract(summary, '$.variant') = ?");
+      args.push(filter.variant);
     }
     const sql = `SELECT summary FROM calls ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY started_at DESC LIMIT ?`;
@@ -202,6 +207,8 @@ export interface CallFilter {
   since?: string;
   until?: string;
   endReason?: string;
+  /** the A/B variant's name (routing's `variants`) */
+  variant?: string;
 }
 
 /** Recent calls, newest first: one number's shard, or every shard merged (FAN_OUT at a time). */
