@@ -65,18 +65,27 @@ function numberSet(numbers: string[]): Set<string> {
   return set;
 }
 
+// libphonenumber's parse costs more than all the rules together; a caller's country never
+// changes, so it is kept per number (bounded: emptied when full).
+const COUNTRY_CACHE_SIZE = 10_000;
+const countries = new Map<string, string | null>();
+
+/** The ISO 3166 alpha-2 country of an E.164 number, from libphonenumber; null when it has none. */
+function countryOf(number: string): string | null {
+  let country = countries.get(number);
+  if (country === undefined) {
+    country = parsePhoneNumberFromString(number)?.country ?? null;
+    if (countries.size >= COUNTRY_CACHE_SIZE) countries.clear();
+    countries.set(number, country);
+  }
+  return country;
+}
+
 /** The first rule matching `caller` (Twilio's From, or To on an outbound call), or null. */
 export function matchCallerRule<R extends CallerRule>(rules: readonly R[], caller: string): R | null {
   if (rules.length === 0) return null;
   const anonymous = isAnonymous(caller);
   const number = anonymous ? null : callerNumber(caller);
-  // libphonenumber only when a rule asks for a country, and once per call.
-  let country: string | null | undefined;
-  const countryOf = () => {
-    if (country === undefined)
-      country = number ? (parsePhoneNumberFromString(number)?.country ?? null) : null;
-    return country;
-  };
   for (const rule of rules) {
     const m = rule.match;
     if (m.anonymous && anonymous) return rule;
@@ -84,7 +93,8 @@ export function matchCallerRule<R extends CallerRule>(rules: readonly R[], calle
     if (m.numbers && numberSet(m.numbers).has(number)) return rule;
     if (m.prefixes?.some((p) => number.startsWith(p))) return rule;
     if (m.countries) {
-      const c = countryOf();
+      // libphonenumber only when a rule asks for a country.
+      const c = countryOf(number);
       if (c && m.countries.includes(c)) return rule;
     }
   }

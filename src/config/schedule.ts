@@ -49,13 +49,21 @@ const PREVIOUS_DAY: Record<Weekday, Weekday> = {
   sun: "sat",
 };
 
-// Building a DateTimeFormat costs far more than using one; time zones per isolate are few.
-const formatters = new Map<string, Intl.DateTimeFormat>();
+// Building a DateTimeFormat costs far more than using one, and formatting costs more than the
+// rest of routing: one formatter per time zone (few per isolate), and each zone's last answer
+// kept for the UTC minute it falls in.
+interface ZoneClock {
+  format: Intl.DateTimeFormat;
+  /** start (ms since epoch) of the UTC minute `local` holds for, or NaN before the first call */
+  minute: number;
+  local: LocalTime;
+}
+const clocks = new Map<string, ZoneClock>();
 
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
+function clock(timeZone: string): ZoneClock {
+  let c = clocks.get(timeZone);
+  if (!c) {
+    const format = new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",
       weekday: "short",
@@ -64,21 +72,34 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
       day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
+      second: "2-digit",
     });
-    formatters.set(timeZone, f);
+    c = { format, minute: Number.NaN, local: { date: "", day: "mon", minutes: 0 } };
+    clocks.set(timeZone, c);
   }
-  return f;
+  return c;
 }
 
 /** The wall-clock date, weekday and minute of `at` in `timeZone`. Throws RangeError for an unknown zone. */
 export function localTime(at: Date, timeZone: string): LocalTime {
+  const c = clock(timeZone);
+  const ms = at.getTime();
+  const minute = ms - (((ms % 60_000) + 60_000) % 60_000);
+  if (minute === c.minute) return c.local;
   const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(at)) parts[p.type] = p.value;
-  return {
+  for (const p of c.format.formatToParts(at)) parts[p.type] = p.value;
+  const local: LocalTime = {
     date: `${parts.year}-${parts.month}-${parts.day}`,
     day: DAY_OF[parts.weekday as string] as Weekday,
     minutes: Number(parts.hour) * 60 + Number(parts.minute),
   };
+  // Every zone's offset today is whole minutes, so the whole UTC minute shares one local
+  // minute; the odd historical offset with seconds (local seconds differ) is never reused.
+  if (Number(parts.second) === at.getUTCSeconds()) {
+    c.minute = minute;
+    c.local = local;
+  }
+  return local;
 }
 
 function minutesOf(hhmm: string): number {

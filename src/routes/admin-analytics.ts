@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { daysBetween, END_REASONS, finish, GROUP_BY, mergeGroups } from "../call/analytics.ts";
-import { callLog, callLogNumbers, FAN_OUT, fanOut } from "../call/call-log.ts";
+import { daysBetween, END_REASONS, finish, GROUP_BY } from "../call/analytics.ts";
+import { queryAnalytics } from "../call/call-log.ts";
 import type { E164 } from "../config/phone-number.ts";
 import { isTimeZone } from "../config/routing-schema.ts";
 import { localMidnight, localTime } from "../config/schedule.ts";
@@ -113,14 +113,13 @@ export function registerAnalyticsRoutes(app: App): void {
       });
     }
     const phone = q.phone_number ? shardName(q.phone_number, services.settings.DEFAULT_COUNTRY) : null;
-    const numbers = phone ? [phone] : await callLogNumbers(c.env);
     const range = {
       groupBy: q.group_by,
       timezone: q.timezone,
       from: from.toISOString(),
       to: to.toISOString(),
     };
-    const partials = await fanOut(numbers, FAN_OUT, (n) => callLog(c.env, n).analytics(range));
+    const { groups: merged, shards } = await queryAnalytics(c.env, phone, range);
 
     let fillKeys: (string | null)[] | null = null;
     if (q.fill) {
@@ -139,7 +138,7 @@ export function registerAnalyticsRoutes(app: App): void {
         fillKeys = [...names, null];
       }
     }
-    const groups = finish(mergeGroups(partials), fillKeys);
+    const groups = finish(merged, fillKeys);
     return c.json(
       {
         success: true as const,
@@ -148,7 +147,7 @@ export function registerAnalyticsRoutes(app: App): void {
         to: range.to,
         timezone: q.timezone,
         group_by: q.group_by,
-        shards: numbers.length,
+        shards,
         groups,
       },
       200,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { callLog } from "../../src/call/call-log.ts";
 import type { CallSummary, TurnRecord } from "../../src/call/summary.ts";
 import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
+import { summary } from "../support/call-summary.ts";
 
 /** GET /admin/analytics against call summaries built by hand and stored in the number's shard. */
 
@@ -32,32 +33,6 @@ function streamTurn(firstFrame: number, interrupted = false): TurnRecord {
     reply: "hello",
     timings: { transcript_ms: 100, first_token_ms: 200, first_audio_ms: 300, first_frame_ms: firstFrame },
     ...(interrupted && { interrupted: true }),
-  };
-}
-
-function summary(phone: string, fields: Partial<CallSummary>): CallSummary {
-  return {
-    call_sid: `CA${crypto.randomUUID().replace(/-/g, "")}`,
-    from: "+14155550100",
-    to: phone,
-    display_name: "Sales Line",
-    config_version: 1,
-    config_source: "store",
-    uses_defaults: false,
-    mode: "turns",
-    channel: "phone",
-    recording_sid: null,
-    status: "ended",
-    started_at: "2026-11-02T10:00:00.000Z",
-    ended_at: "2026-11-02T10:01:00.000Z",
-    duration_seconds: 60,
-    end_reason: "completed",
-    turns: [],
-    number_rule: "to",
-    variant: null,
-    rule: null,
-    after_hours: false,
-    ...fields,
   };
 }
 

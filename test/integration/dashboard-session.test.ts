@@ -1,51 +1,10 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { testEnv } from "../support/env.ts";
+import { cookieJar, fetchPage, HOST, hidden, signIn } from "../support/console.ts";
 
 /**
  * The console's session and forgery checks at the HTTP level, on a public https host (where
  * the browser tests, on 127.0.0.1, cannot go): the cookie is Secure with the __Host- prefix.
  */
-
-const HOST = "https://console.example.test";
-
-function cookieJar() {
-  const jar = new Map<string, string>();
-  return {
-    header: () => [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
-    take(response: Response) {
-      for (const line of response.headers.getSetCookie()) {
-        const [pair = ""] = line.split(";");
-        const eq = pair.indexOf("=");
-        jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-      }
-    },
-  };
-}
-
-async function fetchPage(path: string, init: RequestInit & { cookie?: string } = {}) {
-  const headers = new Headers(init.headers);
-  if (init.cookie) headers.set("Cookie", init.cookie);
-  return exports.default.fetch(`${HOST}${path}`, { ...init, headers, redirect: "manual" });
-}
-
-const hidden = (html: string, name: string) =>
-  new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? "";
-
-async function signIn() {
-  const jar = cookieJar();
-  const page = await fetchPage("/dashboard/sign-in");
-  jar.take(page);
-  const token = hidden(await page.text(), "_csrf");
-  const response = await fetchPage("/dashboard/sign-in", {
-    method: "POST",
-    cookie: jar.header(),
-    headers: { Origin: HOST, "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ _csrf: token, key: testEnv.ADMIN_API_KEY, next: "/dashboard/numbers" }),
-  });
-  jar.take(response);
-  return { jar, response };
-}
 
 describe("console session", () => {
   it("sets a __Host- cookie that is Secure, HttpOnly, SameSite=Strict and lasts 12 hours", async () => {

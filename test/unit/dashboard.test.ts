@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { accumulate, callFacts } from "../../src/call/analytics.ts";
 import type { CallSummary, TurnRecord } from "../../src/call/summary.ts";
 import { CreateConfigBody } from "../../src/config/schema.ts";
-import { analyticsOf, percentile } from "../../src/routes/dashboard/analytics-data.ts";
+import { pageFigures } from "../../src/routes/dashboard/analytics-data.ts";
 import { errorsByField, fieldSpecs, formToInput } from "../../src/routes/dashboard/form.ts";
 import { stagesOf } from "../../src/routes/dashboard/waterfall.tsx";
 
@@ -14,13 +15,21 @@ const turn = (timings: Record<string, number>, outcome: TurnRecord["outcome"] = 
   timings: timings as unknown as TurnRecord["timings"],
 });
 
-const call = (started: string, seconds: number, reason: string | null, turns: TurnRecord[]): CallSummary =>
+const call = (
+  started: string,
+  seconds: number,
+  reason: string | null,
+  turns: TurnRecord[],
+  variant: string | null = null,
+): CallSummary =>
   ({
     call_sid: `CA${started}`,
+    status: "ended",
     started_at: started,
     duration_seconds: seconds,
     end_reason: reason,
     turns,
+    variant,
   }) as unknown as CallSummary;
 
 describe("console form from the API's schema", () => {
@@ -101,15 +110,37 @@ describe("latency waterfall", () => {
 });
 
 describe("analytics figures", () => {
-  it("counts calls, minutes, end reasons and latency per day, with empty days as zero", () => {
-    const data = analyticsOf(
+  // Built the way the shards build them: each summary's stored facts, folded by day and by variant.
+  const figures = (calls: CallSummary[], since: string, until: string) => {
+    const facts = calls.map(callFacts).filter((f) => f !== null);
+    return pageFigures(
+      accumulate(facts, { groupBy: "day", timezone: "UTC" }),
+      accumulate(facts, { groupBy: "variant", timezone: "UTC" }),
+      since,
+      until,
+    );
+  };
+
+  it("counts calls, minutes, end reasons, variants and latency per day, with empty days as zero", () => {
+    const data = figures(
       [
-        call("2026-03-01T10:00:00.000Z", 90, "completed", [
-          turn({ total_ms: 800 }),
-          turn({ total_ms: 1200 }),
-        ]),
-        call("2026-03-01T11:00:00.000Z", 30, "busy", [turn({ total_ms: 0 }, "silence")]),
-        call("2026-03-03T09:00:00.000Z", 60, "completed", [turn({ first_frame_ms: 600 })]),
+        call(
+          "2026-03-01T10:00:00.000Z",
+          90,
+          "completed",
+          [turn({ stt_ms: 100, llm_ms: 500, tts_ms: 200 }), turn({ stt_ms: 200, llm_ms: 800, tts_ms: 200 })],
+          "a",
+        ),
+        call(
+          "2026-03-01T11:00:00.000Z",
+          30,
+          "busy",
+          [turn({ stt_ms: 0, llm_ms: 0, tts_ms: 0 }, "silence")],
+          "b",
+        ),
+        call("2026-03-03T09:00:00.000Z", 60, "completed", [turn({ first_frame_ms: 600 })], "a"),
+        // Still in progress: no outcome yet, so not counted (as in GET /admin/analytics).
+        call("2026-03-03T10:00:00.000Z", 0, null, []),
       ],
       "2026-03-01",
       "2026-03-03",
@@ -120,16 +151,14 @@ describe("analytics figures", () => {
       ["2026-03-03", 1, 1],
     ]);
     expect(data.days[0]).toMatchObject({ p50_ms: 800, p90_ms: 1200 });
-    expect(data.totals).toMatchObject({ calls: 3, minutes: 3, turns: 4, p50_ms: 800 });
+    expect(data.totals).toEqual({ calls: 3, minutes: 3, turns: 4, p50_ms: 800, p90_ms: 1200 });
     expect(data.end_reasons).toEqual([
       { reason: "completed", calls: 2 },
       { reason: "busy", calls: 1 },
     ]);
-  });
-
-  it("takes nearest-rank percentiles", () => {
-    expect(percentile([], 50)).toBeNull();
-    expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
-    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)).toBe(9);
+    expect(data.variants).toEqual([
+      { variant: "a", calls: 2, minutes: 2.5, p50_ms: 800 },
+      { variant: "b", calls: 1, minutes: 0.5, p50_ms: null },
+    ]);
   });
 });

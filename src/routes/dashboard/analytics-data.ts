@@ -1,10 +1,18 @@
-import type { CallSummary, TurnRecord } from "../../call/summary.ts";
+import {
+  type AnalyticsGroup,
+  daysBetween,
+  finish,
+  mergeGroups,
+  type PartialGroup,
+} from "../../call/analytics.ts";
+import { queryAnalytics } from "../../call/call-log.ts";
 
 /**
- * The analytics page's figures from call summaries: calls and minutes per day, end reasons,
- * p50/p90 response latency per day, and per-variant figures where calls carry a variant.
- * Response latency is what a caller waits after speaking: first frame sent (stream) or the
- * whole turn (turns mode), in ms; only turns that produced a reply count.
+ * The analytics page's figures, from the same per-shard computation as GET /admin/analytics
+ * (src/call/analytics.ts, over every ended call's stored facts): calls and minutes per day,
+ * end reasons, p50/p90 per-turn latency per day, and per-variant figures where calls carry a
+ * variant. Per-turn latency is STT + LLM + TTS in turns mode, end of speech to first frame in
+ * stream mode, in ms. Days are UTC.
  */
 
 export interface DayFigures {
@@ -23,84 +31,66 @@ export interface Analytics {
   variants: { variant: string; calls: number; minutes: number; p50_ms: number | null }[];
 }
 
-/** The latency a caller felt in this turn, in ms; null for silence or failure. */
-export function responseLatency(turn: TurnRecord): number | null {
-  if (turn.outcome !== "reply") return null;
-  const t = turn.timings as unknown as Record<string, number | undefined>;
-  const ms = t.first_frame_ms ?? t.total_ms;
-  return typeof ms === "number" && Number.isFinite(ms) ? ms : null;
-}
+const minutes = (g: AnalyticsGroup) => Math.round((g.duration_seconds.total / 60) * 10) / 10;
 
-/** Nearest-rank percentile of unsorted values; null for none. */
-export function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
-}
-
-const minutesOf = (call: CallSummary) => (call.duration_seconds ?? 0) / 60;
-const round1 = (n: number) => Math.round(n * 10) / 10;
-
-/** Every day from `since` to `until` (inclusive, UTC), so quiet days show as zero. */
-function dayRange(since: string, until: string): string[] {
-  const days: string[] = [];
-  for (let t = Date.parse(`${since}T00:00:00Z`); t <= Date.parse(`${until}T00:00:00Z`); t += 86_400_000) {
-    days.push(new Date(t).toISOString().slice(0, 10));
-  }
-  return days;
-}
-
-export function analyticsOf(calls: CallSummary[], since: string, until: string): Analytics {
-  const byDay = new Map<string, { calls: number; minutes: number; latencies: number[] }>();
-  for (const day of dayRange(since, until)) byDay.set(day, { calls: 0, minutes: 0, latencies: [] });
-  const reasons = new Map<string, number>();
-  const variants = new Map<string, { calls: number; minutes: number; latencies: number[] }>();
-  const all: number[] = [];
-  let turns = 0;
-  for (const call of calls) {
-    const latencies = call.turns.map(responseLatency).filter((ms): ms is number => ms !== null);
-    turns += call.turns.length;
-    all.push(...latencies);
-    const day = byDay.get(call.started_at.slice(0, 10));
-    if (day) {
-      day.calls += 1;
-      day.minutes += minutesOf(call);
-      day.latencies.push(...latencies);
-    }
-    const reason = call.end_reason ?? "in_progress";
-    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    const variant = (call as CallSummary & { variant?: string | null }).variant;
-    if (variant) {
-      const v = variants.get(variant) ?? { calls: 0, minutes: 0, latencies: [] };
-      v.calls += 1;
-      v.minutes += minutesOf(call);
-      v.latencies.push(...latencies);
-      variants.set(variant, v);
-    }
-  }
+/**
+ * The page's figures from the API's partial groups by day and by variant (UTC days from
+ * `since` to `until`, inclusive, quiet days as zero).
+ */
+export function pageFigures(
+  byDay: PartialGroup[],
+  byVariant: PartialGroup[],
+  since: string,
+  until: string,
+): Analytics {
+  const days = finish(byDay, daysBetween(since, until));
+  // Every day's groups as one: the totals and end reasons of the range.
+  const merged = mergeGroups([byDay.map((g) => ({ ...g, key: null }))]);
+  const all = finish(merged, [null])[0] as AnalyticsGroup;
   return {
-    days: [...byDay].map(([day, d]) => ({
-      day,
+    days: days.map((d) => ({
+      day: d.key as string,
       calls: d.calls,
-      minutes: round1(d.minutes),
-      p50_ms: percentile(d.latencies, 50),
-      p90_ms: percentile(d.latencies, 90),
+      minutes: minutes(d),
+      p50_ms: d.turn_latency_ms.p50,
+      p90_ms: d.turn_latency_ms.p90,
     })),
     totals: {
-      calls: calls.length,
-      minutes: round1(calls.reduce((sum, c) => sum + minutesOf(c), 0)),
-      turns,
-      p50_ms: percentile(all, 50),
-      p90_ms: percentile(all, 90),
+      calls: all.calls,
+      minutes: minutes(all),
+      turns: merged[0]?.turns_total ?? 0,
+      p50_ms: all.turn_latency_ms.p50,
+      p90_ms: all.turn_latency_ms.p90,
     },
-    end_reasons: [...reasons]
-      .map(([reason, n]) => ({ reason, calls: n }))
+    end_reasons: Object.entries(all.end_reasons)
+      .map(([reason, calls]) => ({ reason, calls }))
       .sort((a, b) => b.calls - a.calls || a.reason.localeCompare(b.reason)),
-    variants: [...variants].map(([variant, v]) => ({
-      variant,
-      calls: v.calls,
-      minutes: round1(v.minutes),
-      p50_ms: percentile(v.latencies, 50),
-    })),
+    variants: finish(byVariant, null)
+      .filter((g) => g.key !== null)
+      .map((g) => ({
+        variant: g.key as string,
+        calls: g.calls,
+        minutes: minutes(g),
+        p50_ms: g.turn_latency_ms.p50,
+      })),
   };
+}
+
+/** One number's figures (E.164, or null for every number) between two UTC days, inclusive. */
+export async function analyticsFor(
+  env: Env,
+  phone: string | null,
+  since: string,
+  until: string,
+): Promise<Analytics> {
+  const range = {
+    timezone: "UTC",
+    from: `${since}T00:00:00.000Z`,
+    to: new Date(Date.parse(`${until}T00:00:00Z`) + 86_400_000).toISOString(),
+  };
+  const [byDay, byVariant] = await Promise.all([
+    queryAnalytics(env, phone, { ...range, groupBy: "day" }),
+    queryAnalytics(env, phone, { ...range, groupBy: "variant" }),
+  ]);
+  return pageFigures(byDay.groups, byVariant.groups, since, until);
 }

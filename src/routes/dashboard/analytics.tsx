@@ -1,19 +1,16 @@
 import { Hono } from "hono";
-import { listCalls } from "../../call/call-log.ts";
 import { phoneOf } from "../../config/service.ts";
-import { type Analytics, analyticsOf } from "./analytics-data.ts";
+import { type Analytics, analyticsFor } from "./analytics-data.ts";
 import { Layout } from "./layout.tsx";
 import type { DashboardEnv } from "./types.ts";
 
 /**
- * Analytics per number or across numbers: calls and minutes per day, end reasons, p50/p90
- * response latency over time, and variants where calls carry one. Charts are Chart.js
+ * Analytics per number or across numbers, from the API's own figures (src/call/analytics.ts):
+ * calls and minutes per day, end reasons, p50/p90 per-turn latency over time, and variants where calls carry one. Charts are Chart.js
  * (pinned in package.json, served from assets/vendor) drawn by assets/console/charts.js from
  * the JSON block on the page; each chart has its figures in a table too.
  */
 
-/** Calls read for one page: the most recent this many in the range. */
-export const ANALYTICS_MAX_CALLS = 10_000;
 const DEFAULT_DAYS = 14;
 
 const isDate = (v: string | undefined): v is string => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v);
@@ -27,14 +24,12 @@ function AnalyticsPage({
   number,
   from,
   to,
-  capped,
   csrf,
 }: {
   data: Analytics;
   number: string;
   from: string;
   to: string;
-  capped: boolean;
   csrf: string;
 }) {
   return (
@@ -60,11 +55,6 @@ function AnalyticsPage({
         </div>
         <button type="submit">Show</button>
       </form>
-      {capped && (
-        <p class="hint">
-          Only the most recent {ANALYTICS_MAX_CALLS.toLocaleString("en")} calls in this range are counted.
-        </p>
-      )}
       <ul class="stats" aria-label="Totals">
         <li>
           <strong data-total="calls">{data.totals.calls}</strong> calls
@@ -76,10 +66,10 @@ function AnalyticsPage({
           <strong>{data.totals.turns}</strong> turns
         </li>
         <li>
-          <strong>{ms(data.totals.p50_ms)}</strong> p50 response
+          <strong>{ms(data.totals.p50_ms)}</strong> p50 turn latency
         </li>
         <li>
-          <strong>{ms(data.totals.p90_ms)}</strong> p90 response
+          <strong>{ms(data.totals.p90_ms)}</strong> p90 turn latency
         </li>
       </ul>
       {/* Not executed (a data block), so the CSP needs no exception; `<` escaped so it cannot end the element. */}
@@ -96,7 +86,7 @@ function AnalyticsPage({
       <div class="chart">
         <canvas id="chart-minutes" role="img" aria-labelledby="minutes-per-day" />
       </div>
-      <h2 id="latency">Response latency (p50, p90)</h2>
+      <h2 id="latency">Turn latency (p50, p90)</h2>
       <div class="chart">
         <canvas id="chart-latency" role="img" aria-labelledby="latency" />
       </div>
@@ -133,7 +123,7 @@ function AnalyticsPage({
                   <th scope="col">Variant</th>
                   <th scope="col">Calls</th>
                   <th scope="col">Minutes</th>
-                  <th scope="col">p50 response</th>
+                  <th scope="col">p50 turn latency</th>
                 </tr>
               </thead>
               <tbody>
@@ -189,21 +179,9 @@ export function analyticsPages(): Hono<DashboardEnv> {
     const from = isDate(q.from) && q.from <= to ? q.from : daysBefore(to, DEFAULT_DAYS - 1);
     const number = (q.number ?? "").trim();
     const phone = number ? phoneOf(c.var.services, number, "number") : undefined;
-    const calls = await listCalls(c.env, {
-      limit: ANALYTICS_MAX_CALLS,
-      since: `${from}T00:00:00.000Z`,
-      until: new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000).toISOString(),
-      ...(phone && { phoneNumber: phone }),
-    });
+    const data = await analyticsFor(c.env, phone ?? null, from, to);
     return c.html(
-      <AnalyticsPage
-        data={analyticsOf(calls, from, to)}
-        number={phone ?? ""}
-        from={from}
-        to={to}
-        capped={calls.length === ANALYTICS_MAX_CALLS}
-        csrf={c.var.session.csrf}
-      />,
+      <AnalyticsPage data={data} number={phone ?? ""} from={from} to={to} csrf={c.var.session.csrf} />,
     );
   });
   return app;

@@ -36,6 +36,8 @@ export interface CallsQuery {
   from: string;
   to: string;
   end_reason: string;
+  /** an A/B variant's name; "" for any */
+  variant: string;
 }
 
 const isDate = (v: string | undefined): v is string => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v);
@@ -48,6 +50,7 @@ export function parseCallsQuery(query: Record<string, string>): CallsQuery {
     end_reason: (END_REASONS as readonly string[]).includes(query.end_reason ?? "")
       ? (query.end_reason ?? "")
       : "",
+    variant: (query.variant ?? "").trim().slice(0, 64),
   };
 }
 
@@ -60,6 +63,7 @@ export function callFilter(q: CallsQuery, phoneNumber: string | undefined, limit
     ...(q.from && { since: `${q.from}T00:00:00.000Z` }),
     ...(q.to && { until: nextDay(q.to) }),
     ...(q.end_reason && { endReason: q.end_reason }),
+    ...(q.variant && { variant: q.variant }),
   };
 }
 
@@ -104,6 +108,10 @@ function CallsList({ calls, query, csrf }: { calls: CallSummary[]; query: CallsQ
             ))}
           </select>
         </div>
+        <div class="field">
+          <label for="variant">Variant</label>
+          <input id="variant" name="variant" type="search" value={query.variant} placeholder="any" />
+        </div>
         <button type="submit">Filter</button>
       </form>
       <p class="count" aria-live="polite">
@@ -122,6 +130,7 @@ function CallsList({ calls, query, csrf }: { calls: CallSummary[]; query: CallsQ
                 <th scope="col">Mode</th>
                 <th scope="col">Duration</th>
                 <th scope="col">Turns</th>
+                <th scope="col">Variant</th>
                 <th scope="col">Ended</th>
               </tr>
             </thead>
@@ -142,6 +151,7 @@ function CallsList({ calls, query, csrf }: { calls: CallSummary[]; query: CallsQ
                   <td>{call.mode}</td>
                   <td>{duration(call.duration_seconds)}</td>
                   <td>{call.turns.length}</td>
+                  <td>{call.variant ?? ""}</td>
                   <td>
                     <EndBadge call={call} />
                   </td>
