@@ -1,6 +1,6 @@
 import { Validator } from "@cfworker/json-schema";
 import { z } from "@hono/zod-openapi";
-import { AppError, type ErrorDetail } from "../errors.ts";
+import type { ErrorDetail } from "../errors.ts";
 import { normalizePhoneNumber } from "./phone-number.ts";
 
 /**
