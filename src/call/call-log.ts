@@ -27,6 +27,12 @@ interface FactsRow extends Record<string, SqlStorageValue> {
 }
 
 const DIRECTORY = "directory";
+/**
+ * The single CallLog every call went to before the log was sharded. Its calls (old schema:
+ * call_sid, to_number, started_at, summary) are still listed and found, read-only, so an
+ * upgrade loses no history; nothing writes to it any more.
+ */
+const LEGACY = "call-log";
 /** Shards read at once by a cross-number view: bounded so one request never opens hundreds. */
 export const FAN_OUT = 6;
 
@@ -94,9 +100,9 @@ export class CallLog extends DurableObject<Env> {
   /**
    * Most recent first. `since`/`until` bound started_at (ISO 8601, inclusive/exclusive);
    * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet);
-   * `variant` the A/B variant the call got.
+   * `variant` the A/B variant the call got; `to` the number called (the legacy log holds every number).
    */
-  async list(filter: Omit<CallFilter, "phoneNumber">): Promise<CallSummary[]> {
+  async list(filter: Omit<CallFilter, "phoneNumber"> & { to?: string }): Promise<CallSummary[]> {
     const where: string[] = [];
     const args: SqlStorageValue[] = [];
     if (filter.since) {
@@ -111,6 +117,10 @@ export class CallLog extends DurableObject<Env> {
     else if (filter.endReason) {
       where.push("json_extract(summary, '$.end_reason') = ?");
       args.push(filter.endReason);
+    }
+    if (filter.to) {
+      where.push("json_extract(summary, '$.to') = ?");
+      args.push(filter.to);
     }
     if (filter.variant) {
       where.push("json_extract(summary, '$.variant') = ?");
@@ -156,6 +166,11 @@ export class CallLog extends DurableObject<Env> {
 /** The call log of one number (E.164, or "unknown" for calls no number was found for). */
 export function callLog(env: Env, phone: string): DurableObjectStub<CallLog> {
   return env.CALL_LOG.get(env.CALL_LOG.idFromName(`calls:${phone}`));
+}
+
+/** The pre-sharding log (read-only): see LEGACY. */
+export function legacyLog(env: Env): DurableObjectStub<CallLog> {
+  return env.CALL_LOG.get(env.CALL_LOG.idFromName(LEGACY));
 }
 
 function directory(env: Env): DurableObjectStub<CallLog> {
@@ -211,11 +226,19 @@ export interface CallFilter {
   variant?: string;
 }
 
-/** Recent calls, newest first: one number's shard, or every shard merged (FAN_OUT at a time). */
+/**
+ * Recent calls, newest first: one number's shard, or every shard merged (FAN_OUT at a time),
+ * with the legacy unsharded log's calls of that number (or all of them) merged in.
+ */
 export async function listCalls(env: Env, filter: CallFilter): Promise<CallSummary[]> {
   const { phoneNumber, ...shardFilter } = filter;
   const numbers = phoneNumber ? [phoneNumber] : await callLogNumbers(env);
-  const lists = await fanOut(numbers, FAN_OUT, (n) => callLog(env, n).list(shardFilter));
+  // LEGACY cannot clash with a shard: shards are E.164 numbers or "unknown".
+  const lists = await fanOut([...numbers, LEGACY], FAN_OUT, (n) =>
+    n === LEGACY
+      ? legacyLog(env).list(phoneNumber ? { ...shardFilter, to: phoneNumber } : shardFilter)
+      : callLog(env, n).list(shardFilter),
+  );
   return lists
     .flat()
     .sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0))
@@ -224,7 +247,7 @@ export async function listCalls(env: Env, filter: CallFilter): Promise<CallSumma
 
 /**
  * One call, live or ended: a live call's own object has the turns so far; an ended one is in
- * its number's log, looked for FAN_OUT shards at a time.
+ * its number's log, looked for FAN_OUT shards at a time, then in the legacy unsharded log.
  */
 export async function findCall(env: Env, callSid: string): Promise<CallSummary | null> {
   const live = await env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid)).snapshot();
@@ -235,5 +258,5 @@ export async function findCall(env: Env, callSid: string): Promise<CallSummary |
     const call = found.find((f) => f !== null);
     if (call) return call;
   }
-  return null;
+  return legacyLog(env).get(callSid);
 }
