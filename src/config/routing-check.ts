@@ -11,21 +11,25 @@ import type { z } from "@hono/zod-openapi";
 
 type Overrides = Record<string, unknown>;
 
-interface Layer {
+/** One routing layer's override settings, where they sit and how messages name them. */
+export interface Layer {
   key: string;
   label: string;
   path: (string | number)[];
   settings: Overrides;
 }
 
-interface RoutingShape {
+export interface RoutingShape {
   variants?: { name: string; settings: Overrides }[] | undefined;
   schedule?: { after_hours: { settings: Overrides } | { action: "forward"; to: string } } | null | undefined;
   caller_rules?: { name: string; action: string; settings?: Overrides | undefined }[] | undefined;
 }
 
-/** The layers of each kind, in resolution order (schedule, caller rule, variant). */
-function layersOf(s: RoutingShape): Layer[][] {
+/**
+ * The layers of each kind, in resolution order (schedule, caller rule, variant); tools-settings.ts
+ * walks them too, so both agree on where overrides can sit.
+ */
+export function layersOf(s: RoutingShape): Layer[][] {
   const afterHours = s.schedule?.after_hours;
   return [
     afterHours && "settings" in afterHours

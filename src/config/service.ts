@@ -8,7 +8,7 @@ import type { ChangeInfo } from "../stores/store.ts";
 import { notFound } from "./changes.ts";
 import { type E164, normalizePhoneNumber } from "./phone-number.ts";
 import type { CreateConfigBody, PhoneConfig, PhoneSettings, UpdateConfigBody } from "./schema.ts";
-import { prepareTools, type ToolConfig } from "./tools.ts";
+import { prepareSettingsTools } from "./tools-settings.ts";
 
 /**
  * What a write to a number's configuration does, whoever asks (the admin API, the console):
@@ -40,16 +40,19 @@ export function phoneOf(services: Services, input: string, field = "phone_number
 
 const changeOf = (context: WriteContext): ChangeInfo => context.change ?? { actor: SYSTEM_ACTOR };
 
-/** The tools with the checks that depend on the settings (https, default country) and E.164 targets. */
-function toolsFor(services: Services, tools: ToolConfig[]): ToolConfig[] {
+/**
+ * Every `tools` list of the settings (the base and each routing override) with the checks that
+ * depend on the Worker's settings (https, default country) and E.164 targets.
+ */
+function withTools<T extends Parameters<typeof prepareSettingsTools>[0]>(services: Services, settings: T): T {
   const { ENVIRONMENT, DEFAULT_COUNTRY } = services.settings;
-  return prepareTools(tools, { environment: ENVIRONMENT, defaultCountry: DEFAULT_COUNTRY });
+  return prepareSettingsTools(settings, { environment: ENVIRONMENT, defaultCountry: DEFAULT_COUNTRY });
 }
 
 /**
  * A create body (already parsed by CreateConfigBody) as it is written: the number in E.164 and
- * the settings with the checks that need the Worker's settings (tools: https outside
- * development, E.164 transfer targets). Every create goes through it: POST, the console, an
+ * the settings with the checks that need the Worker's settings (every `tools` list, routing
+ * overrides included: https outside development, E.164 transfer targets). Every create goes through it: POST, the console, an
  * import. Throws AppError VALIDATION_ERROR whose details name each field and rule.
  */
 export function createSettings(
@@ -58,7 +61,7 @@ export function createSettings(
 ): { phone: E164; settings: PhoneSettings } {
   const { phone_number, ...body } = input;
   const phone = phoneOf(services, phone_number);
-  return { phone, settings: { ...body, tools: toolsFor(services, body.tools) } };
+  return { phone, settings: withTools(services, body) };
 }
 
 /** Creates or replaces a number's configuration from a validated create body. */
@@ -92,7 +95,7 @@ export async function updateConfig(
 ): Promise<PhoneConfig> {
   const { phone_number: bodyPhone, version, ...given } = input;
   // Tools as they are stored (E.164 targets), so a replayed write compares equal to the stored one.
-  const changes = given.tools ? { ...given, tools: toolsFor(services, given.tools) } : given;
+  const changes = withTools(services, given);
   if (bodyPhone !== undefined && phoneOf(services, bodyPhone) !== phone) {
     throw new AppError("VALIDATION_ERROR", "phone_number in the body must match the one in the path", {
       details: [

@@ -1,6 +1,6 @@
 import { Validator } from "@cfworker/json-schema";
 import { z } from "@hono/zod-openapi";
-import { AppError, type ErrorDetail } from "../errors.ts";
+import type { ErrorDetail } from "../errors.ts";
 import { normalizePhoneNumber } from "./phone-number.ts";
 
 /**
@@ -268,18 +268,32 @@ export interface ToolRules {
   defaultCountry: string;
 }
 
+/** Where a `tools` list sits in a config: its field path and how messages name its layer. */
+export interface ToolsAt {
+  /** dotted path of the list, e.g. "tools" or "variants.0.settings.tools" */
+  path: string;
+  /** prefix naming the routing layer in messages, e.g. 'variant "b": '; "" for the base */
+  label: string;
+}
+
 /**
- * The checks that depend on the Worker's settings, and the targets' numbers as E.164.
- * Throws AppError VALIDATION_ERROR whose details name the tool and the rule.
+ * The checks that depend on the Worker's settings (https outside development, possible phone
+ * numbers in the default country), and the targets' numbers as E.164. Returns the prepared list
+ * and the problems, each detail's field under `at.path`; throws nothing. Callers go through
+ * prepareSettingsTools (tools-settings.ts), which applies it to every list in a config.
  */
-export function prepareTools(tools: ToolConfig[], rules: ToolRules): ToolConfig[] {
+export function checkTools(
+  tools: ToolConfig[],
+  rules: ToolRules,
+  at: ToolsAt = { path: "tools", label: "" },
+): { tools: ToolConfig[]; details: ErrorDetail[] } {
   const details: ErrorDetail[] = [];
   const prepared = tools.map((tool, i): ToolConfig => {
-    const label = toolLabel(tools, i);
+    const label = `${at.label}${toolLabel(tools, i)}`;
     if (tool.type === "webhook") {
       if (rules.environment !== "development" && new URL(tool.url).protocol !== "https:") {
         details.push({
-          field: `tools.${i}.url`,
+          field: `${at.path}.${i}.url`,
           rule: "https",
           message: `${label}: url must use https outside ENVIRONMENT=development`,
         });
@@ -293,7 +307,7 @@ export function prepareTools(tools: ToolConfig[], rules: ToolRules): ToolConfig[
           return normalizePhoneNumber(value, rules.defaultCountry, key);
         } catch {
           details.push({
-            field: `tools.${i}.targets.${j}.${key}`,
+            field: `${at.path}.${i}.targets.${j}.${key}`,
             rule: key === "to" ? "e164_or_sip" : "e164",
             message: `${label}: target "${target.name}" ${key} is not a possible phone number${key === "to" ? " or sip: URI" : ""}`,
           });
@@ -309,10 +323,5 @@ export function prepareTools(tools: ToolConfig[], rules: ToolRules): ToolConfig[
     });
     return { ...tool, targets };
   });
-  if (details.length > 0) {
-    throw new AppError("VALIDATION_ERROR", `Invalid tools: ${details.map((d) => d.message).join("; ")}`, {
-      details,
-    });
-  }
-  return prepared;
+  return { tools: prepared, details };
 }

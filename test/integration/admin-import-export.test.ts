@@ -116,7 +116,13 @@ describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
 
   it("checks tools as POST does (https outside development, unique names, E.164 targets), writing nothing", async () => {
     const admin = adminClient(await envFor(backend, { ENVIRONMENT: "production" }));
-    const [good, plainHttp, twice, badTarget] = [uniquePhone(), uniquePhone(), uniquePhone(), uniquePhone()];
+    const [good, plainHttp, twice, badTarget, inVariant] = [
+      uniquePhone(),
+      uniquePhone(),
+      uniquePhone(),
+      uniquePhone(),
+      uniquePhone(),
+    ];
     const webhook = (name: string, url = "https://orders.example.com/lookup") => ({
       type: "webhook",
       name,
@@ -130,6 +136,16 @@ describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
         sampleBody(plainHttp, { tools: [webhook("lookup_order", "http://orders.example.com/lookup")] }),
         sampleBody(twice, { tools: [webhook("lookup_order"), webhook("lookup_order")] }),
         sampleBody(badTarget, { tools: [{ type: "transfer", targets: [{ name: "Sales", to: "12" }] }] }),
+        sampleBody(inVariant, {
+          variants: [
+            { name: "a", weight: 50, settings: {} },
+            {
+              name: "b",
+              weight: 50,
+              settings: { tools: [webhook("lookup_order", "http://x.example.com/")] },
+            },
+          ],
+        }),
       ],
     };
     // The same document POSTed alone is refused for the same reason.
@@ -160,9 +176,16 @@ describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
           message: expect.stringContaining(badTarget),
         }),
       );
+      expect(details).toContainEqual(
+        expect.objectContaining({
+          field: "configs[4].variants.1.settings.tools.0.url",
+          rule: "https",
+          message: expect.stringContaining(inVariant),
+        }),
+      );
       expect(details.some((d) => d.field.startsWith("configs[0]"))).toBe(false);
     }
-    for (const phone of [good, plainHttp, twice, badTarget]) {
+    for (const phone of [good, plainHttp, twice, badTarget, inVariant]) {
       expect((await admin("GET", `/admin/phone-config/${phone}`)).status).toBe(404);
     }
   });

@@ -194,6 +194,110 @@ describe("tools in a number's configuration", () => {
     ]);
   });
 
+  describe("tools inside routing overrides, in production", () => {
+    const env = { ...testEnv, ENVIRONMENT: "production" };
+    async function send(method: "POST" | "PUT", path: string, body: unknown) {
+      const ctx = createExecutionContext();
+      const res = await createApp().fetch(
+        new Request(`http://localhost${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${testEnv.ADMIN_API_KEY}`, "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+        env,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return {
+        status: res.status,
+        json: (await res.json()) as {
+          error: { message: string; details: Array<{ field: string; rule: string; message: string }> };
+        },
+      };
+    }
+    const variants = (tools: unknown[]) => [
+      { name: "a", weight: 50, settings: {} },
+      { name: "b", weight: 50, settings: { tools } },
+    ];
+    const schedule = (tools: unknown[]) => ({
+      timezone: "Europe/London",
+      hours: [{ days: ["mon"], open: "09:00", close: "17:00" }],
+      after_hours: { settings: { tools } },
+    });
+    const callerRules = (tools: unknown[]) => [
+      { name: "uk", match: { countries: ["GB"] }, action: "answer", settings: { tools } },
+    ];
+
+    it.each([
+      [
+        "POST, a variant's http webhook",
+        { variants: variants([webhook({ url: "http://orders.example.com/x" })]) },
+        "variants.1.settings.tools.0.url",
+        "https",
+        /variant "b": tools\[0\] \(webhook "lookup_order"\): url must use https/,
+      ],
+      [
+        "POST, after-hours transfer target that is no phone number",
+        { schedule: schedule([transfer({ targets: [{ name: "Night", to: "12" }] })]) },
+        "schedule.after_hours.settings.tools.0.targets.0.to",
+        "e164_or_sip",
+        /after hours: tools\[0\] \(transfer "transfer_call"\): target "Night" to is not a possible/,
+      ],
+      [
+        "POST, a caller rule's http webhook",
+        { caller_rules: callerRules([webhook({ url: "http://orders.example.com/x" })]) },
+        "caller_rules.0.settings.tools.0.url",
+        "https",
+        /caller rule "uk": tools\[0\]/,
+      ],
+    ])("refuses %s, naming the path and the rule", async (_, routing, field, rule, message) => {
+      const phone = uniquePhone();
+      const { status, json } = await send("POST", "/admin/phone-config", sampleBody(phone, routing));
+      expect(status, JSON.stringify(json)).toBe(400);
+      expect(json.error.details).toEqual([{ field, rule, message: expect.stringMatching(message) }]);
+      expect((await admin("GET", `/admin/phone-config/${phone}`)).status).toBe(404);
+    });
+
+    it("refuses a PUT whose variant has an http webhook, and keeps the stored config", async () => {
+      const phone = uniquePhone();
+      expect((await send("POST", "/admin/phone-config", sampleBody(phone))).status).toBe(201);
+      const { status, json } = await send("PUT", `/admin/phone-config/${phone}`, {
+        variants: variants([webhook({ url: "http://orders.example.com/x" })]),
+      });
+      expect(status, JSON.stringify(json)).toBe(400);
+      expect(json.error.details).toEqual([
+        {
+          field: "variants.1.settings.tools.0.url",
+          rule: "https",
+          message:
+            'variant "b": tools[0] (webhook "lookup_order"): url must use https outside ENVIRONMENT=development',
+        },
+      ]);
+      expect((await admin("GET", `/admin/phone-config/${phone}`)).json.config.variants ?? []).toEqual([]);
+    });
+
+    it("refuses a PUT whose caller rule has an invalid caller_id, and stores override targets as E.164", async () => {
+      const phone = uniquePhone();
+      expect((await send("POST", "/admin/phone-config", sampleBody(phone))).status).toBe(201);
+      const bad = await send("PUT", `/admin/phone-config/${phone}`, {
+        caller_rules: callerRules([
+          transfer({ targets: [{ name: "Sales", to: "+14155550123", caller_id: "1" }] }),
+        ]),
+      });
+      expect(bad.status, JSON.stringify(bad.json)).toBe(400);
+      expect(bad.json.error.details).toMatchObject([
+        { field: "caller_rules.0.settings.tools.0.targets.0.caller_id", rule: "e164" },
+      ]);
+      const good = await send("PUT", `/admin/phone-config/${phone}`, {
+        variants: variants([transfer({ targets: [{ name: "Sales", to: "(415) 555-0123" }] })]),
+      });
+      expect(good.status, JSON.stringify(good.json)).toBe(200);
+      const stored = (await admin("GET", `/admin/phone-config/${phone}`)).json.config;
+      expect(stored.variants[1].settings.tools[0].targets[0].to).toBe("+14155550123");
+      expect(stored.caller_rules ?? []).toEqual([]);
+    });
+  });
+
   it("checks tools after a PUT's merge too", async () => {
     const { phone } = await create([]);
     const res = await admin("PUT", `/admin/phone-config/${phone}`, {
