@@ -12,21 +12,6 @@ import type { CallSummary, EndReason } from "./summary.ts";
 export const GROUP_BY = ["day", "variant", "rule", "end_reason"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
-export const END_REASONS: readonly EndReason[] = [
-  "completed",
-  "busy",
-  "failed",
-  "no-answer",
-  "canceled",
-  "max_duration",
-  "silence",
-  "errors",
-  "stream_closed",
-  "abandoned",
-  "rejected",
-  "forwarded",
-];
-
 /** What analytics need from one ended call. */
 export interface CallFacts {
   started_at: string;

@@ -2,7 +2,7 @@ import type { CallConfig } from "../config/defaults.ts";
 import type { ConfigSource } from "../config/resolver.ts";
 import type { ToolCallRecord } from "../conversation/tools/index.ts";
 import type { NumberRule } from "../twilio/call-number.ts";
-import type { FinalCallStatus } from "../twilio/webhook.ts";
+import { FINAL_CALL_STATUSES } from "../twilio/webhook.ts";
 import type { CallChannel, CallState, StoredTurn } from "./call-state.ts";
 import type { TurnTimings } from "./turn.ts";
 
@@ -45,20 +45,27 @@ export interface TurnRecord {
   tools?: ToolCallRecord[];
 }
 
-/** Twilio's final call status, or why we ended the call ourselves. */
-export type EndReason =
-  | FinalCallStatus
-  | "max_duration"
-  | "silence"
-  | "errors"
-  | "stream_closed"
-  | "abandoned"
-  | "rejected"
-  | "forwarded"
+/**
+ * Every way a call can end: Twilio's final call statuses, then why we ended it ourselves. The one
+ * list that analytics' `fill=true`, the console's filter and `EndReason` are all derived from.
+ */
+export const END_REASONS = [
+  ...FINAL_CALL_STATUSES,
+  "max_duration",
+  "silence",
+  "errors",
+  "stream_closed",
+  "abandoned",
+  "rejected",
+  "forwarded",
   /** the model ended the call (end_call tool) */
-  | "agent_hangup"
+  "agent_hangup",
   /** the caller was connected to a transfer target, and that call ended */
-  | "transferred";
+  "transferred",
+] as const;
+
+/** Twilio's final call status, or why we ended the call ourselves. */
+export type EndReason = (typeof END_REASONS)[number];
 
 /** How a call was routed: which rule found its number, and what routing picked (config/routing.ts). */
 export interface CallRouting {

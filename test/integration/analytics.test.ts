@@ -164,6 +164,15 @@ describe("GET /admin/analytics", () => {
       ["rejected", 1],
       ["silence", 1],
     ]);
+    // fill=true lists every way a call can end, including the ones tools and transfers add.
+    const reasonsFilled = await query("group_by=end_reason&fill=true");
+    const filledReasons = reasonsFilled.json.groups.map((g: { key: string }) => g.key);
+    expect(filledReasons).toEqual(
+      expect.arrayContaining(["agent_hangup", "transferred", "rejected", "forwarded"]),
+    );
+    expect(reasonsFilled.json.groups.find((g: { key: string }) => g.key === "agent_hangup")).toMatchObject({
+      calls: 0,
+    });
     const byRule = await query("group_by=rule");
     expect(byRule.json.groups.map((g: { key: string; calls: number }) => [g.key, g.calls])).toEqual([
       ["blocked", 1],

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { type CallFilter, findCall, listCalls } from "../../call/call-log.ts";
-import type { CallSummary, TurnRecord } from "../../call/summary.ts";
+import { END_REASONS as CALL_END_REASONS, type CallSummary, type TurnRecord } from "../../call/summary.ts";
 import { phoneOf } from "../../config/service.ts";
 import { AppError } from "../../errors.ts";
 import { Layout } from "./layout.tsx";
@@ -15,21 +15,8 @@ import { Waterfall } from "./waterfall.tsx";
  */
 
 export const CALLS_SHOWN = 100;
-const END_REASONS = [
-  "completed",
-  "busy",
-  "failed",
-  "no-answer",
-  "canceled",
-  "max_duration",
-  "silence",
-  "errors",
-  "stream_closed",
-  "abandoned",
-  "agent_hangup",
-  "transferred",
-  "in_progress",
-] as const;
+/** The end-reason filter: every way a call ends, and calls still going on. */
+const END_REASONS = [...CALL_END_REASONS, "in_progress"] as const;
 
 export interface CallsQuery {
   number: string;
