@@ -65,8 +65,14 @@ async function start() {
     };
     ws.onmessage = (e) =>
       typeof e.data === "string" ? onText(JSON.parse(e.data)) : play(new Uint8Array(e.data));
-    ws.onclose = () => finish("Call ended.");
-    ws.onerror = () => say("The connection failed.");
+    // Only while this socket's call is the live one: after "Hang up" the server closes the socket,
+    // and that close must not overwrite what the operator was told.
+    ws.onclose = () => {
+      if (call?.ws === ws) finish("Call ended.");
+    };
+    ws.onerror = () => {
+      if (call?.ws === ws) say("The connection failed.");
+    };
   } catch (err) {
     finish(`Could not start: ${err.message}`);
   }

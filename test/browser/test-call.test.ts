@@ -107,6 +107,8 @@ describe.skipIf(!CHROMIUM)(`browser test call in Chromium${NO_CHROMIUM}`, () => 
           timeout: 10_000,
         })
         .toMatchObject({ channel: "web", mode, to: phone, status: "ended", end_reason: "completed" });
+      // The server closing the socket after the hang-up does not replace what the operator was told.
+      expect(await page.getByText("You hung up.").isVisible()).toBe(true);
       const call = JSON.parse((await admin(app.stack, "GET", `/admin/calls/${callSid}`)).body).call;
       expect(call.turns[0]).toMatchObject({ outcome: "reply", transcript: HEARD, reply: REPLY });
       // The number's own engine answered: the pipeline asks Chat Completions, the Realtime engine does not.
