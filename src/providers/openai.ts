@@ -1,6 +1,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { chatParameters, type TokenParamSetting } from "../config/models.ts";
+import type { Settings } from "../env.ts";
 import {
   type AudioUpload,
   type ChatMessage,
@@ -421,4 +422,15 @@ function scrubSecret(err: unknown, secret: string): void {
     if (secret && current.message.includes(secret)) current.message = redact(current.message, secret);
     current = current.cause;
   }
+}
+
+/** The providers as the Worker's settings configure them (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TOKEN_PARAM). */
+export function openAIProvidersFor(
+  settings: Pick<Settings, "OPENAI_API_KEY" | "OPENAI_BASE_URL" | "OPENAI_TOKEN_PARAM">,
+): OpenAIProviders {
+  return createOpenAIProviders({
+    apiKey: settings.OPENAI_API_KEY ?? "",
+    baseUrl: settings.OPENAI_BASE_URL,
+    tokenParam: settings.OPENAI_TOKEN_PARAM,
+  });
 }
