@@ -32,9 +32,9 @@ function answersWithPlay(body: string): string | null {
 }
 
 /**
- * Incoming calls, each a new CallSid (so a new CallSession), and Twilio retrying one call
- * (same CallSid: the session exists, the answer is replayed), to show what the per-call
- * Durable Object costs.
+ * Incoming calls, each a new CallSid, and Twilio retrying one call (same CallSid). The answer
+ * creates no CallSession: it carries a signed snapshot from which the Media Stream's start or
+ * the first recording webhook creates it (measured with the turns below, not here).
  */
 async function incomingCallLoads(
   stack: Stack,
@@ -162,7 +162,7 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
       value: loadValue(incoming),
       baseline: loadValue(floor),
-      notes: `${loadRatio(incoming, floor)}; a new CallSid per request (its CallSession and call-log write run beside the answer, through waitUntil, in the same workerd); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      notes: `${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
       data: { ...loadData(incoming), retries_same_call_sid: loadData(retries) },
     },
     {
