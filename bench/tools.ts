@@ -10,6 +10,7 @@ import {
   incomingCall,
   newCallSid,
   newRecordingSid,
+  recordActionPath,
   recordingDone,
   signedForm,
 } from "./twilio-client.ts";
@@ -43,10 +44,11 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
   await owner.behave({ delayMs: OWNER_DELAY_MS });
   const call = async (phone: string) => {
     const callSid = newCallSid();
-    await stack.client.expectOk(
+    const answer = await stack.client.expectOk(
       signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(callSid, phone)),
     );
-    return callSid;
+    // Recordings go to the answer's <Record action>: its signed snapshot creates the session.
+    return { callSid, record: recordActionPath(answer.body) };
   };
   const plain: number[] = [];
   const withTool: number[] = [];
@@ -58,8 +60,8 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
       const a = await stack.client.expectOk(
         signedForm(
           stack.base,
-          "/webhooks/twilio/recording",
-          recordingDone(calls.plain, newRecordingSid(), TURNS_PHONE),
+          calls.plain.record,
+          recordingDone(calls.plain.callSid, newRecordingSid(), TURNS_PHONE),
         ),
       );
       plain.push(a.ms - (stt + llmFirstToken + tts));
@@ -70,8 +72,8 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
       const b = await stack.client.expectOk(
         signedForm(
           stack.base,
-          "/webhooks/twilio/recording",
-          recordingDone(calls.tools, newRecordingSid(), TOOLS_PHONE),
+          calls.tools.record,
+          recordingDone(calls.tools.callSid, newRecordingSid(), TOOLS_PHONE),
         ),
       );
       if (!b.body.includes("<Play>"))
@@ -79,8 +81,8 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
       withTool.push(b.ms - (stt + 2 * llmFirstToken + OWNER_DELAY_MS + tts));
     }
     for (const [phone, callSid] of [
-      [TURNS_PHONE, calls.plain],
-      [TOOLS_PHONE, calls.tools],
+      [TURNS_PHONE, calls.plain.callSid],
+      [TOOLS_PHONE, calls.tools.callSid],
     ] as const) {
       await stack.client.expectOk(
         signedForm(stack.base, "/webhooks/twilio/status", callEnded(callSid, phone)),

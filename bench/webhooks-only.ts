@@ -36,4 +36,6 @@ try {
 console.log(renderTable(rows));
 console.log(renderFacts(machineFacts(), { start: startLoad, end: loadAverage() }));
 const problems = stack.logs.problems();
-console.log(`worker warnings/errors: ${problems.length ? problems.map((p) => p.summary).join(", ") : "none"}`);
+console.log(
+  `worker warnings/errors: ${problems.length ? problems.map((p) => p.summary).join(", ") : "none"}`,
+);

@@ -13,6 +13,7 @@ import {
   incomingCall,
   newCallSid,
   newRecordingSid,
+  recordActionPath,
   recordingDone,
   signedForm,
 } from "./twilio-client.ts";
@@ -113,6 +114,7 @@ async function turnOverheads(stack: Stack, profile: Profile): Promise<number[]> 
   const overheads: number[] = [];
   try {
     let callSid = "";
+    let recordPath = "";
     for (let turn = 0; turn < profile.turns; turn++) {
       if (turn % TURNS_PER_CALL === 0) {
         if (callSid)
@@ -120,16 +122,14 @@ async function turnOverheads(stack: Stack, profile: Profile): Promise<number[]> 
             signedForm(stack.base, "/webhooks/twilio/status", callEnded(callSid, TURNS_PHONE)),
           );
         callSid = newCallSid();
-        await stack.client.expectOk(
+        const answer = await stack.client.expectOk(
           signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(callSid, TURNS_PHONE)),
         );
+        // The first recording webhook (to the answer's action, with its signed snapshot) creates the session.
+        recordPath = recordActionPath(answer.body);
       }
       const reply = await stack.client.expectOk(
-        signedForm(
-          stack.base,
-          "/webhooks/twilio/recording",
-          recordingDone(callSid, newRecordingSid(), TURNS_PHONE),
-        ),
+        signedForm(stack.base, recordPath, recordingDone(callSid, newRecordingSid(), TURNS_PHONE)),
       );
       const problem = answersWithPlay(reply.body);
       if (problem) throw new Error(`turn ${turn + 1} did not produce a spoken reply: ${problem}`);
