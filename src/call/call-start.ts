@@ -38,6 +38,7 @@ export function initialState(input: StartInput): CallState {
 
 /** What starting a call needs from the call session that holds it. */
 export interface StartHost {
+  readonly env: Env;
   /** the call held (null: none yet) */
   state(): CallState | null;
   /** Hold `state` as the call: store it and arm its alarm. */
@@ -52,10 +53,8 @@ export interface StartHost {
 
 export class CallStart {
   private readonly host: StartHost;
-  private readonly env: Env;
 
-  constructor(env: Env, host: StartHost) {
-    this.env = env;
+  constructor(host: StartHost) {
     this.host = host;
   }
 
@@ -145,7 +144,7 @@ export class CallStart {
    */
   private async logStart(state: CallState, callLine: Logger): Promise<boolean> {
     try {
-      return await callLog(this.env, state.to).begin(summarize(state, [], null, undefined));
+      return await callLog(this.host.env, state.to).begin(summarize(state, [], null, undefined));
     } catch (err) {
       callLine.warn("call_log_write_failed", { ...errorFields(err) });
       return true;

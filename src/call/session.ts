@@ -34,7 +34,8 @@ export class CallSession extends DurableObject<Env> {
   private readonly storage: CallStorage;
   private state: CallState | null = null;
   private turns: StoredTurn[] = [];
-  private readonly starter = new CallStart(this.env, {
+  private readonly starter = new CallStart({
+    env: this.env,
     state: () => this.state,
     hold: (state) => this.hold(state),
     exclusive: (fn) => this.ctx.blockConcurrencyWhile(fn),

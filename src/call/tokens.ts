@@ -8,21 +8,11 @@
 
 const encoder = new TextEncoder();
 
-/** Imported keys per secret: importing costs as much as the HMAC itself, and a deployment has one secret. */
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
-    // Bounded: a secret rotated many times in one isolate must not grow this without end.
-    if (keys.size >= 8) keys.clear();
-    keys.set(secret, key);
-  }
-  return key;
+async function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
 }
 
 function toBase64Url(bytes: ArrayBuffer): string {
