@@ -1,6 +1,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { chatParameters, type TokenParamSetting } from "../config/models.ts";
+import { withRetryAfter } from "./retry-after.ts";
 import {
   type AudioUpload,
   type ChatMessage,
@@ -17,8 +18,9 @@ import {
 
 /**
  * Speech-to-text, chat and text-to-speech through the official `openai` SDK (fetch-based, so it
- * runs unchanged inside workerd). The SDK never retries: the call pipeline owns the time budget
- * and decides whether a second attempt still fits in the caller's silence.
+ * runs unchanged inside workerd). The SDK never retries: the caller's silence is the budget, so
+ * the only retry is one honouring a short `retry-after` (src/providers/retry-after.ts), and it
+ * ends when the caller's signal does.
  */
 
 export interface OpenAIProviderOptions {
@@ -112,9 +114,8 @@ export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIPro
     async *streamEvents(req: ChatRequest): AsyncGenerator<ChatStreamEvent> {
       const wait = call.start("stream", req.signal);
       try {
-        const chunks = await client.chat.completions.create(
-          { ...chatBody(req), stream: true },
-          { signal: wait.signal },
+        const chunks = await withRetryAfter(wait.signal, () =>
+          client.chat.completions.create({ ...chatBody(req), stream: true }, { signal: wait.signal }),
         );
         let finished = false;
         const calls = new StreamedToolCalls();
@@ -161,7 +162,9 @@ export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIPro
     async *synthesizeStream(req: SpeechRequest & { format: "pcm" }) {
       const wait = call.start("synthesizeStream", req.signal);
       try {
-        const response = await client.audio.speech.create(speechBody(req), { signal: wait.signal });
+        const response = await withRetryAfter(wait.signal, () =>
+          client.audio.speech.create(speechBody(req), { signal: wait.signal }),
+        );
         if (!response.body) throw badResponse("synthesizeStream", "the speech response has no body");
         // A network chunk may end mid-sample; the odd byte waits for the next chunk.
         let carry: Uint8Array | undefined;
@@ -296,7 +299,7 @@ class CallFactory {
   ): Promise<T> {
     const call = this.start(operation, callerSignal);
     try {
-      return await body(call.signal);
+      return await withRetryAfter(call.signal, () => body(call.signal));
     } catch (err) {
       throw call.failure(err);
     } finally {
