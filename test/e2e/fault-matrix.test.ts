@@ -254,7 +254,10 @@ describe("Twilio's REST API misbehaving", { timeout: 30_000 }, () => {
     const sid = callSid();
     await post(testEnv, "/webhooks/twilio/voice", incomingCall(sid, phone));
     // The caller says nothing at first: Twilio follows the <Redirect>, which creates the session.
-    await post(testEnv, "/webhooks/twilio/recording?no_speech=0", { ...incomingCall(sid, phone), CallStatus: "in-progress" });
+    await post(testEnv, "/webhooks/twilio/recording?no_speech=0", {
+      ...incomingCall(sid, phone),
+      CallStatus: "in-progress",
+    });
     await twilio.behave({
       status: 404,
       pathIncludes: `/Calls/${sid}.json`,
