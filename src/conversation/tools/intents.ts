@@ -32,7 +32,10 @@ export function carryOutIntent(
   sink: Partial<Pick<EngineSink, "onEnd" | "onTransfer">>,
   say: (text: string) => void,
 ): void {
-  if (intent.kind === "end_call") return sink.onEnd?.({ reason: "agent_hangup", goodbye: "" });
+  if (intent.kind === "end_call") {
+    sink.onEnd?.({ reason: "agent_hangup", goodbye: "" });
+    return;
+  }
   const refused = () => say(transferFailedPhrase(intent.target.name, "failed"));
   sink.onTransfer?.(intent, seq).then((moved) => moved || refused(), refused);
 }
