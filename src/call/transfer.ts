@@ -41,10 +41,12 @@ export class Transfers {
   /**
    * Stream mode: the transfer's announcement has played. The live call leaves the Media Stream
    * for the <Dial> (REST update); the dial webhook brings the outcome. `seq`: the turn that asked.
+   * False when Twilio did not move the call: the caller is still on the stream, and the engine
+   * tells them.
    */
-  async start(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<void> {
+  async start(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean> {
     const state = this.host.state();
-    if (!state) return;
+    if (!state) return false;
     state.transfer = { seq, target: { name: intent.target.name, to: intent.target.to } };
     this.host.save();
     const target = {
@@ -62,6 +64,7 @@ export class Transfers {
       state.transfer = null;
     }
     this.host.save();
+    return state.transfer !== null;
   }
 
   /**
