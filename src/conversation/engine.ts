@@ -35,8 +35,12 @@ export interface EngineSink {
    * last sentence played): say `goodbye` ("" for none) and end it with `reason`.
    */
   onEnd(request: { reason: EndReason; goodbye: string }): void;
-  /** A transfer's announcement has played: connect the caller to the target; turn `seq` asked. */
-  onTransfer(transfer: Extract<ToolIntent, { kind: "transfer" }>, seq: number): void;
+  /**
+   * A transfer's announcement has played: connect the caller to the target; turn `seq` asked.
+   * Resolves false when Twilio did not move the call (it refused the update, or could not be
+   * reached): the caller is still on this stream.
+   */
+  onTransfer(transfer: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean>;
 }
 
 /** What an engine starts from: the call's config snapshot and the conversation so far. */
