@@ -172,7 +172,8 @@ export class RealtimeEngine implements ConversationEngine {
     }
     this.conn = conn;
     this.emit({ type: "session.update", event_id: "session_update", session: this.session() });
-    // After an eviction the conversation so far goes back into the new session.
+    // A new stream of a call already under way (the caller back from a transfer that failed, or
+    // an evicted session): the conversation so far goes back into the new Realtime session.
     for (const message of this.history) {
       if (message.role === "user") {
         this.emit({

@@ -183,6 +183,27 @@ describe("OpenAI misbehaving during a turns-mode call", { timeout: 30_000 }, () 
   );
 });
 
+describe("OpenAI asking for a short wait during a turns-mode call", { timeout: 30_000 }, () => {
+  it("a 429 with retry-after: 1 is retried once after that second: the caller hears the reply", async () => {
+    const phone = await turnsNumber();
+    const rateLimited = {
+      error: { message: "Rate limit reached", type: "requests", param: null, code: "rate_limit_exceeded" },
+    };
+    await openai.behave({
+      status: 429,
+      pathIncludes: "/chat/completions",
+      headers: { "retry-after": "1" },
+      body: JSON.stringify(rateLimited),
+      times: 1,
+    });
+    const { turn, call } = await turnsCall(testEnv, phone);
+    expect(names(turn)).toEqual(["Play", "Record", "Redirect"]);
+    expect(call).toMatchObject({ status: "ended", end_reason: "completed", turns: [{ outcome: "reply" }] });
+    const chats = (await openai.requests()).filter((r) => r.path.endsWith("/chat/completions"));
+    expect(chats).toHaveLength(2);
+  });
+});
+
 describe("Twilio's REST API misbehaving", { timeout: 30_000 }, () => {
   /** Runs the call's alarm now, as time passing would, after moving its due times to now. */
   async function alarmNow(sid: string, edit: (state: Record<string, unknown>) => void) {

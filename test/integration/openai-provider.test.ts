@@ -218,6 +218,69 @@ describe("OpenAI provider failures", () => {
     expect(await sent("/v1/chat/completions")).toHaveLength(1);
   });
 
+  it("a 429 with a short retry-after-ms is retried once, after that wait, and its answer used", async () => {
+    const { llm, fake, sent } = await setup({ replies: ["We open at nine."] });
+    await fake.behave({
+      status: 429,
+      pathIncludes: "/v1/chat/completions",
+      headers: { "retry-after-ms": "300" },
+      times: 1,
+    });
+    expect((await llm.complete(chat)).text).toBe("We open at nine.");
+    const [first, second] = await sent("/v1/chat/completions");
+    expect(second).toBeDefined();
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(290);
+  });
+
+  it("a 503 with retry-after: 1 is retried for streams and streamed speech too", async () => {
+    const { llm, tts, fake, sent } = await setup({ replies: ["Yes, we deliver."] });
+    await fake.behave({
+      status: 503,
+      pathIncludes: "/v1/chat/completions",
+      headers: { "retry-after": "1" },
+      times: 1,
+    });
+    expect((await collect(llm.stream(chat))).join("")).toBe("Yes, we deliver.");
+    expect(await sent("/v1/chat/completions")).toHaveLength(2);
+
+    await fake.behave({
+      status: 503,
+      pathIncludes: "/v1/audio/speech",
+      headers: { "retry-after": "1" },
+      times: 1,
+    });
+    const speech = { text: "Hello.", model: "tts-1", voice: "alloy", format: "pcm" } as const;
+    expect((await collect(tts.synthesizeStream(speech))).length).toBeGreaterThan(0);
+    expect(await sent("/v1/audio/speech")).toHaveLength(2);
+  });
+
+  it("a retry-after longer than a caller would wait is not honoured: the failure is at once", async () => {
+    const { llm, fake, sent } = await setup();
+    await fake.behave({
+      status: 429,
+      pathIncludes: "/v1/chat/completions",
+      headers: { "retry-after": "20" },
+    });
+    expect(await failureOf(llm.complete(chat))).toMatchObject({ kind: "http", status: 429 });
+    expect(await sent("/v1/chat/completions")).toHaveLength(1);
+  });
+
+  it("a hang-up during the retry-after wait cancels the retry", async () => {
+    const { llm, fake, sent } = await setup();
+    await fake.behave({
+      status: 429,
+      pathIncludes: "/v1/chat/completions",
+      headers: { "retry-after-ms": "1000" },
+    });
+    const hangUp = new AbortController();
+    setTimeout(() => hangUp.abort(), 100);
+    expect(await failureOf(llm.complete({ ...chat, signal: hangUp.signal }))).toMatchObject({
+      kind: "aborted",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(await sent("/v1/chat/completions")).toHaveLength(1);
+  });
+
   it("a 2xx answer without a message is a bad_response", async () => {
     const { llm, fake } = await setup();
     await fake.behave({ status: 200, body: "{}", pathIncludes: "/v1/chat/completions" });

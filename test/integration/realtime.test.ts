@@ -12,6 +12,7 @@ import type { OutboundAudio } from "../../src/conversation/engine.ts";
 import { RealtimeEngine, type RealtimeFailure, type RealtimeTools } from "../../src/conversation/realtime.ts";
 import { log } from "../../src/log.ts";
 import { connectRealtime } from "../../src/providers/openai-realtime.ts";
+import type { ChatMessage } from "../../src/providers/types.ts";
 import { decodeBase64 } from "../../src/twilio/base64.ts";
 import { fakeControl } from "../fakes/client.ts";
 import { type OpenAIScript, openaiScript } from "../fakes/openai-client.ts";
@@ -53,7 +54,12 @@ afterEach(() => {
 });
 
 async function setup(
-  options: { script?: OpenAIScript; config?: Partial<CallConfig>; tools?: RealtimeTools } = {},
+  options: {
+    script?: OpenAIScript;
+    config?: Partial<CallConfig>;
+    tools?: RealtimeTools;
+    history?: ChatMessage[];
+  } = {},
 ) {
   const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
   if (options.script) await openaiScript(fake.url, options.script);
@@ -83,7 +89,11 @@ async function setup(
       now: () => Date.now(),
       log: log.with({ test: "realtime" }),
     },
-    { config: { ...CONFIG, ...options.config }, history: [], nextSeq: 1 },
+    {
+      config: { ...CONFIG, ...options.config },
+      history: options.history ?? [],
+      nextSeq: (options.history?.filter((m) => m.role === "user").length ?? 0) + 1,
+    },
   );
   engines.push(engine);
   /** What the engine sent the fake, in order. */
@@ -154,6 +164,28 @@ describe("RealtimeEngine configuring the session", () => {
       },
       max_output_tokens: 321,
     });
+    expect(serverEvents.filter((e) => e.type === "error")).toEqual([]);
+    expect(failures).toEqual([]);
+  });
+
+  it("puts the conversation so far into a new session (a caller back from a failed transfer)", async () => {
+    const history: ChatMessage[] = [
+      { role: "user", content: "Can I speak to the baker?" },
+      { role: "assistant", content: "Connecting you now." },
+    ];
+    const { clientEvents, serverEvents, failures } = await setup({ history });
+    await vi.waitFor(() =>
+      expect(serverEvents.filter((e) => e.type === "conversation.item.added")).toHaveLength(2),
+    );
+    const events = await clientEvents();
+    const creates = ofType(events, "conversation.item.create");
+    expect(creates.map((e) => e.item)).toEqual([
+      { type: "message", role: "user", content: [{ type: "input_text", text: "Can I speak to the baker?" }] },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: "Connecting you now." }] },
+    ]);
+    // Configured first, then the history, before any of the caller's audio.
+    const order = events.map((e) => e.type);
+    expect(order.indexOf("session.update")).toBeLessThan(order.indexOf("conversation.item.create"));
     expect(serverEvents.filter((e) => e.type === "error")).toEqual([]);
     expect(failures).toEqual([]);
   });
