@@ -45,7 +45,7 @@ import {
 
 export interface PipelineDeps
   extends Pick<EngineSink, "send" | "onTurn">,
-    Partial<Pick<EngineSink, "onEnd" | "onTransfer">> {
+    Partial<Pick<EngineSink, "onEnd" | "onTransfer" | "onProgress">> {
   stt: SpeechToText;
   llm: ChatModel;
   tts: TextToSpeech;
@@ -371,7 +371,13 @@ export class PipelineEngine implements ConversationEngine {
       intent: null,
     };
     this.pending.push(turn);
+    this.progress(turn);
     return turn;
+  }
+
+  /** The turn so far, to a live view: the transcript, and each sentence once it has been sent. */
+  private progress(turn: Turn): void {
+    this.deps.onProgress?.({ seq: turn.seq, transcript: turn.transcript, reply: turn.sentences.join(" ") });
   }
 
   /** Stream the reply and speak it sentence by sentence, in order, running tools between rounds. */
@@ -445,6 +451,7 @@ export class PipelineEngine implements ConversationEngine {
       turn.reached,
     );
     turn.sentences.push(text);
+    this.progress(turn);
   }
 
   /** A transfer's announcement, or a goodbye when the model ended the call without one. */
