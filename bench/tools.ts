@@ -1,4 +1,5 @@
 import { fakeControl } from "../test/fakes/client.ts";
+import type { RecordedRequest } from "../test/fakes/types.ts";
 import { TOOLS_PHONE, TURNS_PHONE } from "./numbers.ts";
 import { PROVIDER_DELAYS, type Profile } from "./profile.ts";
 import { fmtMs, type Row } from "./report.ts";
@@ -16,14 +17,27 @@ import {
 
 /**
  * Issue 11 (tools): what one webhook tool round adds to a record→reply turn beyond the
- * providers' and the owner's own delays. Turns on a number with one webhook tool (the model
- * calls it, then answers) alternate with turns on a number without tools, in the same run, so
- * both see the same machine; each turn's time minus its fixed delays is its overhead.
+ * providers' and the owner's own time. Turns on a number with one webhook tool (the model calls
+ * it, then answers) alternate with turns on a number without tools, in the same run, so both
+ * see the same machine. Each turn's overhead is its wall time minus the time the fakes
+ * themselves spent serving its requests (recording download, transcription, chat rounds, the
+ * owner, speech), as each fake measured it (test/fakes/server.ts `servedMs`: scripted delays
+ * plus the timer lateness and work of a loaded Node process). What is left is the Worker's:
+ * routing, the call's Durable Object, argument checks, signing, building the second request,
+ * the call log, and the loopback transit of each request.
  */
 
-/** The owner service's fixed answer time, ms. */
+/** The owner service's scripted answer time, ms. */
 const OWNER_DELAY_MS = 100;
 const REPLY = "It ships today.";
+
+/** One timed webhook: its wall time and the fakes' service time inside it, ms. */
+interface TurnSample {
+  ms: number;
+  fakesMs: number;
+  /** requests the fakes served during the turn */
+  requests: number;
+}
 
 export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
   const owner = fakeControl(stack.owner.url, null);
@@ -48,35 +62,27 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
     );
     return callSid;
   };
-  const plain: number[] = [];
-  const withTool: number[] = [];
-  const { stt, llmFirstToken, tts } = PROVIDER_DELAYS;
+  const windows: Array<{ kind: "plain" | "tool"; from: number; to: number; ms: number }> = [];
+  const turn = async (kind: "plain" | "tool", callSid: string, phone: string) => {
+    const from = performance.now();
+    const reply = await stack.client.expectOk(
+      signedForm(stack.base, "/webhooks/twilio/recording", recordingDone(callSid, newRecordingSid(), phone)),
+    );
+    windows.push({ kind, from, to: performance.now(), ms: reply.ms });
+    return reply;
+  };
   try {
     const calls = { plain: await call(TURNS_PHONE), tools: await call(TOOLS_PHONE) };
-    for (let turn = 0; turn < profile.turns; turn++) {
+    for (let i = 0; i < profile.turns; i++) {
       await script(stack, [REPLY]);
-      const a = await stack.client.expectOk(
-        signedForm(
-          stack.base,
-          "/webhooks/twilio/recording",
-          recordingDone(calls.plain, newRecordingSid(), TURNS_PHONE),
-        ),
-      );
-      plain.push(a.ms - (stt + llmFirstToken + tts));
+      await turn("plain", calls.plain, TURNS_PHONE);
       await script(stack, [
-        { tool_calls: [{ name: "lookup_order", arguments: { order_id: `A-${turn}` } }] },
+        { tool_calls: [{ name: "lookup_order", arguments: { order_id: `A-${i}` } }] },
         REPLY,
       ]);
-      const b = await stack.client.expectOk(
-        signedForm(
-          stack.base,
-          "/webhooks/twilio/recording",
-          recordingDone(calls.tools, newRecordingSid(), TOOLS_PHONE),
-        ),
-      );
+      const b = await turn("tool", calls.tools, TOOLS_PHONE);
       if (!b.body.includes("<Play>"))
-        throw new Error(`tool turn ${turn + 1} did not answer: ${b.body.slice(0, 200)}`);
-      withTool.push(b.ms - (stt + 2 * llmFirstToken + OWNER_DELAY_MS + tts));
+        throw new Error(`tool turn ${i + 1} did not answer: ${b.body.slice(0, 200)}`);
     }
     for (const [phone, callSid] of [
       [TURNS_PHONE, calls.plain],
@@ -90,29 +96,54 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
     await stack.openai.reset();
     throw err;
   }
+  // The fakes run in this process: their receivedAt is on this process's performance clock.
+  const served = (
+    await Promise.all([stack.openai.server, stack.owner, stack.twilio].map((fake) => fakeRequests(fake.url)))
+  ).flat();
   const checks = (await (await fetch(`${stack.owner.url}/__owner/checks`)).json()) as Array<{
     valid: boolean;
   }>;
-  // What the fakes themselves spend on the extra requests (a chat completion, the owner's answer).
-  const fakesMs = await extraFakesMs(stack);
   await stack.openai.reset();
   await owner.reset();
-  const owned = summarize(withTool);
-  const base = summarize(plain);
-  const worker = owned.median - base.median - fakesMs;
+  const samples = (kind: "plain" | "tool"): TurnSample[] =>
+    windows.filter((w) => w.kind === kind).map((w) => ({ ms: w.ms, ...fakesWithin(served, w.from, w.to) }));
+  const plain = samples("plain");
+  const withTool = samples("tool");
+  const overhead = (s: TurnSample[]) => summarize(s.map((t) => t.ms - t.fakesMs));
+  const owned = overhead(withTool);
+  const base = overhead(plain);
+  const fakes = {
+    plain: summarize(plain.map((t) => t.fakesMs)),
+    tool: summarize(withTool.map((t) => t.fakesMs)),
+  };
+  const scripted = {
+    plain: PROVIDER_DELAYS.stt + PROVIDER_DELAYS.llmFirstToken + PROVIDER_DELAYS.tts,
+    tool: PROVIDER_DELAYS.stt + 2 * PROVIDER_DELAYS.llmFirstToken + OWNER_DELAY_MS + PROVIDER_DELAYS.tts,
+  };
+  // Turn i with the tool ran right after plain turn i: their difference saw the same moment's
+  // load, so the median of the pairs' differences is steadier than a difference of medians.
+  const added = summarize(
+    withTool.map((t, i) => {
+      const p = plain[i] as TurnSample;
+      return t.ms - t.fakesMs - (p.ms - p.fakesMs);
+    }),
+  );
   return [
     {
       issue: "11",
       measurement:
-        "added latency per record→reply turn with one webhook tool round (turn time − provider and owner delays)",
-      value: `median ${fmtMs(owned.median)} · p99 ${fmtMs(owned.p99)}`,
-      baseline: `same turn without tools: median ${fmtMs(base.median)} · p99 ${fmtMs(base.p99)}`,
-      notes: `${owned.n} turns of each, interleaved; delays stt ${stt} + 2 × llm ${llmFirstToken} + owner ${OWNER_DELAY_MS} + tts ${tts} ms; the tool round adds ${fmtMs(owned.median - base.median)} at the median, of which the fakes' own service of the extra chat request and owner request is ≈${fmtMs(fakesMs)} (measured directly), leaving ≈${fmtMs(worker)} for the Worker (argument check, signing, a second model round); ${checks.filter((c) => c.valid).length}/${checks.length} signatures verified by README's snippet`,
+        "added latency of one webhook tool round in a record→reply turn (turn time − the fakes' own service time; tool turn − the plain turn before it)",
+      value: `median ${fmtMs(added.median)} · p99 ${fmtMs(added.p99)}`,
+      baseline: `overhead of the same turn without tools: median ${fmtMs(base.median)} · p99 ${fmtMs(base.p99)}; with the tool: median ${fmtMs(owned.median)} · p99 ${fmtMs(owned.p99)}`,
+      notes: `${owned.n} turns of each, interleaved (difference of the overheads' medians: ${fmtMs(owned.median - base.median)}); the fakes served ${withTool[0]?.requests ?? 0} requests per tool turn and ${plain[0]?.requests ?? 0} per plain turn, taking median ${fmtMs(fakes.tool.median)} and ${fmtMs(fakes.plain.median)} (scripted delays ${scripted.tool} and ${scripted.plain} ms: the rest is the loaded Node fakes' timer lateness and work); ${checks.filter((c) => c.valid).length}/${checks.length} signatures verified by README's snippet`,
       data: {
-        with_tool_ms: owned,
-        without_tools_ms: base,
-        fakes_extra_ms: fakesMs,
-        worker_added_ms: worker,
+        added_ms: added,
+        with_tool_overhead_ms: owned,
+        without_tools_overhead_ms: base,
+        with_tool_wall_ms: summarize(withTool.map((t) => t.ms)),
+        without_tools_wall_ms: summarize(plain.map((t) => t.ms)),
+        fakes_served_ms: fakes,
+        scripted_delays_ms: scripted,
         owner_delay_ms: OWNER_DELAY_MS,
         provider_delays_ms: PROVIDER_DELAYS,
       },
@@ -120,26 +151,34 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
   ];
 }
 
-/** One chat completion and one owner request straight from Node, minus the owner's fixed delay (median ms). */
-async function extraFakesMs(stack: Stack): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const started = performance.now();
-    const chat = await fetch(`${stack.openai.server.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { Authorization: "Bearer sk-bench", "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Hello" }] }),
-    });
-    await chat.arrayBuffer();
-    const owned = await fetch(`${stack.owner.url}/orders/lookup`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ tool: "lookup_order", arguments: { order_id: "A-1" } }),
-    });
-    await owned.arrayBuffer();
-    samples.push(performance.now() - started - OWNER_DELAY_MS - PROVIDER_DELAYS.llmFirstToken);
+/** Every request a fake's root namespace recorded (the bench Worker's providers point there). */
+async function fakeRequests(url: string): Promise<RecordedRequest[]> {
+  const response = await fetch(`${url}/__fake/requests`);
+  if (!response.ok) throw new Error(`${url}: listing requests answered ${response.status}`);
+  return (await response.json()) as RecordedRequest[];
+}
+
+/**
+ * The fakes' service time within [from, to] (this process's performance clock), ms: the union
+ * of the requests' [receivedAt, receivedAt + servedMs] intervals, so requests served side by
+ * side count once.
+ */
+function fakesWithin(requests: readonly RecordedRequest[], from: number, to: number) {
+  const spans = requests
+    .flatMap((r) =>
+      r.receivedAt !== undefined && r.servedMs !== undefined && r.receivedAt >= from && r.receivedAt <= to
+        ? [[r.receivedAt, Math.min(to, r.receivedAt + r.servedMs)] as const]
+        : [],
+    )
+    .sort((a, b) => a[0] - b[0]);
+  let fakesMs = 0;
+  let end = -Infinity;
+  for (const [start, stop] of spans) {
+    if (stop <= end) continue;
+    fakesMs += stop - Math.max(start, end);
+    end = stop;
   }
-  return summarize(samples).median;
+  return { fakesMs, requests: spans.length };
 }
 
 async function script(stack: Stack, replies: unknown[]): Promise<void> {

@@ -4,7 +4,7 @@ import { FallbackEngine } from "../conversation/fallback.ts";
 import { type MediaStreamHost, MediaStreamSession } from "../conversation/media-stream-session.ts";
 import { PipelineEngine } from "../conversation/pipeline.ts";
 import { RealtimeEngine, type RealtimeFailure } from "../conversation/realtime.ts";
-import type { ToolIntent, ToolRunner } from "../conversation/tools/index.ts";
+import { type ToolIntent, type ToolRunner, toolLogFields } from "../conversation/tools/index.ts";
 import { WebAudioSession } from "../conversation/web-audio-session.ts";
 import type { Settings } from "../env.ts";
 import { errorFields, type Logger } from "../log.ts";
@@ -210,6 +210,7 @@ export class StreamMode {
       outcome: record.outcome,
       interrupted: record.interrupted ?? false,
       ...record.timings,
+      ...toolLogFields(record.tools),
     });
   }
 }

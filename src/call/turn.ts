@@ -3,7 +3,7 @@ import { decodeWav } from "../audio/wav.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import {
   completeWithTools,
-  DEFAULT_GOODBYE,
+  intentSpeech,
   type ToolCallRecord,
   type ToolIntent,
   type ToolRunner,
@@ -208,9 +208,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput): Promise<TurnOut
 
 /** The model's words, then what an intent adds: a transfer's announcement, a default goodbye. */
 function spokenReply(text: string, intent: ToolIntent | null): string {
-  if (intent?.kind === "transfer") return [text, intent.announcement].filter(Boolean).join(" ");
-  if (intent?.kind === "end_call") return text || DEFAULT_GOODBYE;
-  return text;
+  return [text, intentSpeech(intent, text)].filter(Boolean).join(" ");
 }
 
 /** The length of a WAV recording in ms, or null when it is not a WAV this code can read. */

@@ -1,4 +1,4 @@
-import type { ToolRunner } from "../conversation/tools/index.ts";
+import { type ToolRunner, toolLogFields } from "../conversation/tools/index.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import type { TwilioRest } from "../twilio/rest.ts";
@@ -149,6 +149,7 @@ export class TurnsMode {
     turnLog.info("turn_answered", {
       ...outcome.timings,
       tts_fallback: outcome.speech.some((piece) => piece.audioId === null),
+      ...toolLogFields(outcome.tools?.records),
     });
     const tools = outcome.tools;
     const intent = tools?.intent ?? null;

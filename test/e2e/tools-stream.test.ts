@@ -157,3 +157,46 @@ describe("transfer and end_call in stream mode", { timeout: 40_000 }, () => {
     expect(json.call.turns[0]).toMatchObject({ reply: "You're welcome. Goodbye!" });
   });
 });
+
+describe("tool rounds in stream mode", { timeout: 40_000 }, () => {
+  it("allows four tool rounds per caller turn; the fifth request must be answered in words", async () => {
+    const owner = fakeControl(testEnv.FAKE_OWNER_URL);
+    const lookup = {
+      type: "webhook",
+      name: "lookup_order",
+      description: "Look up an order by its number.",
+      url: `${owner.url}/lookup`,
+      parameters: { type: "object", properties: { order_id: { type: "string" } }, required: ["order_id"] },
+    };
+    const again = { tool_calls: [{ name: "lookup_order", arguments: { order_id: "A-1" } }] };
+    await openaiScript(openai.url, {
+      transcripts: ["Check and check again."],
+      // The fifth is scripted as a tool call too: told tool_choice "none", the model answers in words.
+      replies: [again, again, again, again, { ...again, content: "It ships today." }],
+    });
+    const { client, sid } = await streamCall([lookup]);
+    client.speak(concat(hello(), silence(600)));
+    await vi.waitFor(() => expect(client.marks()).toContain("turn-1-0"), { timeout: 15_000 });
+    const chats = (await openai.requests())
+      .filter((r) => r.path === "/v1/chat/completions")
+      .map((r) => JSON.parse(r.body) as { stream?: boolean; tool_choice?: string; tools?: unknown[] });
+    expect(chats).toHaveLength(5);
+    expect(chats.every((c) => c.stream === true && c.tools?.length === 1)).toBe(true);
+    expect(chats.map((c) => c.tool_choice)).toEqual([undefined, undefined, undefined, undefined, "none"]);
+    const posts = (await owner.requests()).filter((r) => r.method === "POST" && !r.path.startsWith("/__"));
+    expect(posts).toHaveLength(4);
+    const said = (await openai.requests())
+      .filter((r) => r.path === "/v1/audio/speech")
+      .map((r) => JSON.parse(r.body).input);
+    expect(said.at(-1)).toBe("It ships today.");
+    client.echoMarks(["turn-1-0"]);
+    await vi.waitFor(
+      async () => expect((await admin("GET", `/admin/calls/${sid}`)).json.call.turns).toHaveLength(1),
+      { timeout: 8000 },
+    );
+    const { json } = await admin("GET", `/admin/calls/${sid}`);
+    expect(json.call.turns[0]).toMatchObject({ outcome: "reply", reply: "It ships today." });
+    expect(json.call.turns[0].tools).toHaveLength(4);
+    client.stop();
+  });
+});

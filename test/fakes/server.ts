@@ -65,6 +65,7 @@ export async function startFakeServer(
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
+      const receivedAt = performance.now();
       const raw = Buffer.concat(chunks);
       const url = new URL(req.url ?? "/", "http://fake");
       const match = /^\/ns\/([^/]+)(\/.*)?$/.exec(url.pathname);
@@ -89,8 +90,12 @@ export async function startFakeServer(
         body: raw.toString("utf8"),
         bodyBase64: raw.toString("base64"),
         at: Date.now(),
+        receivedAt,
       };
       ns.records.push(recorded);
+      res.on("finish", () => {
+        recorded.servedMs = performance.now() - receivedAt;
+      });
       const behavior = ns.behaviors.find((b) => !b.pathIncludes || path.includes(b.pathIncludes));
       if (behavior) {
         if (behavior.times !== undefined && --behavior.times <= 0)

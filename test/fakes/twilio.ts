@@ -13,7 +13,7 @@ import { tone, wavFile } from "./wav.ts";
  * basic auth with the account SID and auth token vitest.config.ts gives the Worker, JSON
  * resources in snake_case, and Twilio's JSON error bodies. Every call SID is a live call until
  * it is ended (by `Status=completed`, or by a test playing the caller hanging up); then call
- * changes fail with Twilio's 21220. A path with an empty account (`/Accounts//...`) is 404. Test controls (inside a namespace, like the API):
+ * changes fail with Twilio's 21220; a `Twiml` over 4,000 characters fails with 32018. A path with an empty account (`/Accounts//...`) is 404. Test controls (inside a namespace, like the API):
  *   POST /__twilio/calls/<CallSid>/end                      -> the caller hangs up
  *   POST /__twilio/recordings/<RecordingSid>/not-ready?times=N -> the next N downloads get 404
  *   POST /__twilio/recordings/<RecordingSid>/duration?ms=N   -> the recording holds N ms of audio
@@ -23,6 +23,8 @@ export const TWILIO_FAKE_ACCOUNT_SID = "AC00000000000000000000000000000000";
 export const TWILIO_FAKE_AUTH_TOKEN = "test-twilio-auth-token";
 
 const API = "/2010-04-01";
+/** A call create/update's `Twiml` parameter, at most (Twilio error 32018), characters. */
+export const MAX_TWIML_CHARS = 4000;
 
 /** What the fake answers; written by `handle`. */
 interface Reply {
@@ -150,6 +152,13 @@ function route(req: RecordedRequest, state: NamespaceState): Reply {
   if (call && req.method === "POST") {
     const callSid = call[1] ?? "";
     const form = new URLSearchParams(req.body);
+    const twiml = form.get("Twiml");
+    if (twiml !== null && twiml.length > MAX_TWIML_CHARS)
+      return twilioError(
+        400,
+        32018,
+        `Twiml size exceeded maximum allowed value of ${MAX_TWIML_CHARS} characters`,
+      );
     if (endedCalls(state).has(callSid))
       return twilioError(400, 21220, "Call is not in-progress. Cannot redirect.");
     if (call[2] === "/Recordings.json") return { status: 201, body: recordingResource(callSid, form) };

@@ -8,6 +8,14 @@ export interface RecordedRequest {
   /** base64 of the raw body, for binary uploads (multipart audio) */
   bodyBase64: string;
   at: number;
+  /** performance.now() in the fake's process when the request's body had been read, ms */
+  receivedAt?: number;
+  /**
+   * The fake's own time on the request, ms: from `receivedAt` until its response was written in
+   * full (its scripted delays, timer lateness and work). Absent while the response is unfinished.
+   * Benchmarks subtract it to get what the Worker itself added.
+   */
+  servedMs?: number;
 }
 
 export interface Behavior {

@@ -186,6 +186,21 @@ describe("TwilioRest: failures", () => {
     expect((err as Error).message).not.toContain("wrong-token");
   });
 
+  it("reports TwiML over Twilio's 4,000-character limit as Twilio's 32018, and the call is not changed", async () => {
+    const { fake, rest } = setup();
+    const twiml = `<Response><Say>${"a".repeat(4000)}</Say></Response>`;
+    const err = await rejection(rest.updateCall(CALL, { twiml }));
+    expect(err).toMatchObject({
+      kind: "http",
+      status: 400,
+      code: 32018,
+      twilioMessage: "Twiml size exceeded maximum allowed value of 4000 characters",
+    });
+    // The same call still takes TwiML within the limit: the refused update changed nothing.
+    expect(await rest.updateCall(CALL, { twiml: "<Response/>" })).toMatchObject({ ok: true });
+    expect(await fake.apiRequests()).toHaveLength(2);
+  });
+
   it("reports an error body that is not Twilio's JSON with the status and what came back", async () => {
     const { fake, rest } = setup();
     await fake.behave({ status: 502, body: "<html>Bad gateway</html>" });

@@ -101,7 +101,6 @@ export class ToolRunner {
   /** the definitions to offer the model (empty: the number has no tools) */
   readonly definitions: ToolDefinition[];
   private readonly tools: Map<string, ToolConfig>;
-  private readonly validators = new Map<string, Validator>();
   private readonly options: ToolRunnerOptions;
   private readonly fetch: typeof fetch;
   private readonly now: () => number;
@@ -168,22 +167,14 @@ export class ToolRunner {
     }
     record.latency_ms = Math.max(0, this.now() - started);
     record.result_bytes = new TextEncoder().encode(content).byteLength;
-    (this.options.log ?? log).info("tool_called", {
-      tool: call.name,
-      status: record.status,
-      latency_ms: record.latency_ms,
-      result_bytes: record.result_bytes,
-    });
+    // No info line here: a log line between the tool's answer and the model's next request
+    // cost ~8 ms of that round on local workerd (bench/tools.ts). The turn's own line carries
+    // the calls (toolLogFields); failures above are logged as they happen.
     return { call, content, record, intent };
   }
 
   private checkArguments(tool: WebhookToolConfig, args: Record<string, unknown>): void {
-    let validator = this.validators.get(tool.name);
-    if (!validator) {
-      validator = new Validator(tool.parameters, "2020-12", false);
-      this.validators.set(tool.name, validator);
-    }
-    const result = validator.validate(args);
+    const result = validatorFor(tool.parameters).validate(args);
     if (result.valid) return;
     // The leaf errors say what is wrong; the enclosing "properties failed" ones add nothing.
     const leaves = result.errors.filter((e) => !/^(properties|allOf|anyOf|oneOf|\$ref)$/.test(e.keyword));
@@ -241,6 +232,41 @@ export class ToolRunner {
       throw new ToolFailure("error", "the service could not be reached", { cause: err });
     }
   }
+}
+
+/**
+ * One compiled validator per `parameters` object. A call's runner is rebuilt for every turn,
+ * but the call's config (and so each schema object) lives as long as the call session: the
+ * schema is compiled once per call, not once per turn.
+ */
+const validators = new WeakMap<object, Validator>();
+
+function validatorFor(parameters: WebhookToolConfig["parameters"]): Validator {
+  let validator = validators.get(parameters);
+  if (!validator) {
+    validator = new Validator(parameters, "2020-12", false);
+    validators.set(parameters, validator);
+  }
+  return validator;
+}
+
+/**
+ * The tool calls of a turn as fields of the turn's log line (`turn_answered`, `stream_turn`):
+ * `{tool_calls: [{name, status, latency_ms, result_bytes}]}`, or nothing when there were none.
+ * Arguments stay out of logs; the call log keeps them, redacted.
+ */
+export function toolLogFields(records: readonly ToolCallRecord[] | undefined): {
+  tool_calls?: Array<Pick<ToolCallRecord, "name" | "status" | "latency_ms" | "result_bytes">>;
+} {
+  if (!records || records.length === 0) return {};
+  return {
+    tool_calls: records.map(({ name, status, latency_ms, result_bytes }) => ({
+      name,
+      status,
+      latency_ms,
+      result_bytes,
+    })),
+  };
 }
 
 function parseArguments(text: string): { ok: true; value: Record<string, unknown> } | { ok: false } {

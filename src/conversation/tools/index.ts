@@ -14,11 +14,12 @@ export {
   ToolRunner,
   type ToolRunnerOptions,
   type ToolStatus,
+  toolLogFields,
 } from "./executor.ts";
+export { carryOutIntent, DEFAULT_GOODBYE, intentSpeech } from "./intents.ts";
 export { REDACTED, redactSecrets } from "./redact.ts";
 export {
   completeWithTools,
-  DEFAULT_GOODBYE,
   FILLER,
   FILLER_AFTER_MS,
   intentOf,

@@ -11,8 +11,6 @@ export const MAX_TOOL_ROUNDS = 4;
 /** Stream mode: a tool still running after this long gets one filler sentence, ms. */
 export const FILLER_AFTER_MS = 1500;
 export const FILLER = "One moment, please.";
-/** Said when the model ends the call without saying goodbye itself. */
-export const DEFAULT_GOODBYE = "Thank you for calling. Goodbye!";
 
 /** The request for round `round` (0-based): tools offered; past the limit, words only. */
 export function roundRequest(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { transferTwiml } from "../../../src/twilio/call-twiml.ts";
 import {
   connectStream,
   hangup,
@@ -127,5 +128,17 @@ describe("twiml", () => {
         ],
       },
     ]);
+  });
+});
+
+describe("transferTwiml (a REST call update's Twiml)", () => {
+  it("stays within Twilio's 4,000-character Twiml limit (error 32018) for the longest target a config accepts", () => {
+    // src/config/tools.ts: `to` at most 256 characters, caller_id at most 40; a long public URL.
+    const to = `sip:${"d".repeat(240)}@pbx.example.com`.slice(0, 256);
+    const action = `https://${"voice".repeat(100)}.example.com/webhooks/twilio/dial`;
+    const xml = transferTwiml({ to, callerId: `+${"1".repeat(39)}` }, action);
+    expect(xml.length).toBeLessThan(4000);
+    const [dial] = parseTwiml(xml);
+    expect(dial?.children[0]?.text).toBe(to);
   });
 });

@@ -1,0 +1,121 @@
+import { FRAME_BYTES, MULAW_SILENCE } from "../audio/telephony.ts";
+import { MulawFramer } from "../call/mulaw-framer.ts";
+import type { CallConfig } from "../config/defaults.ts";
+import { type TextToSpeech, TTS_PCM_RATE } from "../providers/types.ts";
+import type { OutboundAudio } from "./engine.ts";
+import type { Reached, Turn } from "./pipeline-turn.ts";
+
+/**
+ * What the stream pipeline's caller hears: text-to-speech as 20 ms frames of 8 kHz μ-law, each
+ * piece followed by a mark, and the marks sent and not yet echoed, in order (Twilio plays in
+ * order, so an echoed mark means everything before it was heard).
+ */
+
+export interface Mark {
+  name: string;
+  /** the turn whose audio this mark closes, if any */
+  turn?: Turn;
+  /** when it comes back, this many of the turn's sentences have been heard */
+  heard?: number;
+}
+
+export interface SpeakerDeps {
+  tts: TextToSpeech;
+  config: Pick<CallConfig, "tts_model" | "tts_voice">;
+  now(): number;
+  /** toward the caller (the engine's send: it stops the call if the socket is gone) */
+  send(out: OutboundAudio): void;
+}
+
+export class PipelineSpeaker {
+  private readonly deps: SpeakerDeps;
+  private readonly framer: MulawFramer;
+  /** marks sent and not yet echoed, in the order sent */
+  private readonly marks: Mark[] = [];
+
+  constructor(deps: SpeakerDeps) {
+    this.deps = deps;
+    this.framer = new MulawFramer(TTS_PCM_RATE, (frame) => deps.send({ kind: "media", mulaw: frame }));
+  }
+
+  /** true while audio has been sent whose marks have not all come back */
+  get playing(): boolean {
+    return this.marks.length > 0;
+  }
+
+  /**
+   * Synthesize `text` and send it as frames, then `mark`. Throws if the provider fails (the
+   * audio sent so far is still followed by a mark, which then counts nothing as heard) or the
+   * signal aborts (nothing more is sent). `reached` gets the first audio and first frame times.
+   */
+  async speak(text: string, mark: Mark, signal: AbortSignal, reached?: Reached): Promise<void> {
+    let complete = false;
+    let frames = 0;
+    try {
+      const audio = this.deps.tts.synthesizeStream({
+        text,
+        model: this.deps.config.tts_model,
+        voice: this.deps.config.tts_voice,
+        format: "pcm",
+        signal,
+      });
+      for await (const chunk of audio) {
+        signal.throwIfAborted();
+        if (reached) reached.firstAudio ??= this.deps.now();
+        const sentNow = this.framer.push(chunk);
+        if (sentNow > 0 && reached) reached.firstFrame ??= this.deps.now();
+        frames += sentNow;
+      }
+      signal.throwIfAborted();
+      complete = true;
+    } finally {
+      if (signal.aborted) {
+        this.framer.discard();
+      } else {
+        const sentNow = this.framer.end();
+        if (sentNow > 0 && reached) reached.firstFrame ??= this.deps.now();
+        frames += sentNow;
+        if (complete) this.addMark(mark);
+        // Audio cut short still gets a mark, so `speaking` lasts while it plays; it counts nothing as heard.
+        else if (frames > 0) this.addMark({ name: mark.name, ...(mark.turn && { turn: mark.turn }) });
+      }
+    }
+  }
+
+  /**
+   * Pre-rendered 8 kHz μ-law audio (the cached greeting) as frames, then `mark`. Frames are
+   * views of `mulaw` except the padded last one.
+   */
+  play(mulaw: Uint8Array, mark: Mark): void {
+    for (let at = 0; at < mulaw.length; at += FRAME_BYTES) {
+      let frame = mulaw.subarray(at, at + FRAME_BYTES);
+      if (frame.length < FRAME_BYTES) {
+        const padded = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
+        padded.set(frame);
+        frame = padded;
+      }
+      this.deps.send({ kind: "media", mulaw: frame });
+    }
+    this.addMark(mark);
+  }
+
+  /**
+   * The mark `name` came back: it and every mark sent before it, in order. Empty when it is not
+   * outstanding (a mark dropped by a clear, which Twilio echoes too, or not one of ours).
+   */
+  played(name: string): Mark[] {
+    const index = this.marks.findIndex((mark) => mark.name === name);
+    return index < 0 ? [] : this.marks.splice(0, index + 1);
+  }
+
+  /** Forget the outstanding marks: after a clear (their echoes must not count as heard) or the end. */
+  forget(): void {
+    this.marks.length = 0;
+  }
+
+  private addMark(mark: Mark): void {
+    this.marks.push(mark);
+    if (mark.turn) mark.turn.marksOut += 1;
+    this.deps.send({ kind: "mark", name: mark.name });
+  }
+}
