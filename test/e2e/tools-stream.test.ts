@@ -9,9 +9,9 @@ import { parseTwiml } from "../support/twiml.ts";
 import { concat, fixtureSamples } from "../unit/audio/signals.ts";
 
 /**
- * Transfer and end_call over a live Media Stream: the call is changed through Twilio's REST
- * API only once the audio before it has played (its mark came back), and a transfer that does
- * not connect brings the caller back to the agent on a new stream.
+ * Transfer and end_call over a live Media Stream, in stream and realtime modes: the call is
+ * changed through Twilio's REST API only once the audio before it has played (its mark came
+ * back), and a transfer that does not connect brings the caller back to the agent on a new stream.
  */
 const openai = fakeControl(testEnv.FAKE_OPENAI_URL, null);
 const twilio = fakeControl(testEnv.FAKE_TWILIO_URL, null);
@@ -22,7 +22,7 @@ beforeEach(async () => {
 const silence = (ms: number) => new Int16Array(8 * ms);
 const hello = () => fixtureSamples("hello");
 
-async function streamCall(tools: unknown[]) {
+async function streamCall(tools: unknown[], overrides: Record<string, unknown> = {}) {
   const phone = uniquePhone();
   const created = await admin("POST", "/admin/phone-config", {
     body: sampleBody(phone, {
@@ -30,6 +30,7 @@ async function streamCall(tools: unknown[]) {
       end_of_speech_ms: 300,
       enable_recording: false,
       tools,
+      ...overrides,
     }),
   });
   expect(created.status, JSON.stringify(created.json)).toBe(201);
@@ -45,10 +46,18 @@ async function openStream(twimlBody: string, sid: string) {
   const { client } = await MediaStreamClient.connect(stream?.attributes.url ?? "", sid);
   if (!client) throw new Error("the stream was refused");
   client.start({ token });
-  await vi.waitFor(() => expect(client.marks()).toContain("greeting-1"), { timeout: 8000 });
-  client.echoMarks(["greeting-1"]);
+  // The greeting's mark: Twilio has played it.
+  await vi.waitFor(() => expect(client.marks().length).toBeGreaterThan(0), { timeout: 8000 });
+  client.echoMarks(client.marks());
   return { client };
 }
+
+/** The events the Worker sent the fake Realtime server, of one type. */
+const realtimeEvents = async (type: string) =>
+  (await openai.requests())
+    .filter((r) => r.method === "WS")
+    .map((r) => JSON.parse(r.body) as { type: string; item?: { type: string } })
+    .filter((e) => e.type === type);
 
 const callUpdates = async (sid: string) =>
   (await twilio.requests())
@@ -57,7 +66,38 @@ const callUpdates = async (sid: string) =>
 
 const transfer = { type: "transfer", targets: [{ name: "Sales", to: "+1 415 555 0123" }] };
 
-describe("transfer and end_call in stream mode", { timeout: 40_000 }, () => {
+/** The one REST update of the call, a <Dial> to Sales reporting to the dial webhook; returns its attributes. */
+async function dialedSales(sid: string) {
+  await vi.waitFor(async () => expect(await callUpdates(sid)).toHaveLength(1), { timeout: 8000 });
+  const [[dial] = []] = await callUpdates(sid);
+  expect(dial?.name).toBe("Dial");
+  expect(dial?.attributes.action).toBe(`${testEnv.PUBLIC_BASE_URL}/webhooks/twilio/dial`);
+  expect(dial?.children).toEqual([expect.objectContaining({ name: "Number", text: "+14155550123" })]);
+  return dial?.attributes ?? {};
+}
+
+/**
+ * Twilio leaves the stream for the <Dial>, which connects: the call was not over until then, and
+ * it ends as transferred with the outcome on the turn's transfer record. Returns the call log.
+ */
+async function connected(client: MediaStreamClient, sid: string, phone: string) {
+  client.stop();
+  await new Promise((r) => setTimeout(r, 200));
+  expect((await admin("GET", `/admin/calls/${sid}`)).json.call.status).toBe("in_progress");
+  const done = await twilioPost("/webhooks/twilio/dial", { CallSid: sid, DialCallStatus: "completed" });
+  expect(parseTwiml(done.body).map((v) => v.name)).toEqual(["Hangup"]);
+  await twilioPost("/webhooks/twilio/status", callEnded(sid, phone, 75));
+  const { json } = await admin("GET", `/admin/calls/${sid}`);
+  expect(json.call).toMatchObject({ status: "ended", end_reason: "transferred" });
+  expect(json.call.turns[0].tools[0]).toMatchObject({
+    name: "transfer_call",
+    target: { name: "Sales", to: "+14155550123" },
+    dial_outcome: "completed",
+  });
+  return json.call;
+}
+
+describe("transfer and end_call over a Media Stream", { timeout: 40_000 }, () => {
   it("transfers by a REST call update once the announcement has played; connected, the call ends as transferred", async () => {
     await openaiScript(openai.url, {
       transcripts: ["Sales, please."],
@@ -72,26 +112,41 @@ describe("transfer and end_call in stream mode", { timeout: 40_000 }, () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await callUpdates(sid)).toEqual([]);
     client.echoMarks(["turn-1-0", "turn-1-1"]);
-    await vi.waitFor(async () => expect(await callUpdates(sid)).toHaveLength(1), { timeout: 8000 });
-    const [[dial] = []] = await callUpdates(sid);
-    expect(dial?.name).toBe("Dial");
-    expect(dial?.attributes.action).toBe(`${testEnv.PUBLIC_BASE_URL}/webhooks/twilio/dial`);
-    expect(dial?.children).toEqual([expect.objectContaining({ name: "Number", text: "+14155550123" })]);
-    // Twilio leaves the stream for the <Dial>: the call is not over.
-    client.stop();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await admin("GET", `/admin/calls/${sid}`)).json.call.status).toBe("in_progress");
+    expect((await dialedSales(sid)).callerId).toBeUndefined();
+    await connected(client, sid, phone);
+  });
 
-    const done = await twilioPost("/webhooks/twilio/dial", { CallSid: sid, DialCallStatus: "completed" });
-    expect(parseTwiml(done.body).map((v) => v.name)).toEqual(["Hangup"]);
-    await twilioPost("/webhooks/twilio/status", callEnded(sid, phone, 75));
-    const { json } = await admin("GET", `/admin/calls/${sid}`);
-    expect(json.call).toMatchObject({ status: "ended", end_reason: "transferred" });
-    expect(json.call.turns[0].tools[0]).toMatchObject({
-      name: "transfer_call",
-      target: { name: "Sales", to: "+14155550123" },
-      dial_outcome: "completed",
+  it("realtime mode: the model's function call, the announcement, then the <Dial> once its mark has come back", async () => {
+    await openaiScript(openai.url, {
+      transcripts: ["Sales, please."],
+      realtime: { toolCall: { name: "transfer_call", arguments: '{"target":"Sales"}' } },
     });
+    const withCallerId = { ...transfer, targets: [{ ...transfer.targets[0], caller_id: "+1 415 555 0100" }] };
+    const { client, sid, phone } = await streamCall([withCallerId], {
+      conversation_mode: "realtime",
+      inference_model: "gpt-realtime",
+      tts_voice: "coral",
+    });
+    const greetingMarks = client.marks().length;
+    client.speak(concat(hello(), silence(700)));
+    // The function call's output went back, and the model was told to say the announcement.
+    await vi.waitFor(
+      async () => {
+        const items = (await realtimeEvents("conversation.item.create")).map((e) => e.item?.type);
+        expect(items).toContain("function_call_output");
+        expect(JSON.stringify(await realtimeEvents("response.create"))).toContain("Connecting you now.");
+        expect(client.marks().length).toBeGreaterThan(greetingMarks);
+      },
+      { timeout: 8000 },
+    );
+    // The announcement has been sent but not played: the call is left as it is.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await callUpdates(sid)).toEqual([]);
+    client.echoMarks(client.marks().slice(greetingMarks));
+    expect((await dialedSales(sid)).callerId).toBe("+14155550100");
+    const log = await connected(client, sid, phone);
+    expect(log.mode).toBe("realtime");
+    expect(log.turns[0]).toMatchObject({ transcript: "Sales, please.", reply: "Connecting you now." });
   });
 
   it("brings the caller back on a new stream when the target does not answer; the agent says so and goes on", async () => {
