@@ -259,9 +259,9 @@ export class CallSession extends DurableObject<Env> {
    * Stream mode: the transfer's announcement has played. The live call leaves the Media Stream
    * for the <Dial> (REST update); the dial webhook brings the outcome.
    */
-  private async transfer(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<void> {
+  private async transfer(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean> {
     const state = this.state;
-    if (!state) return;
+    if (!state) return false;
     state.transfer = { seq, target: { name: intent.target.name, to: intent.target.to } };
     this.save();
     const target = {
@@ -279,6 +279,8 @@ export class CallSession extends DurableObject<Env> {
       state.transfer = null;
     }
     this.save();
+    // Not moved: the caller is still on the stream, and the engine tells them.
+    return state.transfer !== null;
   }
 
   /**

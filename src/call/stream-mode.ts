@@ -42,8 +42,11 @@ export interface StreamHost {
   hangUp(reason: EndReason, goodbye: string): Promise<void>;
   /** the number's tools for this call (null: none) */
   tools(): ToolRunner | null;
-  /** Connect the caller to a transfer target (the announcement has played); `seq`: the turn that asked. */
-  transfer(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<void>;
+  /**
+   * Connect the caller to a transfer target (the announcement has played); `seq`: the turn that
+   * asked. Resolves false when Twilio did not move the call.
+   */
+  transfer(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean>;
   /** The stream is over: finalise the call. */
   stopped(reason: EndReason): Promise<void>;
   waitUntil(promise: Promise<unknown>): void;
@@ -127,7 +130,7 @@ export class StreamMode {
         send: out.send,
         onTurn: (record, messages) => this.recordTurn(record, messages),
         onEnd: ({ reason, goodbye }) => this.host.waitUntil(this.host.hangUp(reason, goodbye)),
-        onTransfer: (intent, seq) => this.host.waitUntil(this.host.transfer(intent, seq)),
+        onTransfer: (intent, seq) => this.transfer(intent, seq),
         onProgress: (progress) => this.progress(progress),
         greeting: () => this.greeting(),
         resume,
@@ -159,7 +162,7 @@ export class StreamMode {
         send: out.send,
         onTurn: (record, messages) => this.recordTurn(record, messages),
         onEnd: ({ reason, goodbye }) => this.host.waitUntil(this.host.hangUp(reason, goodbye)),
-        onTransfer: (intent, seq) => this.host.waitUntil(this.host.transfer(intent, seq)),
+        onTransfer: (intent, seq) => this.transfer(intent, seq),
         onProgress: (progress) => this.progress(progress),
         ...(tools && { tools }),
         connect: (handlers, signal) =>
@@ -173,6 +176,13 @@ export class StreamMode {
       },
       { config: state.config, history: historyOf(turns), nextSeq: turns.length + 1 },
     );
+  }
+
+  /** The engine's transfer, kept alive past the socket's own events until Twilio has answered. */
+  private transfer(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean> {
+    const moved = this.host.transfer(intent, seq);
+    this.host.waitUntil(moved);
+    return moved;
   }
 
   /** The greeting as 8 kHz μ-law, from the cache or synthesised once per (text, model, voice). */

@@ -30,8 +30,12 @@ export interface EngineSink {
    * last sentence played): say `goodbye` ("" for none) and end it with `reason`.
    */
   onEnd(request: { reason: EndReason; goodbye: string }): void;
-  /** A transfer's announcement has played: connect the caller to the target; turn `seq` asked. */
-  onTransfer(transfer: Extract<ToolIntent, { kind: "transfer" }>, seq: number): void;
+  /**
+   * A transfer's announcement has played: connect the caller to the target; turn `seq` asked.
+   * Resolves false when Twilio did not move the call (it refused the update, or could not be
+   * reached): the caller is still on this stream.
+   */
+  onTransfer(transfer: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean>;
   /**
    * A turn still under way, for a live view (the console's test call): what the caller said as
    * soon as it is known, and the agent's reply so far. Its onTurn record, later, is what counts.

@@ -135,7 +135,7 @@ export class PipelineEngine implements ConversationEngine {
     if (greeting) this.playAudio(greeting, this.config.greeting);
   }
 
-  /** The first words after a failed transfer, in the number's voice; they join the history. */
+  /** Words of the agent's own outside a turn (after a failed transfer), in the number's voice; they join the history. */
   private async sayOpening(text: string): Promise<void> {
     try {
       await this.speaker.speak(text, { name: `greeting-${++this.greetings}` }, this.call.signal);
@@ -382,7 +382,7 @@ export class PipelineEngine implements ConversationEngine {
     const intent = turn.intent;
     if (this.closed || !intent) return;
     this.deps.log.info("pipeline_tool_intent", { seq: turn.seq, intent: intent.kind });
-    carryOutIntent(intent, turn.seq, this.deps);
+    carryOutIntent(intent, turn.seq, this.deps, (text) => void this.sayOpening(text));
   }
 
   private remember(messages: ChatMessage[]): void {

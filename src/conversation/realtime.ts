@@ -12,7 +12,7 @@ import type { ChatMessage } from "../providers/types.ts";
 import { decodeBase64, encodeBase64 } from "../twilio/base64.ts";
 import type { ConversationEngine, EngineOptions, EngineSink } from "./engine.ts";
 import { heardPart, RealtimePlayback } from "./realtime-playback.ts";
-import type { ToolCallRecord, ToolIntent } from "./tools/index.ts";
+import { carryOutIntent, type ToolCallRecord, type ToolIntent } from "./tools/index.ts";
 
 /**
  * The realtime engine (conversation_mode "realtime"): the caller's μ-law goes to OpenAI's
@@ -465,8 +465,15 @@ export class RealtimeEngine implements ConversationEngine {
   /** The turn's answer has all played: hand the caller to the transfer target, or hang up. */
   private carryOut(turn: Turn, intent: ToolIntent): void {
     this.deps.log.info("realtime_tool_intent", { seq: turn.seq, intent: intent.kind });
-    if (intent.kind === "transfer") this.deps.onTransfer?.(intent, turn.seq);
-    else this.deps.onEnd?.({ reason: "agent_hangup", goodbye: "" });
+    carryOutIntent(intent, turn.seq, this.deps, (text) => {
+      if (this.stopped) return;
+      // Like the greeting, a response no caller turn owns.
+      this.awaiting.push("greeting");
+      this.emit({
+        type: "response.create",
+        response: { instructions: `Say exactly the following, word for word, and nothing else: "${text}"` },
+      });
+    });
   }
 
   /** Stop for good: what was sent counts as heard, every turn is reported. */

@@ -52,6 +52,40 @@ async function openStream(twimlBody: string, sid: string) {
   return { client };
 }
 
+const REALTIME = { conversation_mode: "realtime", inference_model: "gpt-realtime", tts_voice: "coral" };
+/** What the agent says when Twilio would not move the call to the <Dial>. */
+const REFUSED = "Sorry, I couldn't connect you to Sales. Is there anything else I can help you with?";
+
+/** Twilio refuses the call's next update, as it does a Twiml over 4,000 characters. */
+const refuseUpdate = (sid: string) =>
+  twilio.behave({
+    status: 400,
+    pathIncludes: `/Calls/${sid}.json`,
+    times: 1,
+    body: JSON.stringify({
+      code: 32018,
+      message: "Twiml size exceeded maximum allowed value of 4000 characters",
+      more_info: "https://www.twilio.com/docs/errors/32018",
+      status: 400,
+    }),
+  });
+
+/** Everything the pipeline had spoken (text-to-speech inputs), in order. */
+const spoken = async (): Promise<string[]> =>
+  (await openai.requests()).filter((r) => r.path === "/v1/audio/speech").map((r) => JSON.parse(r.body).input);
+
+/** The last model request ends with the agent's `said` and then the caller's `next` words. */
+async function lastChatEnds(said: string, next: string) {
+  const chats = (await openai.requests()).filter((r) => r.path === "/v1/chat/completions");
+  const last = JSON.parse(chats.at(-1)?.body ?? "{}") as {
+    messages: Array<{ role: string; content: string }>;
+  };
+  expect(last.messages.slice(-2)).toEqual([
+    { role: "assistant", content: said },
+    { role: "user", content: next },
+  ]);
+}
+
 /** The events the Worker sent the fake Realtime server, of one type. */
 const realtimeEvents = async (type: string) =>
   (await openai.requests())
@@ -122,11 +156,7 @@ describe("transfer and end_call over a Media Stream", { timeout: 40_000 }, () =>
       realtime: { toolCall: { name: "transfer_call", arguments: '{"target":"Sales"}' } },
     });
     const withCallerId = { ...transfer, targets: [{ ...transfer.targets[0], caller_id: "+1 415 555 0100" }] };
-    const { client, sid, phone } = await streamCall([withCallerId], {
-      conversation_mode: "realtime",
-      inference_model: "gpt-realtime",
-      tts_voice: "coral",
-    });
+    const { client, sid, phone } = await streamCall([withCallerId], REALTIME);
     const greetingMarks = client.marks().length;
     client.speak(concat(hello(), silence(700)));
     // The function call's output went back, and the model was told to say the announcement.
@@ -164,28 +194,58 @@ describe("transfer and end_call over a Media Stream", { timeout: 40_000 }, () =>
     const back = await twilioPost("/webhooks/twilio/dial", { CallSid: sid, DialCallStatus: "no-answer" });
     expect(parseTwiml(back.body).map((v) => v.name)).toEqual(["Connect"]);
     const { client: again } = await openStream(back.body, sid);
-    const said = (await openai.requests())
-      .filter((r) => r.path === "/v1/audio/speech")
-      .map((r) => JSON.parse(r.body).input);
-    expect(said.at(-1)).toBe("Sorry, Sales didn't answer. Is there anything else I can help you with?");
+    const sorry = "Sorry, Sales didn't answer. Is there anything else I can help you with?";
+    expect((await spoken()).at(-1)).toBe(sorry);
 
     again.speak(concat(hello(), silence(600)));
     await vi.waitFor(() => expect(again.marks()).toContain("turn-2-0"), { timeout: 8000 });
-    const chats = (await openai.requests()).filter((r) => r.path === "/v1/chat/completions");
-    const last = JSON.parse(chats.at(-1)?.body ?? "{}") as {
-      messages: Array<{ role: string; content: string }>;
-    };
-    expect(last.messages.slice(-2)).toEqual([
-      {
-        role: "assistant",
-        content: "Sorry, Sales didn't answer. Is there anything else I can help you with?",
-      },
-      { role: "user", content: "What are your hours?" },
-    ]);
+    await lastChatEnds(sorry, "What are your hours?");
     const { json } = await admin("GET", `/admin/calls/${sid}`);
     expect(json.call.status).toBe("in_progress");
     expect(json.call.turns[0].tools[0]).toMatchObject({ dial_outcome: "no-answer" });
     again.stop();
+  });
+
+  it("keeps the caller with the agent when Twilio refuses the transfer's call update; the agent says so and goes on", async () => {
+    await openaiScript(openai.url, {
+      transcripts: ["Sales, please.", "What are your hours?"],
+      replies: [{ tool_calls: [{ name: "transfer_call", arguments: { target: "Sales" } }] }, "Nine to five."],
+    });
+    const { client, sid } = await streamCall([transfer]);
+    await refuseUpdate(sid);
+    client.speak(concat(hello(), silence(600)));
+    await vi.waitFor(() => expect(client.marks()).toContain("turn-1-0"), { timeout: 8000 });
+    client.echoMarks(["turn-1-0"]);
+    await vi.waitFor(async () => expect((await spoken()).at(-1)).toBe(REFUSED), { timeout: 8000 });
+    expect(await callUpdates(sid)).toHaveLength(1);
+    // The caller heard it, and talks on the same stream.
+    await vi.waitFor(() => expect(client.marks()).toContain("greeting-2"), { timeout: 8000 });
+    client.echoMarks(client.marks());
+    client.speak(concat(hello(), silence(600)));
+    await vi.waitFor(() => expect(client.marks()).toContain("turn-2-0"), { timeout: 8000 });
+    await lastChatEnds(REFUSED, "What are your hours?");
+    expect((await admin("GET", `/admin/calls/${sid}`)).json.call.status).toBe("in_progress");
+    client.stop();
+  });
+
+  it("realtime mode: a refused call update keeps the caller with the model, which says so", async () => {
+    await openaiScript(openai.url, {
+      transcripts: ["Sales, please."],
+      realtime: { toolCall: { name: "transfer_call", arguments: '{"target":"Sales"}' } },
+    });
+    const { client, sid } = await streamCall([transfer], REALTIME);
+    await refuseUpdate(sid);
+    const greetingMarks = client.marks().length;
+    client.speak(concat(hello(), silence(700)));
+    await vi.waitFor(() => expect(client.marks().length).toBeGreaterThan(greetingMarks), { timeout: 8000 });
+    client.echoMarks(client.marks().slice(greetingMarks));
+    await vi.waitFor(
+      async () => expect(JSON.stringify(await realtimeEvents("response.create"))).toContain(REFUSED),
+      { timeout: 8000 },
+    );
+    expect(await callUpdates(sid)).toHaveLength(1);
+    expect((await admin("GET", `/admin/calls/${sid}`)).json.call.status).toBe("in_progress");
+    client.stop();
   });
 
   it("end_call: the goodbye plays to the end, then the call hangs up with end reason agent_hangup", async () => {

@@ -63,7 +63,10 @@ async function setup(script: OpenAIScript, tools: unknown[]) {
       send: (out) => sent.push({ ...out, at: Date.now() }),
       onTurn: (turn, messages) => turns.push({ turn, messages }),
       onEnd: ({ reason }) => ended.push({ reason, at: Date.now() }),
-      onTransfer: (intent, seq) => transfers.push({ intent, seq, at: Date.now() }),
+      onTransfer: async (intent, seq) => {
+        transfers.push({ intent, seq, at: Date.now() });
+        return true;
+      },
       tools: new ToolRunner(parsed, {
         context: { call_sid: "CA1", from: "+14155550100", to: "+15550100", phone_number: "+15550100" },
         signingSecret: testEnv.TOOL_SIGNING_SECRET,

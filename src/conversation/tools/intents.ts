@@ -1,3 +1,4 @@
+import { transferFailedPhrase } from "../../call/transfer.ts";
 import type { EngineSink } from "../engine.ts";
 import type { ToolIntent } from "./executor.ts";
 
@@ -22,13 +23,19 @@ export function intentSpeech(intent: ToolIntent | null, said: string): string | 
 
 /**
  * The intent's audio has all played: hand the caller to the transfer target, or hang up with
- * end reason agent_hangup. `seq` is the turn that asked (the call log's transfer record).
+ * end reason agent_hangup. `seq` is the turn that asked (the call log's transfer record). When
+ * Twilio does not move the call, the caller is still here: `say` gets the words telling them.
  */
 export function carryOutIntent(
   intent: ToolIntent,
   seq: number,
   sink: Partial<Pick<EngineSink, "onEnd" | "onTransfer">>,
+  say: (text: string) => void,
 ): void {
-  if (intent.kind === "transfer") sink.onTransfer?.(intent, seq);
-  else sink.onEnd?.({ reason: "agent_hangup", goodbye: "" });
+  if (intent.kind === "end_call") {
+    sink.onEnd?.({ reason: "agent_hangup", goodbye: "" });
+    return;
+  }
+  const refused = () => say(transferFailedPhrase(intent.target.name, "failed"));
+  sink.onTransfer?.(intent, seq).then((moved) => moved || refused(), refused);
 }
