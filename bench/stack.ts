@@ -34,12 +34,16 @@ export interface Stack {
   logs: WorkerLogs;
   /** the Worker can reach MongoDB (MONGODB_TEST_URL was set) */
   mongodb: boolean;
+  /** workerd's inspector (for bench/cpu-profile.ts), when started with `inspector: true` */
+  inspectorUrl: URL | undefined;
   close(): Promise<void>;
 }
 
 export interface StackOptions {
   /** MONGODB_TEST_URL: gives the Worker MONGODB_URL so the mongodb store can be measured */
   mongodbUrl?: string;
+  /** open workerd's inspector on a free port, so the Worker can be CPU-profiled */
+  inspector?: boolean;
 }
 
 /** The OpenAI fake's root namespace, where the Worker's OPENAI_BASE_URL points. */
@@ -64,6 +68,13 @@ export class OpenAIFakeControl {
     const response = await fetch(`${this.server.url}/__openai/realtime/speech-stopped`);
     if (!response.ok) throw new Error(`OpenAI fake: speech-stopped answered ${response.status}`);
     return (await response.json()) as number[];
+  }
+
+  /** How many Realtime sockets the fake holds open now (the Worker's calls still connected). */
+  async openRealtimeSockets(): Promise<number> {
+    const response = await fetch(`${this.server.url}/__openai/realtime/sockets`);
+    if (!response.ok) throw new Error(`OpenAI fake: sockets answered ${response.status}`);
+    return ((await response.json()) as { open: number }).open;
   }
 
   /** Forget recorded requests and the script (delays included). */
@@ -131,6 +142,11 @@ const text = (value: string) => ({ type: "plain_text" as const, value });
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // The Worker runs offline: no fetching of Cloudflare's Request.cf placeholder data.
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  // wrangler's local observability (on by default) streams a trace of every invocation to a
+  // collector Worker in the same workerd: each Media Stream message is an invocation of the
+  // call's Durable Object, and the trace cost more CPU than the message itself (stream calls:
+  // 30.7 against 17.5 ms of workerd CPU per call-second). Production has no such collector.
+  process.env.X_LOCAL_OBSERVABILITY ??= "false";
   const [openai, twilio, owner] = await Promise.all([startOpenAIFake(), startTwilioFake(), startOwnerFake()]);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -157,7 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     dev: {
       server: { hostname: "127.0.0.1", port },
-      inspector: false,
+      inspector: options.inspector ? { hostname: "127.0.0.1", port: await freePort() } : false,
       watch: false,
       persist: false,
       logLevel: "error",
@@ -183,6 +199,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       owner,
       logs,
       mongodb: Boolean(options.mongodbUrl),
+      inspectorUrl: options.inspector ? await worker.inspectorUrl : undefined,
       close: async () => {
         client.close();
         await close();

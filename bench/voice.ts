@@ -1,7 +1,10 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { startCpuProfile } from "./cpu-profile.ts";
 import { opCost } from "./in-worker.ts";
 import { LATE_SLACK_MS, SimulatedCall } from "./media-caller.ts";
 import { REALTIME_PHONE, STREAM_PHONE } from "./numbers.ts";
+import { workerdCpuMs } from "./process-cpu.ts";
 import { PROVIDER_DELAY_TOTAL_MS, PROVIDER_DELAYS, type Profile, profileFrom } from "./profile.ts";
 import {
   fmtMs,
@@ -16,7 +19,7 @@ import {
 } from "./report.ts";
 import { STREAM_END_OF_SPEECH_MS, seedRealtimeNumber, seedStreamNumber } from "./seed.ts";
 import { speechUtterance, type Utterance } from "./speech.ts";
-import { machineFacts, type Stack, startStack } from "./stack.ts";
+import { admin, machineFacts, type Stack, startStack } from "./stack.ts";
 import { summarize } from "./stats.ts";
 
 /**
@@ -42,6 +45,39 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** How long the Worker may take to end a level's calls once every caller has hung up. */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+export interface Drain {
+  /** from the last caller hanging up to the Worker having ended every call (ms) */
+  ms: number;
+  /** calls the Worker still had open when DRAIN_TIMEOUT_MS ran out (0: drained) */
+  open: number;
+}
+
+/**
+ * Waits until the Worker has ended every call to `phone`: the call log holds none in progress
+ * and the fake Realtime server no open socket. Callers hanging up is not enough: a Worker that
+ * fell behind still has their frames queued, and the next level (or the next bench section)
+ * would be measured against that backlog.
+ */
+async function drained(stack: Stack, phone: string): Promise<Drain> {
+  const started = performance.now();
+  for (;;) {
+    const listed = await admin(
+      stack,
+      "GET",
+      `/admin/calls?phone_number=${encodeURIComponent(phone)}&limit=200`,
+    );
+    const calls = (JSON.parse(listed.body) as { calls: { status: string }[] }).calls;
+    const open =
+      calls.filter((c) => c.status !== "ended").length + (await stack.openai.openRealtimeSockets());
+    const ms = performance.now() - started;
+    if (open === 0 || ms > DRAIN_TIMEOUT_MS) return { ms, open };
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
@@ -93,6 +129,12 @@ interface LevelResult {
   /** p99 delay of Node's own event loop meanwhile: above a frame, the simulated callers are the bottleneck */
   nodeLoopP99Ms: number;
   addedMs: number[];
+  /** the Worker ending the level's calls after the callers hung up */
+  drain: Drain;
+  /** CPU the workerd processes used per second of call (ms/s), calls and drain included; null off Linux */
+  workerCpuMsPerCallSecond: number | null;
+  /** CPU this Node process (callers and fakes) used per second of call (ms/s) */
+  nodeCpuMsPerCallSecond: number;
 }
 
 /** `calls` simultaneous calls (started within a second), each greeted, then saying the utterance once. */
@@ -111,13 +153,20 @@ async function level(
     senderLagMs: 0,
     nodeLoopP99Ms: 0,
     addedMs: [],
+    drain: { ms: 0, open: 0 },
+    workerCpuMsPerCallSecond: null,
+    nodeCpuMsPerCallSecond: 0,
   };
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  const workerCpuBefore = workerdCpuMs();
+  const nodeCpuBefore = process.cpuUsage();
+  let callMs = 0;
   await Promise.all(
     Array.from({ length: calls }, async (_, i) => {
       await new Promise((resolve) => setTimeout(resolve, (i * 1000) / calls));
       let call: SimulatedCall | undefined;
+      const dialled = performance.now();
       try {
         call = await answered(stack, phone);
         result.addedMs.push(await replyLatency(call, utterance));
@@ -131,11 +180,19 @@ async function level(
           result.worstGapMs = Math.max(result.worstGapMs, call.stats.worstGapMs);
           result.senderLagMs = Math.max(result.senderLagMs, call.stats.senderLagMs);
         }
+        callMs += performance.now() - dialled;
       }
     }),
   );
   loop.disable();
   result.nodeLoopP99Ms = loop.percentile(99) / 1e6;
+  result.drain = await drained(stack, phone);
+  const workerCpuAfter = workerdCpuMs();
+  const nodeCpu = process.cpuUsage(nodeCpuBefore);
+  const callSeconds = callMs / 1000;
+  if (workerCpuBefore !== null && workerCpuAfter !== null)
+    result.workerCpuMsPerCallSecond = (workerCpuAfter - workerCpuBefore) / callSeconds;
+  result.nodeCpuMsPerCallSecond = (nodeCpu.user + nodeCpu.system) / 1000 / callSeconds;
   return result;
 }
 
@@ -146,9 +203,23 @@ function describeLevel(r: LevelResult): string {
   const problems = [
     r.lateFrames > 0 && `${r.lateFrames} late frames (worst gap ${fmtMs(r.worstGapMs)})`,
     r.failed > 0 && `${r.failed} calls failed (${r.firstFailure})`,
+    r.drain.open > 0 &&
+      `${r.drain.open} calls still open on the Worker ${fmtMs(r.drain.ms)} after the callers hung up`,
   ].filter(Boolean);
   const latency = r.addedMs.length ? ` ${fmtMs(summarize(r.addedMs).median)}` : "";
   return `${r.calls} ${problems.length ? problems.join(", ") : "ok"}${latency}`;
+}
+
+/** A level every call of which was answered with no late frame, and which the Worker ended. */
+const clean = (r: LevelResult) => r.failed === 0 && r.lateFrames === 0 && r.drain.open === 0;
+
+/** "Worker CPU 12.3 ms per call-second (Node 4.5)" over the ramp's levels. */
+function cpuNote(results: LevelResult[]): string {
+  const worker = results.map((r) => r.workerCpuMsPerCallSecond).filter((v): v is number => v !== null);
+  const node = results.map((r) => r.nodeCpuMsPerCallSecond);
+  const range = (values: number[]) =>
+    `${Math.min(...values).toFixed(1)} to ${Math.max(...values).toFixed(1)}`;
+  return `${worker.length ? `workerd CPU per call-second ${range(worker)} ms, ` : ""}Node's (callers and fakes) ${range(node)} ms`;
 }
 
 async function capacityRow(
@@ -163,20 +234,32 @@ async function capacityRow(
 ): Promise<Row> {
   const results: LevelResult[] = [];
   for (const calls of profile.voice.levels) {
+    const profiling = calls === profile.voice.cpuProfileLevel && stack.inspectorUrl;
+    const profiler = profiling ? await startCpuProfile(profiling) : null;
     const result = await level(stack, utterance, calls, engine.phone, engine.replyLatency);
+    if (profiler) {
+      const file = fileURLToPath(
+        new URL(`./results/cpu-${engine.name}-${calls}.cpuprofile`, import.meta.url),
+      );
+      const hot = await profiler.stop(file);
+      console.log(`CPU profile of the Worker, ${engine.name} at ${calls} calls: ${file}`);
+      for (const f of hot)
+        console.log(
+          `  ${f.selfMs.toFixed(0).padStart(7)} ms ${f.percent.toFixed(1).padStart(5)}%  ${f.name}`,
+        );
+    }
     results.push(result);
-    if (result.failed > 0 || result.lateFrames > 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (!clean(result)) break;
   }
-  const held = results.filter((r) => r.failed === 0 && r.lateFrames === 0).at(-1);
+  const held = results.filter(clean).at(-1);
   const last = results.at(-1);
-  const ended = last && (last.failed > 0 || last.lateFrames > 0) ? "" : " (ramp's last level)";
+  const ended = last && !clean(last) ? "" : " (ramp's last level)";
   return {
     issue: engine.issue,
     measurement: `simultaneous calls one local workerd holds with no late frame (${engine.name})`,
     value: held ? `${held.calls} calls${ended}` : `fewer than ${profile.voice.levels[0]} calls`,
     baseline: "",
-    notes: `ramp (calls, outcome, median added latency): ${results.map(describeLevel).join("; ")}. ${LATE_DEFINITION}. Each call: greeting, one utterance, the reply; calls start within 1 s; Node's event-loop p99 ≤ ${fmtMs(Math.max(...results.map((r) => r.nodeLoopP99Ms)))}`,
+    notes: `ramp (calls, outcome, median added latency): ${results.map(describeLevel).join("; ")}. ${LATE_DEFINITION}. Each call: greeting, one utterance, the reply; calls start within 1 s; each level starts once the Worker has ended the last one's calls (longest wait ${fmtMs(Math.max(...results.map((r) => r.drain.ms)))}); Node's event-loop p99 ≤ ${fmtMs(Math.max(...results.map((r) => r.nodeLoopP99Ms)))}; ${cpuNote(results)}`,
     data: {
       levels: results.map((r) => ({ ...r, addedMs: r.addedMs.length ? summarize(r.addedMs) : null })),
       late_slack_ms: LATE_SLACK_MS,
@@ -246,6 +329,7 @@ async function realtimeRows(stack: Stack, profile: Profile, utterance: Utterance
         call.hangUp();
       }
     }
+    await drained(stack, REALTIME_PHONE);
   } catch (err) {
     const worker = stack.logs
       .problems()
@@ -288,9 +372,10 @@ export async function voiceRows(stack: Stack, profile: Profile): Promise<Row[]> 
   await seedStreamNumber(stack);
   await stack.openai.setDelays(PROVIDER_DELAYS);
   try {
+    const { engines } = profile.voice;
     return [
-      ...(await pipelineRows(stack, profile, utterance)),
-      ...(await realtimeRows(stack, profile, utterance)),
+      ...(engines.includes("pipeline") ? await pipelineRows(stack, profile, utterance) : []),
+      ...(engines.includes("realtime") ? await realtimeRows(stack, profile, utterance) : []),
     ];
   } finally {
     await stack.openai.reset();
@@ -312,6 +397,7 @@ async function pipelineRows(stack: Stack, profile: Profile, utterance: Utterance
         )
       ).flat(),
     );
+    await drained(stack, STREAM_PHONE);
   } catch (err) {
     const reason = `pipeline engine not usable: ${err instanceof Error ? err.message : String(err)}`;
     return measurements.map((m) => skippedRow("4", m, reason));
@@ -347,11 +433,15 @@ async function pipelineRows(stack: Stack, profile: Profile, utterance: Utterance
 if (import.meta.main) {
   const profile = profileFrom(process.argv.slice(2));
   const startLoad = loadAverage();
-  const stack = await startStack();
+  const stack = await startStack({ inspector: profile.voice.cpuProfileLevel !== undefined });
   try {
     const rows = await voiceRows(stack, profile);
     console.log(renderTable(rows));
     console.log(renderFacts(machineFacts(), { start: startLoad, end: loadAverage() }));
+    const problems = stack.logs.problems();
+    console.log(
+      `worker warnings/errors during the run: ${problems.length ? problems.map((p) => `${p.summary}\n  ${p.example}`).join("\n") : "none"}`,
+    );
   } finally {
     await stack.close();
   }

@@ -247,10 +247,10 @@ const DELTA_MESSAGE = JSON.stringify({
 });
 
 /**
- * What a realtime call does per 20 ms of audio each way: Twilio's JSON frame in → parse →
- * `input_audio_buffer.append` out (base64 + JSON); the model's delta text frame in → JSON parse
- * → base64 decode → a Twilio media message and a mark out. The socket is a stub: the runtime's
- * WebSocket dispatch is not counted.
+ * What a realtime call does per 20 ms of audio each way: Twilio's JSON frame in → parse (the
+ * payload's base64 checked, not decoded) → `input_audio_buffer.append` out with the same text;
+ * the model's delta text frame in → JSON parse → a Twilio media message with the same base64
+ * and a mark out. The socket is a stub: the runtime's WebSocket dispatch is not counted.
  */
 const realtimeFrames: Operation = async (input) => {
   const config = {
@@ -277,6 +277,9 @@ const realtimeFrames: Operation = async (input) => {
         return {
           send: (event) => {
             bytesOut += JSON.stringify(event).length;
+          },
+          appendAudio: (audio) => {
+            bytesOut += `{"type":"input_audio_buffer.append","audio":"${audio}"}`.length;
           },
           close: () => {},
         };

@@ -1,3 +1,4 @@
+import type { MulawAudio } from "../audio/mulaw-audio.ts";
 import type { EndReason, TurnRecord } from "../call/summary.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import type { ChatMessage } from "../providers/types.ts";
@@ -12,8 +13,12 @@ import type { ToolIntent } from "./tools/index.ts";
 
 /** What an engine sends toward the caller; the source's adapter turns it into its own messages. */
 export type OutboundAudio =
-  /** exactly one 20 ms frame: 160 bytes of 8 kHz μ-law (src/audio/telephony.ts) */
-  | { kind: "media"; mulaw: Uint8Array }
+  /**
+   * 8 kHz μ-law, played after what was sent before: the pipeline sends 20 ms frames (160 bytes,
+   * src/audio/telephony.ts), the realtime engine each of the model's deltas as the base64 text it
+   * arrived in (any whole number of bytes)
+   */
+  | { kind: "media"; mulaw: MulawAudio }
   /** echoed back through `markPlayed` once everything sent before it has played */
   | { kind: "mark"; name: string }
   /** drop all audio queued toward the caller and not yet played (barge-in) */
@@ -62,8 +67,12 @@ export interface EngineOptions {
 export interface ConversationEngine {
   /** The caller's line has just opened: say the greeting. Resolves once it is on its way. */
   greet(): Promise<void>;
-  /** One inbound payload of 8 kHz μ-law bytes (normally 160 = 20 ms; any length is handled). */
-  pushAudio(mulaw: Uint8Array): void;
+  /**
+   * One inbound payload of 8 kHz μ-law (normally 160 bytes = 20 ms; any length is handled):
+   * bytes, or base64 text as the Media Stream carried it, which an engine relaying base64 (the
+   * realtime engine) passes on without decoding.
+   */
+  pushAudio(mulaw: MulawAudio): void;
   /** The mark of this name came back: the audio sent before it has been heard. */
   markPlayed(name: string): void;
   /** The call is over: abort work in flight and report what is left. Idempotent. */

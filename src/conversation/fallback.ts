@@ -1,3 +1,4 @@
+import type { MulawAudio } from "../audio/mulaw-audio.ts";
 import type { Logger } from "../log.ts";
 import type { ConversationEngine } from "./engine.ts";
 
@@ -38,7 +39,7 @@ export class FallbackEngine<Reason extends string> implements ConversationEngine
     await this.current.greet();
   }
 
-  pushAudio(mulaw: Uint8Array): void {
+  pushAudio(mulaw: MulawAudio): void {
     this.current.pushAudio(mulaw);
   }
 

@@ -114,15 +114,22 @@ export class MediaStreamSession {
   }
 
   /**
-   * The engine's 20 ms frames leave as one `media` message per burst (what it produced in one
-   * go, up to MAX_MEDIA_BYTES): Twilio plays a payload of any length, and a message per frame
-   * costs the runtime and Twilio fifty messages a second per call. A mark or a clear first sends
-   * (or, for a clear, drops) the frames before it, so order is kept.
+   * The engine's 20 ms frames of bytes leave as one `media` message per burst (what it produced
+   * in one go, up to MAX_MEDIA_BYTES): Twilio plays a payload of any length, and a message per
+   * frame costs the runtime and Twilio fifty messages a second per call. Audio that is already
+   * base64 (the realtime model's deltas) goes out as it came, one message each. A mark or a
+   * clear first sends (or, for a clear, drops) the frames before it, so order is kept.
    */
   private send(streamSid: string, out: OutboundAudio): void {
     if (out.kind === "media") {
-      this.pending.push(out.mulaw);
-      this.pendingBytes += out.mulaw.length;
+      const { mulaw } = out;
+      if (typeof mulaw === "string") {
+        this.flush(streamSid);
+        this.write(streamSid, mediaMessage(streamSid, mulaw));
+        return;
+      }
+      this.pending.push(mulaw);
+      this.pendingBytes += mulaw.length;
       if (this.pendingBytes >= MAX_MEDIA_BYTES) this.flush(streamSid);
       else if (this.pending.length === 1) queueMicrotask(() => this.flush(streamSid));
       return;

@@ -1,3 +1,4 @@
+import { type MulawAudio, mulawBytes } from "../audio/mulaw-audio.ts";
 import { PHRASES } from "../call/reply.ts";
 import { isSilence } from "../call/turn.ts";
 import { type CapturedUtterance, UtteranceCapture } from "../call/utterance-capture.ts";
@@ -156,10 +157,10 @@ export class PipelineEngine implements ConversationEngine {
   }
 
   /** One inbound `media` payload (μ-law bytes, normally 160 = 20 ms; handle any length). */
-  pushAudio(mulaw: Uint8Array): void {
+  pushAudio(mulaw: MulawAudio): void {
     if (this.closed) return;
     try {
-      this.capture.push(mulaw);
+      this.capture.push(mulawBytes(mulaw));
     } catch (err) {
       // Called from the socket's message handler: one bad payload must not end the call.
       this.deps.log.error("pipeline_audio_failed", { bytes: mulaw?.length, ...errorFields(err) });

@@ -1,11 +1,13 @@
-import { FRAME_BYTES, LINE_RATE } from "../audio/telephony.ts";
+import { type Base64Mulaw, mulawLength } from "../audio/mulaw-audio.ts";
+import { LINE_RATE } from "../audio/telephony.ts";
 import type { OutboundAudio } from "./engine.ts";
 
 /**
  * The model's audio on its way to the caller, for the realtime engine: each assistant item's
- * μ-law deltas cut into 20 ms frames (the last bytes of an item go as they are, so the caller
- * hears exactly what the model said), a mark after each delta, and from the marks Twilio echoes,
- * how many bytes of each item the caller has heard: what a barge-in truncates the item at.
+ * μ-law deltas passed on as the base64 text they arrived in (the caller hears exactly what the
+ * model said, and nothing is decoded or re-encoded on the way), a mark after each delta, and
+ * from the marks Twilio echoes, how many bytes of each item the caller has heard: what a
+ * barge-in truncates the item at.
  */
 
 const BYTES_PER_MS = LINE_RATE / 1000;
@@ -34,18 +36,16 @@ interface Mark<Owner> {
 
 export class RealtimePlayback<Owner> {
   private readonly send: (out: OutboundAudio) => void;
-  /** each frame sent, with the item it belongs to */
-  private readonly sentFrame: (item: PlayedItem<Owner>) => void;
+  /** each delta sent, with the item it belongs to */
+  private readonly sentAudio: (item: PlayedItem<Owner>) => void;
   private readonly items = new Map<string, PlayedItem<Owner>>();
   private current: PlayedItem<Owner> | null = null;
   private readonly marks: Mark<Owner>[] = [];
   private marksSent = 0;
-  /** bytes of the current item not yet sent (less than one frame) */
-  private remainder = new Uint8Array(0);
 
-  constructor(send: (out: OutboundAudio) => void, sentFrame: (item: PlayedItem<Owner>) => void) {
+  constructor(send: (out: OutboundAudio) => void, sentAudio: (item: PlayedItem<Owner>) => void) {
     this.send = send;
-    this.sentFrame = sentFrame;
+    this.sentAudio = sentAudio;
   }
 
   get(itemId: string): PlayedItem<Owner> | undefined {
@@ -69,32 +69,25 @@ export class RealtimePlayback<Owner> {
     };
     this.items.set(itemId, item);
     this.current = item;
-    this.remainder = new Uint8Array(0);
   }
 
-  /** One audio delta of an item: whole frames out now, then a mark. Returns the item (undefined: dropped). */
-  delta(itemId: string, bytes: Uint8Array): PlayedItem<Owner> | undefined {
+  /** One audio delta of an item: out now as it came, then a mark. Returns the item (undefined: dropped or empty). */
+  delta(itemId: string, audio: Base64Mulaw): PlayedItem<Owner> | undefined {
     const item = this.items.get(itemId);
     if (!item || item.cut) return undefined;
-    let audio = bytes;
-    if (this.remainder.length > 0) {
-      audio = new Uint8Array(this.remainder.length + bytes.length);
-      audio.set(this.remainder);
-      audio.set(bytes, this.remainder.length);
-    }
-    const whole = audio.length - (audio.length % FRAME_BYTES);
-    for (let at = 0; at < whole; at += FRAME_BYTES) this.frame(item, audio.subarray(at, at + FRAME_BYTES));
-    this.remainder = audio.slice(whole);
-    if (whole > 0) this.mark(item, false);
+    const bytes = mulawLength(audio);
+    if (bytes === 0) return undefined;
+    this.send({ kind: "media", mulaw: audio });
+    item.bytesSent += bytes;
+    this.sentAudio(item);
+    this.mark(item, false);
     return item;
   }
 
-  /** The item's audio is complete: its last bytes, then its end mark. */
+  /** The item's audio is complete: its end mark. */
   done(itemId: string): void {
     const item = this.items.get(itemId);
     if (!item || item.cut) return;
-    if (this.remainder.length > 0) this.frame(item, this.remainder);
-    this.remainder = new Uint8Array(0);
     item.allSent = true;
     this.mark(item, true);
   }
@@ -127,19 +120,12 @@ export class RealtimePlayback<Owner> {
     item.cut = true;
     this.send({ kind: "clear" });
     this.marks.length = 0;
-    this.remainder = new Uint8Array(0);
     return Math.floor(item.heardBytes / BYTES_PER_MS);
   }
 
   /** The call is over: nothing outstanding counts any more. */
   clear(): void {
     this.marks.length = 0;
-  }
-
-  private frame(item: PlayedItem<Owner>, frame: Uint8Array): void {
-    this.send({ kind: "media", mulaw: frame });
-    item.bytesSent += frame.length;
-    this.sentFrame(item);
   }
 
   private mark(item: PlayedItem<Owner>, end: boolean): void {

@@ -4,20 +4,21 @@ import type {
   RealtimeServerEvent,
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
+import { asBase64Mulaw, type MulawAudio, mulawBase64 } from "../audio/mulaw-audio.ts";
 import type { TurnRecord } from "../call/summary.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { RealtimeConnection, RealtimeHandlers } from "../providers/openai-realtime.ts";
 import type { ChatMessage } from "../providers/types.ts";
-import { decodeBase64, encodeBase64 } from "../twilio/base64.ts";
 import type { ConversationEngine, EngineOptions, EngineSink } from "./engine.ts";
 import { heardPart, RealtimePlayback } from "./realtime-playback.ts";
 import { carryOutIntent, type ToolCallRecord, type ToolIntent } from "./tools/index.ts";
 
 /**
  * The realtime engine (conversation_mode "realtime"): the caller's μ-law goes to OpenAI's
- * Realtime API as it is (`audio/pcmu` both ways, no decoding or resampling), and the model's
- * μ-law comes back cut into 20 ms frames for the caller, byte for byte. The server's VAD finds
+ * Realtime API as it is (`audio/pcmu` both ways, no decoding or resampling; the base64 text of
+ * Twilio's payload becomes the append's audio unchanged), and the model's μ-law deltas go back
+ * to the caller the same way, byte for byte. The server's VAD finds
  * the turns; marks after each audio delta tell how much of the answer the caller has heard, so a
  * barge-in clears the caller's queue, cancels the response and truncates the item at exactly
  * the milliseconds heard. A socket that won't open, a refused session, a greeting that does not
@@ -87,7 +88,7 @@ export class RealtimeEngine implements ConversationEngine {
   private nextSeq: number;
   private conn: RealtimeConnection | null = null;
   private readonly opening: Promise<void>;
-  private readonly buffered: Uint8Array[] = [];
+  private readonly buffered: MulawAudio[] = [];
   private stopped = false;
   private readonly turns: Turn[] = [];
   /** turns (or the greeting) waiting for their response, oldest first */
@@ -121,13 +122,19 @@ export class RealtimeEngine implements ConversationEngine {
     });
   }
 
-  pushAudio(mulaw: Uint8Array): void {
+  pushAudio(mulaw: MulawAudio): void {
     if (this.stopped) return;
     if (!this.conn) {
-      if (this.buffered.length < MAX_BUFFERED_FRAMES) this.buffered.push(mulaw.slice());
+      // Bytes may be a view of the source's buffer; base64 text is immutable.
+      const kept = typeof mulaw === "string" ? mulaw : mulaw.slice();
+      if (this.buffered.length < MAX_BUFFERED_FRAMES) this.buffered.push(kept);
       return;
     }
-    this.emit({ type: "input_audio_buffer.append", audio: encodeBase64(mulaw) });
+    try {
+      this.conn.appendAudio(mulawBase64(mulaw));
+    } catch (err) {
+      this.fail("socket_dropped", err);
+    }
   }
 
   markPlayed(name: string): void {
@@ -353,11 +360,11 @@ export class RealtimeEngine implements ConversationEngine {
   }
 
   private audioDelta(itemId: string, delta: string): void {
-    const bytes = decodeBase64(delta);
-    if (!bytes) return;
+    const audio = asBase64Mulaw(delta);
+    if (!audio) return;
     const turn = this.playback.get(itemId)?.owner;
     if (turn) turn.firstDeltaAt ??= this.deps.now();
-    if (this.playback.delta(itemId, bytes)) clearTimeout(this.greetingTimer);
+    if (this.playback.delta(itemId, audio)) clearTimeout(this.greetingTimer);
   }
 
   private responseDone(response: {

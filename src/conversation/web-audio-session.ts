@@ -1,3 +1,5 @@
+import { mulawBytes } from "../audio/mulaw-audio.ts";
+import { FRAME_BYTES } from "../audio/telephony.ts";
 import type { TurnRecord } from "../call/summary.ts";
 import { errorFields } from "../log.ts";
 import type { ConversationEngine, OutboundAudio, TurnProgress } from "./engine.ts";
@@ -99,7 +101,10 @@ export class WebAudioSession {
   private send(out: OutboundAudio): void {
     if (out.kind === "media") {
       try {
-        this.ws.send(out.mulaw);
+        // The browser's protocol is 20 ms binary frames, whatever the engine's chunking.
+        const mulaw = mulawBytes(out.mulaw);
+        for (let at = 0; at < mulaw.length; at += FRAME_BYTES)
+          this.ws.send(mulaw.subarray(at, at + FRAME_BYTES));
       } catch (err) {
         this.host.log().warn("web_send_failed", { ...errorFields(err) });
       }

@@ -1,4 +1,4 @@
-import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { asBase64Mulaw, type Base64Mulaw, type MulawAudio, mulawBase64 } from "../audio/mulaw-audio.ts";
 
 /**
  * Twilio Media Streams (bidirectional, <Connect><Stream>) as typed events. Twilio sends JSON text
@@ -34,8 +34,8 @@ export type StreamEvent =
       chunk: number;
       /** Milliseconds since the stream started. */
       timestamp: number;
-      /** μ-law bytes, 8 kHz mono. */
-      payload: Uint8Array;
+      /** μ-law, 8 kHz mono, as the base64 text Twilio sent (checked, not decoded). */
+      payload: Base64Mulaw;
     }
   /** Twilio has played all audio sent before the mark of this name (or a clear dropped it). */
   | { kind: "mark"; streamSid: string; name: string }
@@ -116,7 +116,7 @@ function parseEvent(message: Json): StreamEvent {
       const track = text(media, "track", "media.track");
       if (track !== "inbound" && track !== "outbound")
         throw new Malformed("media.track must be inbound or outbound");
-      const payload = decodeBase64(text(media, "payload", "media.payload"));
+      const payload = asBase64Mulaw(text(media, "payload", "media.payload"));
       if (!payload) throw new Malformed("media.payload must be base64");
       return {
         kind: "media",
@@ -170,9 +170,12 @@ export function parseStreamMessage(frame: string): StreamEvent | InvalidStreamMe
   }
 }
 
-/** Audio for Twilio to play, queued after anything sent before: μ-law bytes, 8 kHz mono. */
-export function mediaMessage(streamSid: string, mulaw: Uint8Array): string {
-  return JSON.stringify({ event: "media", streamSid, media: { payload: encodeBase64(mulaw) } });
+/**
+ * Audio for Twilio to play, queued after anything sent before: 8 kHz mono μ-law. Base64 text
+ * goes in as it is (its alphabet needs no JSON escaping), so relayed audio is never re-encoded.
+ */
+export function mediaMessage(streamSid: string, mulaw: MulawAudio): string {
+  return `{"event":"media","streamSid":${JSON.stringify(streamSid)},"media":{"payload":"${mulawBase64(mulaw)}"}}`;
 }
 
 /** Asks Twilio to send back a mark named `name` once the audio queued before it has played. */

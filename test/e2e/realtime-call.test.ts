@@ -84,8 +84,10 @@ describe("a call in realtime mode", { timeout: 30_000 }, () => {
     expect(JSON.stringify(greeting)).toContain('\\"Realtime line, hello!\\"');
     playAll(client);
 
-    client.speak(utterance());
+    const spoken = client.speak(utterance());
     await heard(client, sid, 1);
+    // Twilio's base64 payloads reach the Realtime API as the same text, in order: not re-encoded.
+    expect((await wsEvents("input_audio_buffer.append")).map((e) => e.audio)).toEqual(spoken);
     client.stop();
     await vi.waitFor(async () => expect((await summary(sid)).status).toBe("ended"));
     const log = await summary(sid);

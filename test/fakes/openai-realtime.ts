@@ -29,6 +29,8 @@ export interface RealtimeScript {
   replies: Array<string | { content?: string }>;
   /** when each speech_stopped was sent, on this process's performance clock (GET /__openai/realtime/speech-stopped) */
   speechStoppedAt: number[];
+  /** Realtime sockets open now (GET /__openai/realtime/sockets): a bench waits for 0 between call levels */
+  openSockets: number;
   realtime: {
     /** speech_stopped (or response.create) → first audio delta */
     firstAudioDelayMs?: number;
@@ -217,6 +219,10 @@ export async function realtimeUpgrade(ctx: UpgradeContext, script: RealtimeScrip
     );
   }
   const ws = await ctx.accept();
+  script.openSockets += 1;
+  ws.on("close", () => {
+    script.openSockets -= 1;
+  });
   new RealtimeSession(ws, model, script, (body) => ctx.record(REALTIME_PATH, body)).start();
 }
 

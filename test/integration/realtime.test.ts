@@ -5,6 +5,7 @@ import type {
 } from "openai/resources/realtime/realtime";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { pcm16ToMulaw } from "../../src/audio/mulaw.ts";
+import { mulawBytes } from "../../src/audio/mulaw-audio.ts";
 import type { TurnRecord } from "../../src/call/summary.ts";
 import type { CallConfig } from "../../src/config/defaults.ts";
 import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
@@ -120,7 +121,7 @@ function say(engine: RealtimeEngine, samples: Int16Array): Uint8Array[] {
 
 const markNames = (sent: OutboundAudio[]) => sent.flatMap((o) => (o.kind === "mark" ? [o.name] : []));
 const mediaBytes = (sent: OutboundAudio[]) =>
-  concatBytes(sent.flatMap((o) => (o.kind === "media" ? [o.mulaw] : [])));
+  concatBytes(sent.flatMap((o) => (o.kind === "media" ? [mulawBytes(o.mulaw)] : [])));
 
 function concatBytes(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -228,9 +229,9 @@ describe("RealtimeEngine audio", () => {
     );
     expect(deltas.length).toBeGreaterThan(1);
     expect(mediaBytes(sent)).toEqual(concatBytes(deltas));
-    // Whole 20 ms frames for Twilio, except the response's last bytes.
-    const media = sent.filter((o) => o.kind === "media");
-    for (const frame of media.slice(0, -1)) expect(frame.mulaw.length).toBe(160);
+    // Relayed as it came: each delta's base64 text is what goes toward Twilio, not re-encoded.
+    const texts = serverEvents.flatMap((e) => (e.type === "response.output_audio.delta" ? [e.delta] : []));
+    expect(sent.flatMap((o) => (o.kind === "media" ? [o.mulaw] : []))).toEqual(texts);
   });
 });
 
@@ -279,7 +280,7 @@ describe("RealtimeEngine barge-in", () => {
     await vi.waitFor(() => expect(markNames(sent).length).toBeGreaterThanOrEqual(3), { timeout: 5000 });
     const marks = markNames(sent);
     engine.markPlayed(marks[1] as string);
-    const heardBytes = 2 * 2410 - ((2 * 2410) % 160);
+    const heardBytes = 2 * 2410;
     for (const payload of frames(whiteNoise(8 * 400, 3000))) engine.pushAudio(payload);
 
     await vi.waitFor(async () =>

@@ -59,13 +59,15 @@ export class MediaStreamClient {
     });
   }
 
-  /** The caller's audio, as 20 ms frames. */
-  speak(samples: Int16Array): void {
+  /** The caller's audio, as 20 ms frames. Returns each frame's base64 payload, as sent. */
+  speak(samples: Int16Array): string[] {
     const mulaw = pcm16ToMulaw(samples);
+    const payloads: string[] = [];
     for (let at = 0; at + 160 <= mulaw.length; at += 160) {
       this.chunk += 1;
       let binary = "";
       for (const b of mulaw.subarray(at, at + 160)) binary += String.fromCharCode(b);
+      payloads.push(btoa(binary));
       this.send({
         event: "media",
         streamSid: this.streamSid,
@@ -73,10 +75,11 @@ export class MediaStreamClient {
           track: "inbound",
           chunk: String(this.chunk),
           timestamp: String(this.chunk * 20),
-          payload: btoa(binary),
+          payload: payloads.at(-1),
         },
       });
     }
+    return payloads;
   }
 
   /** Twilio reports marks back once the audio before them has played. */

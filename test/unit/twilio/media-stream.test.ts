@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { asBase64Mulaw, mulawBase64, mulawBytes, mulawLength } from "../../../src/audio/mulaw-audio.ts";
 import { decodeBase64, encodeBase64 } from "../../../src/twilio/base64.ts";
 import {
   clearMessage,
@@ -70,15 +71,19 @@ describe("parseStreamMessage", () => {
     expect(event).toMatchObject({ kind: "start", customParameters: {} });
   });
 
-  it("reads media, decoding the payload to μ-law bytes and the counters to numbers", () => {
-    expect(parseStreamMessage(JSON.stringify(media()))).toEqual({
+  it("reads media, keeping the payload as the base64 Twilio sent and the counters as numbers", () => {
+    const event = parseStreamMessage(JSON.stringify(media()));
+    expect(event).toEqual({
       kind: "media",
       streamSid: STREAM,
       track: "inbound",
       chunk: 1,
       timestamp: 5,
-      payload: new Uint8Array([0xff, 0x7f, 0x00, 0x80]),
+      payload: frame([0xff, 0x7f, 0x00, 0x80]),
     });
+    expect(event.kind === "media" && mulawBytes(event.payload)).toEqual(
+      new Uint8Array([0xff, 0x7f, 0x00, 0x80]),
+    );
   });
 
   it("reads mark, dtmf and stop", () => {
@@ -170,7 +175,32 @@ describe("messages to Twilio", () => {
         '"media":{"track":"outbound","chunk":"1","timestamp":"0",',
       ),
     );
-    expect(event).toMatchObject({ kind: "media", payload: audio });
+    expect(event.kind === "media" && mulawBytes(event.payload)).toEqual(audio);
+  });
+
+  it("relays base64 audio as the same text, not re-encoded", () => {
+    const text = asBase64Mulaw(frame([1, 2, 3, 4, 5]));
+    if (!text) throw new Error("fixture is not base64");
+    expect(JSON.parse(mediaMessage(STREAM, text)).media.payload).toBe(text);
+  });
+});
+
+describe("base64 μ-law", () => {
+  it("counts the bytes of base64 text without decoding it, for every length around a frame", () => {
+    for (let length = 0; length <= 170; length++) {
+      const bytes = new Uint8Array(length).map((_, i) => (i * 151 + length) & 0xff);
+      const text = asBase64Mulaw(frame([...bytes]));
+      if (text === null) throw new Error(`${length} bytes: not base64`);
+      expect(mulawLength(text)).toBe(length);
+      expect(mulawBytes(text)).toEqual(bytes);
+      expect(mulawBase64(bytes)).toBe(text);
+    }
+  });
+
+  it("pads unpadded text and refuses text that is not standard base64", () => {
+    expect(asBase64Mulaw("/38")).toBe("/38=");
+    expect(asBase64Mulaw("/w")).toBe("/w==");
+    for (const bad of ["ab-_", "abcde", "ab=", "é", 'ab"c']) expect(asBase64Mulaw(bad)).toBeNull();
   });
 });
 
