@@ -24,7 +24,7 @@ import { carryOutIntent, FILLER, type ToolRunner } from "./tools/index.ts";
 
 export interface PipelineDeps
   extends Pick<EngineSink, "send" | "onTurn">,
-    Partial<Pick<EngineSink, "onEnd" | "onTransfer">> {
+    Partial<Pick<EngineSink, "onEnd" | "onTransfer" | "onProgress">> {
   stt: SpeechToText;
   llm: ChatModel;
   tts: TextToSpeech;
@@ -270,11 +270,17 @@ export class PipelineEngine implements ConversationEngine {
       }
       const turn = this.turns.start(utterance.at, utterance.endedAt, transcript);
       turn.reached.transcript = transcribedAt;
+      this.progress(turn);
       work.phase = "reply";
       await this.reply(turn, work);
     } finally {
       this.work = undefined;
     }
+  }
+
+  /** The turn so far, to a live view: the transcript, and each sentence once it has been sent. */
+  private progress(turn: Turn): void {
+    this.deps.onProgress?.({ seq: turn.seq, transcript: turn.transcript, reply: turn.sentences.join(" ") });
   }
 
   /** The turn's reply (./pipeline-reply.ts), then its record once every sentence has been heard. */
@@ -295,6 +301,7 @@ export class PipelineEngine implements ConversationEngine {
       turn.reached,
     );
     turn.sentences.push(text);
+    this.progress(turn);
   }
 
   private async failed(turn: Turn, stage: "stt" | "llm" | "tts", err: unknown, work: Work): Promise<void> {
