@@ -6,14 +6,9 @@
  * domain-separated by a purpose prefix so a token for one thing never verifies as another.
  */
 
-const encoder = new TextEncoder();
+import { hmacKey } from "../hmac.ts";
 
-async function hmacKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-    "verify",
-  ]);
-}
+const encoder = new TextEncoder();
 
 function toBase64Url(bytes: ArrayBuffer): string {
   let binary = "";
@@ -35,7 +30,7 @@ export async function sign(
   subject: string,
   expiresAt: number,
 ): Promise<string> {
-  const key = await hmacKey(secret);
+  const key = await hmacKey(secret, "SHA-256");
   return toBase64Url(
     await crypto.subtle.sign("HMAC", key, encoder.encode(`${purpose}\n${subject}\n${expiresAt}`)),
   );
@@ -53,7 +48,7 @@ export async function verify(
 ): Promise<TokenCheck> {
   const bytes = fromBase64Url(signature);
   if (!bytes) return { ok: false, reason: "bad_signature" };
-  const key = await hmacKey(secret);
+  const key = await hmacKey(secret, "SHA-256");
   const valid = await crypto.subtle.verify(
     "HMAC",
     key,

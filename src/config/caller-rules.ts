@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
+import { memoize } from "../memo.ts";
 
 /**
  * Which caller rule a caller meets: the first, in order, whose match holds. Within one match,
@@ -68,18 +69,12 @@ function numberSet(numbers: string[]): Set<string> {
 // libphonenumber's parse costs more than all the rules together; a caller's country never
 // changes, so it is kept per number (bounded: emptied when full).
 const COUNTRY_CACHE_SIZE = 10_000;
-const countries = new Map<string, string | null>();
 
 /** The ISO 3166 alpha-2 country of an E.164 number, from libphonenumber; null when it has none. */
-function countryOf(number: string): string | null {
-  let country = countries.get(number);
-  if (country === undefined) {
-    country = parsePhoneNumberFromString(number)?.country ?? null;
-    if (countries.size >= COUNTRY_CACHE_SIZE) countries.clear();
-    countries.set(number, country);
-  }
-  return country;
-}
+const countryOf = memoize(
+  (number: string): string | null => parsePhoneNumberFromString(number)?.country ?? null,
+  COUNTRY_CACHE_SIZE,
+);
 
 /** The first rule matching `caller` (Twilio's From, or To on an outbound call), or null. */
 export function matchCallerRule<R extends CallerRule>(rules: readonly R[], caller: string): R | null {

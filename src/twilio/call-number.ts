@@ -1,5 +1,6 @@
 import { callerNumber } from "../config/caller-rules.ts";
 import { type E164, normalizePhoneNumber } from "../config/phone-number.ts";
+import { memoize } from "../memo.ts";
 import type { IncomingCallEvent } from "./webhook.ts";
 
 /**
@@ -23,13 +24,24 @@ export interface CallNumber {
   caller: string;
 }
 
+/**
+ * `raw` as E.164 if it is a possible number (in `country` when it has no +), else null.
+ * libphonenumber's parse costs more than the rest of the voice webhook's routing, and a
+ * deployment's numbers are few: each (country, raw) is parsed once per isolate.
+ */
 function possible(raw: string, country: string): E164 | null {
+  return possibleNumber(`${country}\n${raw}`);
+}
+
+const possibleNumber = memoize((key: string): E164 | null => {
+  // A country code never holds a newline; the raw number might.
+  const at = key.indexOf("\n");
   try {
-    return normalizePhoneNumber(raw, country, "To");
+    return normalizePhoneNumber(key.slice(at + 1), key.slice(0, at), "To");
   } catch {
     return null;
   }
-}
+}, 10_000);
 
 function sipUser(uri: string): string | null {
   const m = /^sips?:([^@;]+)@/i.exec(uri.trim());

@@ -1,3 +1,4 @@
+import { hmacKey } from "../hmac.ts";
 import { encodeBase64 } from "./base64.ts";
 
 /**
@@ -29,12 +30,6 @@ function signingInput(url: string, params: SignedParams | undefined): string {
   return data;
 }
 
-async function hmacKey(authToken: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", encoder.encode(authToken), { name: "HMAC", hash: "SHA-1" }, false, [
-    "sign",
-  ]);
-}
-
 async function sign(key: CryptoKey, url: string, params: SignedParams | undefined): Promise<string> {
   return encodeBase64(
     new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput(url, params)))),
@@ -47,7 +42,7 @@ export async function computeSignature(
   url: string,
   params?: SignedParams,
 ): Promise<string> {
-  return sign(await hmacKey(authToken), url, params);
+  return sign(await hmacKey(authToken, "SHA-1"), url, params);
 }
 
 const DEFAULT_PORTS: Record<string, string> = { http: "80", https: "443", ws: "80", wss: "443" };
@@ -131,7 +126,7 @@ export async function verifySignature(
   params?: SignedParams,
 ): Promise<boolean> {
   if (!signature) return false;
-  const key = await hmacKey(authToken);
+  const key = await hmacKey(authToken, "SHA-1");
   const candidates = sentSpellings(url).flatMap(portVariants);
   const expected = await Promise.all(candidates.map((candidate) => sign(key, candidate, params)));
   return expected.map((candidate) => sameString(signature, candidate)).includes(true);

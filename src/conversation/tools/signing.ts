@@ -5,21 +5,11 @@
  * old `t` values (README: five minutes) also rejects replays. README shows the Node verifier.
  */
 
+import { hmacKey } from "../../hmac.ts";
+
 export const SIGNATURE_HEADER = "X-Signature";
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-    ]);
-    keys.set(secret, key);
-  }
-  return key;
-}
 
 function hex(bytes: ArrayBuffer): string {
   return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -28,6 +18,10 @@ function hex(bytes: ArrayBuffer): string {
 /** The X-Signature value for `body` (the exact bytes sent, as a string) at `unixSeconds`. */
 export async function signatureHeader(secret: string, body: string, unixSeconds: number): Promise<string> {
   const t = Math.floor(unixSeconds);
-  const mac = await crypto.subtle.sign("HMAC", await keyFor(secret), encoder.encode(`${t}.${body}`));
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    await hmacKey(secret, "SHA-256"),
+    encoder.encode(`${t}.${body}`),
+  );
   return `t=${t},v1=${hex(mac)}`;
 }
