@@ -37,6 +37,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let errors = 0;
   let lastDone = warmupEnds;
   let firstError: string | undefined;
+  // The slowest request that was not counted, for the error when none was.
+  let slowest: { what: string; ms: number } | undefined;
 
   const fail = (why: string) => {
     errors += 1;
@@ -54,7 +56,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         if (sentAt >= warmupEnds) fail(err instanceof Error ? err.message : String(err));
         continue;
       }
-      if (sentAt < warmupEnds) continue;
+      if (sentAt < warmupEnds) {
+        if (!slowest || reply.ms > slowest.ms)
+          slowest = { what: `${spec.method} ${spec.path}`, ms: reply.ms };
+        continue;
+      }
       lastDone = Math.max(lastDone, performance.now());
       const problem =
         reply.status < 200 || reply.status >= 300
@@ -68,7 +74,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: concurrency }, worker));
   // Up to the last answer counted: the requests that started just before the end finish after it.
   const seconds = (lastDone - warmupEnds) / 1000;
-  if (latencies.length === 0) throw new Error(`no request succeeded: ${firstError ?? "none was sent"}`);
+  if (latencies.length === 0) {
+    const why =
+      firstError ??
+      (slowest
+        ? `none was sent in the ${options.durationMs} ms window: ${slowest.what} took ${slowest.ms.toFixed(0)} ms (sent during the ${options.warmupMs} ms warm-up)`
+        : "none was sent");
+    throw new Error(`no request succeeded: ${why}`);
+  }
   return {
     requests: latencies.length,
     seconds,

@@ -1,7 +1,8 @@
 // The console's test call: microphone → AudioWorklet (8 kHz μ-law, 20 ms frames) → WebSocket
 // to the call's Durable Object; the agent's μ-law frames are played back in order, marks are
 // echoed once the audio before them has played, `clear` (barge-in) drops what has not played,
-// and each finished turn is added to the live transcript. Protocol: src/conversation/web-audio-session.ts.
+// and the live transcript shows each turn as it happens (the caller's words once transcribed, the
+// agent's reply as it is spoken), then as recorded. Protocol: src/conversation/web-audio-session.ts.
 const root = document.getElementById("test-call");
 const startButton = document.getElementById("call-start");
 const stopButton = document.getElementById("call-stop");
@@ -22,14 +23,52 @@ function say(text) {
   statusLine.textContent = text;
 }
 
-function addLine(role, text, note) {
-  const li = document.createElement("li");
-  li.className = role;
+/** The lines of turns under way, by seq: { caller, agent } list items, each made when first needed. */
+const live = new Map();
+
+/**
+ * Sets a line's speaker and text, making the line if it is new: at the end of the transcript, or
+ * before `next` (a caller's words transcribed after the agent began to answer them).
+ */
+function setLine(li, role, text, note, next) {
+  const line = li ?? document.createElement("li");
+  line.className = role;
   const who = document.createElement("span");
   who.className = "who";
   who.textContent = role === "caller" ? "You" : `Agent${note ? ` · ${note}` : ""}`;
-  li.append(who, text);
-  transcript.append(li);
+  line.replaceChildren(who, text);
+  if (!li && next) next.before(line);
+  else if (!li) transcript.append(line);
+  return line;
+}
+
+function addLine(role, text, note) {
+  setLine(null, role, text, note);
+}
+
+/** A turn under way: its lines appear as soon as there is something to show, marked busy. */
+function progress(message) {
+  const lines = live.get(message.seq) ?? {};
+  live.set(message.seq, lines);
+  if (message.transcript && !lines.caller) {
+    lines.caller = setLine(null, "caller", message.transcript, "", lines.agent);
+  }
+  if (message.reply) {
+    lines.agent = setLine(lines.agent, "agent", message.reply, "speaking");
+    lines.agent.setAttribute("aria-busy", "true");
+  }
+}
+
+/** A recorded turn replaces its lines under way (or adds its own). */
+function turnDone(message) {
+  const lines = live.get(message.seq) ?? {};
+  live.delete(message.seq);
+  if (message.transcript) lines.caller = setLine(lines.caller, "caller", message.transcript, "", lines.agent);
+  if (message.reply) {
+    lines.agent = setLine(lines.agent, "agent", message.reply, message.interrupted ? "interrupted" : "");
+    lines.agent.removeAttribute("aria-busy");
+  } else lines.agent?.remove();
+  if (message.outcome === "failed") addLine("agent", `(failed at ${message.failed_stage ?? "a stage"})`);
 }
 
 async function start() {
@@ -116,10 +155,10 @@ function onText(message) {
       clearTimeout(timer);
       echoMark(name);
     }
+  } else if (message.type === "progress") {
+    progress(message);
   } else if (message.type === "turn") {
-    if (message.transcript) addLine("caller", message.transcript);
-    if (message.reply) addLine("agent", message.reply, message.interrupted ? "interrupted" : "");
-    if (message.outcome === "failed") addLine("agent", `(failed at ${message.failed_stage ?? "a stage"})`);
+    turnDone(message);
   }
 }
 

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { errorFields, log } from "../log.ts";
 import {
   type AnalyticsRange,
   accumulate,
@@ -7,15 +8,25 @@ import {
   mergeGroups,
   type PartialGroup,
 } from "./analytics.ts";
+import {
+  type CallIndexFilter,
+  type CallListItem,
+  createCallIndex,
+  indexCalls,
+  indexedNumber,
+  listItemOf,
+  queryCallIndex,
+} from "./call-index.ts";
 import type { CallSummary } from "./summary.ts";
 
 /**
  * Call summaries, sharded by phone number: one SQLite-backed CallLog Durable Object per number
  * (named `calls:<E.164>`), so no single object serves every call of the deployment. A call is
- * written when it starts (in progress) and again when it ends. Each shard registers itself
- * once, on its first call, with the directory (the CallLog named `directory`, a list of
- * numbers only), which is how cross-number views find the shards: they fan out to them at most
- * FAN_OUT at a time.
+ * written when it starts (in progress) and again when it ends. Each write also goes to the
+ * directory (the CallLog named `directory`): it keeps the list of shards, which is how
+ * cross-number views that need whole summaries find them (they fan out at most FAN_OUT at a
+ * time), and the call index (src/call/call-index.ts), one small row per call, which is what a
+ * cross-number list reads instead, and how a call is found by its CallSid alone.
  */
 
 interface SummaryRow extends Record<string, SqlStorageValue> {
@@ -36,8 +47,11 @@ const LEGACY = "call-log";
 /** Shards read at once by a cross-number view: bounded so one request never opens hundreds. */
 export const FAN_OUT = 6;
 
+/** The directory's meta key set once the index holds every call the shards held before it existed. */
+const INDEX_FILLED = "index_filled";
+
 export class CallLog extends DurableObject<Env> {
-  private registered = false;
+  private indexReady = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -52,11 +66,14 @@ export class CallLog extends DurableObject<Env> {
       sql.exec("CREATE INDEX IF NOT EXISTS calls_by_start ON calls (started_at)");
       sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       sql.exec("CREATE TABLE IF NOT EXISTS shards (phone_number TEXT PRIMARY KEY)");
-      this.registered = sql.exec("SELECT 1 FROM meta WHERE key = 'registered'").toArray().length > 0;
     });
   }
 
-  /** Inserts or replaces the call's summary (Twilio retries make writes repeat). */
+  /**
+   * Inserts or replaces the call's summary (Twilio retries make writes repeat), then indexes it
+   * in the directory. A failed index write is logged, not thrown: the call's own log entry is
+   * written, and the call's next write indexes it again.
+   */
   async record(summary: CallSummary): Promise<void> {
     const facts = callFacts(summary);
     this.ctx.storage.sql.exec(
@@ -67,13 +84,10 @@ export class CallLog extends DurableObject<Env> {
       facts ? JSON.stringify(facts) : null,
       JSON.stringify(summary),
     );
-    if (!this.registered) {
-      await directory(this.env).register(summary.to);
-      this.ctx.storage.sql.exec(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('registered', ?)",
-        summary.to,
-      );
-      this.registered = true;
+    try {
+      await directory(this.env).indexCall(listItemOf(summary));
+    } catch (err) {
+      log.warn("call_index_write_failed", { call_sid: summary.call_sid, ...errorFields(err) });
     }
   }
 
@@ -149,9 +163,49 @@ export class CallLog extends DurableObject<Env> {
     );
   }
 
-  /** Directory role: a shard announces its number once. */
-  async register(phone: string): Promise<void> {
-    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO shards (phone_number) VALUES (?)", phone);
+  /** Shard role: every call here as the index lists it (the index's one-time fill reads it). */
+  async listItems(): Promise<CallListItem[]> {
+    return this.ctx.storage.sql
+      .exec<SummaryRow>("SELECT summary FROM calls")
+      .toArray()
+      .map((r) => listItemOf(JSON.parse(r.summary) as CallSummary));
+  }
+
+  /** Directory role: a call's row in the index; its number's shard is registered if new. */
+  async indexCall(item: CallListItem): Promise<void> {
+    const sql = this.indexSql();
+    sql.exec("INSERT OR IGNORE INTO shards (phone_number) VALUES (?)", item.to);
+    indexCalls(sql, [item]);
+  }
+
+  /** Directory role: calls from before the index, added where the index has no row yet. */
+  async fillIndex(items: CallListItem[]): Promise<void> {
+    indexCalls(this.indexSql(), items, true);
+  }
+
+  /** Directory role: the index is complete from now on (see fillCallIndex). */
+  async markIndexFilled(): Promise<void> {
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", INDEX_FILLED, "1");
+  }
+
+  /** Directory role: the newest matching calls; null until the index has been filled once. */
+  async indexedCalls(filter: CallIndexFilter): Promise<CallListItem[] | null> {
+    const sql = this.indexSql();
+    if (sql.exec("SELECT 1 FROM meta WHERE key = ?", INDEX_FILLED).toArray().length === 0) return null;
+    return queryCallIndex(sql, filter);
+  }
+
+  /** Directory role: the shard holding a call, or null when the index does not know it. */
+  async indexedNumber(callSid: string): Promise<string | null> {
+    return indexedNumber(this.indexSql(), callSid);
+  }
+
+  private indexSql(): SqlStorage {
+    if (!this.indexReady) {
+      createCallIndex(this.ctx.storage.sql);
+      this.indexReady = true;
+    }
+    return this.ctx.storage.sql;
   }
 
   /** Directory role: every number that has a shard. */
@@ -246,12 +300,44 @@ export async function listCalls(env: Env, filter: CallFilter): Promise<CallSumma
 }
 
 /**
+ * The newest calls matching the filter, across every number or one, as a list shows them:
+ * one query of the call index (src/call/call-index.ts), whatever the number of shards. The
+ * first list after an upgrade fills the index from the shards and the legacy log once.
+ */
+export async function recentCalls(env: Env, filter: CallFilter): Promise<CallListItem[]> {
+  const { phoneNumber, ...rest } = filter;
+  const query: CallIndexFilter = { ...rest, ...(phoneNumber && { to: phoneNumber }) };
+  const listed = await directory(env).indexedCalls(query);
+  if (listed) return listed;
+  await fillCallIndex(env);
+  return (await directory(env).indexedCalls(query)) ?? [];
+}
+
+/**
+ * Adds every call the shards and the legacy log hold to the index, FAN_OUT shards at a time,
+ * without touching rows the index already has (live writes are newer), then marks it filled.
+ * Idempotent: two lists racing to fill it both add the same rows.
+ */
+async function fillCallIndex(env: Env): Promise<void> {
+  const numbers = await callLogNumbers(env);
+  await fanOut([...numbers, LEGACY], FAN_OUT, async (n) => {
+    const log = n === LEGACY ? legacyLog(env) : callLog(env, n);
+    await directory(env).fillIndex(await log.listItems());
+  });
+  await directory(env).markIndexFilled();
+}
+
+/**
  * One call, live or ended: a live call's own object has the turns so far; an ended one is in
- * its number's log, looked for FAN_OUT shards at a time, then in the legacy unsharded log.
+ * the shard the call index names, or else (a call from before the index) looked for FAN_OUT
+ * shards at a time, then in the legacy unsharded log.
  */
 export async function findCall(env: Env, callSid: string): Promise<CallSummary | null> {
   const live = await env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid)).snapshot();
   if (live) return live;
+  const indexed = await directory(env).indexedNumber(callSid);
+  const found = indexed ? await callLog(env, indexed).get(callSid) : null;
+  if (found) return found;
   const numbers = await callLogNumbers(env);
   for (let i = 0; i < numbers.length; i += FAN_OUT) {
     const found = await Promise.all(numbers.slice(i, i + FAN_OUT).map((n) => callLog(env, n).get(callSid)));

@@ -1,5 +1,5 @@
 import { isRealtimeModel } from "../config/realtime.ts";
-import type { ConversationEngine, EngineSink } from "../conversation/engine.ts";
+import type { ConversationEngine, EngineSink, TurnProgress } from "../conversation/engine.ts";
 import { FallbackEngine } from "../conversation/fallback.ts";
 import { type MediaStreamHost, MediaStreamSession } from "../conversation/media-stream-session.ts";
 import { PipelineEngine } from "../conversation/pipeline.ts";
@@ -131,6 +131,7 @@ export class StreamMode {
         onTurn: (record, messages) => this.recordTurn(record, messages),
         onEnd: ({ reason, goodbye }) => this.host.waitUntil(this.host.hangUp(reason, goodbye)),
         onTransfer: (intent, seq) => this.transfer(intent, seq),
+        onProgress: (progress) => this.progress(progress),
         greeting: () => this.greeting(),
         resume,
         tools: this.host.tools(),
@@ -162,6 +163,7 @@ export class StreamMode {
         onTurn: (record, messages) => this.recordTurn(record, messages),
         onEnd: ({ reason, goodbye }) => this.host.waitUntil(this.host.hangUp(reason, goodbye)),
         onTransfer: (intent, seq) => this.transfer(intent, seq),
+        onProgress: (progress) => this.progress(progress),
         ...(tools && { tools }),
         connect: (handlers, signal) =>
           connectRealtime(
@@ -194,6 +196,11 @@ export class StreamMode {
       this.host.log().warn("stream_greeting_failed", { ...errorFields(err) });
       return null;
     }
+  }
+
+  /** Only a browser test call shows turns as they happen; Twilio has no use for them. */
+  private progress(progress: TurnProgress): void {
+    if (this.media instanceof WebAudioSession) this.media.turnProgress(progress);
   }
 
   private recordTurn(record: TurnRecord, messages: ChatMessage[]): void {

@@ -41,6 +41,18 @@ export interface EngineSink {
    * reached): the caller is still on this stream.
    */
   onTransfer(transfer: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean>;
+  /**
+   * A turn still under way, for a live view (the console's test call): what the caller said as
+   * soon as it is known, and the agent's reply so far. Its onTurn record, later, is what counts.
+   */
+  onProgress(progress: TurnProgress): void;
+}
+
+/** A turn before its record: `transcript` null until known; `reply` the agent's words so far ("" for none yet). */
+export interface TurnProgress {
+  seq: number;
+  transcript: string | null;
+  reply: string;
 }
 
 /** What an engine starts from: the call's config snapshot and the conversation so far. */

@@ -4,17 +4,11 @@ import { isSilence } from "../call/turn.ts";
 import { type CapturedUtterance, UtteranceCapture } from "../call/utterance-capture.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import { errorFields, type Logger } from "../log.ts";
-import {
-  type ChatMessage,
-  type ChatModel,
-  ProviderError,
-  type SpeechToText,
-  type TextToSpeech,
-} from "../providers/types.ts";
+import { type ChatModel, ProviderError, type SpeechToText, type TextToSpeech } from "../providers/types.ts";
 import type { ConversationEngine, EngineOptions, EngineSink, OutboundAudio } from "./engine.ts";
 import { type ReplyHost, streamReply } from "./pipeline-reply.ts";
 import { PipelineSpeaker } from "./pipeline-speaker.ts";
-import { historyOf, newTurn, settleTurn, type Turn } from "./pipeline-turn.ts";
+import { type Turn, TurnLedger } from "./pipeline-turn.ts";
 import { carryOutIntent, FILLER, type ToolRunner } from "./tools/index.ts";
 
 /**
@@ -23,13 +17,14 @@ import { carryOutIntent, FILLER, type ToolRunner } from "./tools/index.ts";
  * sentence (text-to-speech of the first sentence starts while the model is still writing the
  * rest). Marks sent after each sentence tell which sentences the caller has actually heard, so
  * a barge-in records the reply as heard. The reply itself, in tool rounds, is ./pipeline-reply.ts;
- * a turn's record and history, ./pipeline-turn.ts. The call session owns the call record and the
+ * the turns' records and the history, ./pipeline-turn.ts; speech into frames and marks,
+ * ./pipeline-speaker.ts. The call session owns the call record and the
  * Media Stream adapter the socket; this class owns the conversation's timing.
  */
 
 export interface PipelineDeps
   extends Pick<EngineSink, "send" | "onTurn">,
-    Partial<Pick<EngineSink, "onEnd" | "onTransfer">> {
+    Partial<Pick<EngineSink, "onEnd" | "onTransfer" | "onProgress">> {
   stt: SpeechToText;
   llm: ChatModel;
   tts: TextToSpeech;
@@ -43,9 +38,6 @@ export interface PipelineDeps
   /** the call's logger, with the stream's stream_sid */
   log: Logger;
 }
-/** The conversation kept for the model: the last dozen exchanges, like record→reply mode. */
-const MAX_HISTORY_MESSAGES = 24;
-
 /** A caller utterance waiting for its answer. */
 interface Utterance {
   wav: Uint8Array;
@@ -66,14 +58,12 @@ export class PipelineEngine implements ConversationEngine {
   private readonly interruptMs: number;
   private readonly capture: UtteranceCapture;
   private readonly speaker: PipelineSpeaker;
-  private readonly history: ChatMessage[];
-  private nextSeq: number;
+  /** the conversation so far and the turns not reported yet */
+  private readonly turns: TurnLedger;
   /** utterances waiting for the turn in flight to finish */
   private readonly queue: Utterance[] = [];
   private running: Promise<void> | undefined;
   private work: Work | undefined;
-  /** turns not reported yet, in seq order */
-  private readonly pending: Turn[] = [];
   private greetings = 0;
   private closed = false;
   /** the utterance in progress began while the agent was speaking */
@@ -88,8 +78,14 @@ export class PipelineEngine implements ConversationEngine {
     this.deps = deps;
     this.config = options.config;
     this.interruptMs = options.config.interrupt_timeout * 1000;
-    this.history = options.history.slice(-MAX_HISTORY_MESSAGES);
-    this.nextSeq = options.nextSeq;
+    this.turns = new TurnLedger(options.history, options.nextSeq, (turn, messages) => {
+      try {
+        this.deps.onTurn(turn.record, messages);
+      } catch (err) {
+        this.deps.log.error("pipeline_on_turn_failed", { seq: turn.seq, ...errorFields(err) });
+      }
+      if (turn.intent && turn.record.outcome === "reply" && !turn.record.interrupted) this.carryOut(turn);
+    });
     this.capture = new UtteranceCapture(
       { silenceMs: options.config.end_of_speech_ms },
       {
@@ -116,7 +112,7 @@ export class PipelineEngine implements ConversationEngine {
         this.speaker.speak(FILLER, { name: `turn-${turn.seq}-filler`, turn }, signal),
       toolsAnswered: (turn) => {
         // Settled by a barge-in while the tool ran: reported now, with the tool's result.
-        if (turn.record) this.report();
+        if (turn.record) this.turns.report();
       },
     };
   }
@@ -140,7 +136,7 @@ export class PipelineEngine implements ConversationEngine {
   private async sayOpening(text: string): Promise<void> {
     try {
       await this.speaker.speak(text, { name: `greeting-${++this.greetings}` }, this.call.signal);
-      this.remember([{ role: "assistant", content: text }]);
+      this.turns.remember([{ role: "assistant", content: text }]);
     } catch (err) {
       if (!this.call.signal.aborted) this.deps.log.warn("pipeline_opening_failed", { ...errorFields(err) });
     }
@@ -153,7 +149,7 @@ export class PipelineEngine implements ConversationEngine {
   playAudio(mulaw: Uint8Array, text: string): void {
     if (this.closed || mulaw.length === 0) return;
     this.speaker.play(mulaw, { name: `greeting-${++this.greetings}` });
-    this.remember([{ role: "assistant", content: text }]);
+    this.turns.remember([{ role: "assistant", content: text }]);
   }
 
   /** One inbound `media` payload (μ-law bytes, normally 160 = 20 ms; handle any length). */
@@ -171,15 +167,7 @@ export class PipelineEngine implements ConversationEngine {
   markPlayed(name: string): void {
     if (this.closed) return;
     const played = this.speaker.played(name);
-    if (played.length === 0) return;
-    for (const mark of played) {
-      const turn = mark.turn;
-      if (!turn) continue;
-      turn.marksOut -= 1;
-      if (mark.heard !== undefined) turn.heard = Math.max(turn.heard, mark.heard);
-      if (turn.state === "sent" && turn.marksOut === 0 && !turn.record) this.completed(turn);
-    }
-    this.report();
+    if (played.length > 0) this.turns.played(played);
   }
 
   /** Abort in-flight work (socket closed / call ended). */
@@ -190,12 +178,7 @@ export class PipelineEngine implements ConversationEngine {
     this.speaker.forget();
     this.work?.controller.abort(new DOMException("the call ended", "AbortError"));
     this.call.abort(new DOMException("the call ended", "AbortError"));
-    for (const turn of this.pending) {
-      if (turn.record) continue;
-      // Whether the audio already sent was played cannot be known any more: count it as heard.
-      settleTurn(turn, { outcome: "reply", interrupted: turn.state === "replying" }, turn.sentences.length);
-    }
-    this.report();
+    this.turns.closed();
   }
 
   /** Resolves when no turn is in flight (tests and graceful shutdown). */
@@ -240,15 +223,12 @@ export class PipelineEngine implements ConversationEngine {
     this.send({ kind: "clear" });
     // Twilio echoes the marks a clear drops: they must not count as heard.
     this.speaker.forget();
-    for (const turn of this.pending) {
-      if (turn.record) continue;
-      settleTurn(turn, { outcome: "reply", interrupted: true }, turn.heard);
-    }
+    this.turns.interrupted();
     // A transcription in flight is the caller's earlier words: it goes on and gets answered.
     if (this.work && this.work.phase !== "stt") {
       this.work.controller.abort(new DOMException("the caller barged in", "AbortError"));
     }
-    this.report();
+    this.turns.report();
   }
 
   /** Answer queued utterances one at a time, in order. */
@@ -280,7 +260,7 @@ export class PipelineEngine implements ConversationEngine {
           this.deps.log.info("pipeline_utterance_silent", { reason: "audio_too_short" });
           return;
         }
-        return await this.failed(this.startTurn(utterance, null), "stt", err, work);
+        return await this.failed(this.turns.start(utterance.at, utterance.endedAt, null), "stt", err, work);
       }
       const transcribedAt = this.deps.now();
       const transcript = text.trim();
@@ -288,8 +268,9 @@ export class PipelineEngine implements ConversationEngine {
         this.deps.log.info("pipeline_utterance_silent");
         return;
       }
-      const turn = this.startTurn(utterance, transcript);
+      const turn = this.turns.start(utterance.at, utterance.endedAt, transcript);
       turn.reached.transcript = transcribedAt;
+      this.progress(turn);
       work.phase = "reply";
       await this.reply(turn, work);
     } finally {
@@ -297,29 +278,18 @@ export class PipelineEngine implements ConversationEngine {
     }
   }
 
-  private startTurn(utterance: Utterance, transcript: string | null): Turn {
-    const turn = newTurn(this.nextSeq++, utterance.at, utterance.endedAt, transcript);
-    this.pending.push(turn);
-    return turn;
+  /** The turn so far, to a live view: the transcript, and each sentence once it has been sent. */
+  private progress(turn: Turn): void {
+    this.deps.onProgress?.({ seq: turn.seq, transcript: turn.transcript, reply: turn.sentences.join(" ") });
   }
 
   /** The turn's reply (./pipeline-reply.ts), then its record once every sentence has been heard. */
   private async reply(turn: Turn, work: Work): Promise<void> {
-    const messages: ChatMessage[] = [
-      { role: "system", content: this.config.system_prompt },
-      ...this.history,
-      // Earlier turns not reported yet (their audio is still playing) are part of the conversation.
-      ...this.pending.flatMap((t) =>
-        t === turn ? [] : historyOf(t, t.record ? t.kept : t.sentences.length),
-      ),
-      { role: "user", content: turn.transcript ?? "" },
-    ];
+    const messages = this.turns.messagesFor(turn, this.config.system_prompt);
     const end = await streamReply(this.replies, turn, messages, work.controller);
     if (end.kind === "aborted") return;
     if (end.kind === "failed") return this.failed(turn, end.stage, end.error, work);
-    turn.state = "sent";
-    if (turn.marksOut === 0 && !turn.record) this.completed(turn);
-    this.report();
+    this.turns.sent(turn);
   }
 
   private async speakSentence(turn: Turn, text: string, signal: AbortSignal): Promise<void> {
@@ -331,12 +301,12 @@ export class PipelineEngine implements ConversationEngine {
       turn.reached,
     );
     turn.sentences.push(text);
+    this.progress(turn);
   }
 
   private async failed(turn: Turn, stage: "stt" | "llm" | "tts", err: unknown, work: Work): Promise<void> {
     this.deps.log.warn("pipeline_turn_failed", { seq: turn.seq, stage, ...errorFields(err) });
-    settleTurn(turn, { outcome: "failed", failed_stage: stage }, null);
-    this.report();
+    this.turns.failed(turn, stage);
     work.controller = new AbortController();
     work.phase = "apology";
     const signal = work.controller.signal;
@@ -349,43 +319,12 @@ export class PipelineEngine implements ConversationEngine {
     }
   }
 
-  /** Every sentence was sent and has been heard. */
-  private completed(turn: Turn): void {
-    settleTurn(turn, { outcome: "reply" }, turn.sentences.length);
-  }
-
-  /** Report finished turns in seq order (one whose tool is still running waits for its result). */
-  private report(): void {
-    for (let turn = this.pending[0]; turn?.record && !turn.toolsRunning; turn = this.pending[0]) {
-      this.pending.shift();
-      // A barge-in may have settled the turn before its tool's result came in.
-      if (turn.tools.length > 0) turn.record.tools = turn.tools;
-      const messages = historyOf(turn, turn.kept);
-      this.remember(messages);
-      try {
-        this.deps.onTurn(turn.record, messages);
-      } catch (err) {
-        this.deps.log.error("pipeline_on_turn_failed", { seq: turn.seq, ...errorFields(err) });
-      }
-      if (turn.intent && turn.record.outcome === "reply" && !turn.record.interrupted) this.carryOut(turn);
-    }
-  }
-
   /** The turn's audio has all played: hang up, or hand the caller to the transfer target. */
   private carryOut(turn: Turn): void {
     const intent = turn.intent;
     if (this.closed || !intent) return;
     this.deps.log.info("pipeline_tool_intent", { seq: turn.seq, intent: intent.kind });
     carryOutIntent(intent, turn.seq, this.deps, (text) => void this.sayOpening(text));
-  }
-
-  private remember(messages: ChatMessage[]): void {
-    this.history.push(...messages);
-    if (this.history.length > MAX_HISTORY_MESSAGES) {
-      this.history.splice(0, this.history.length - MAX_HISTORY_MESSAGES);
-      // A tool result whose call was cut off would be refused by the model's API.
-      while (this.history[0]?.role === "tool") this.history.shift();
-    }
   }
 
   private send(out: OutboundAudio): void {

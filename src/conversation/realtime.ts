@@ -49,7 +49,7 @@ export interface RealtimeTools {
 
 export interface RealtimeEngineDeps
   extends Pick<EngineSink, "send" | "onTurn">,
-    Partial<Pick<EngineSink, "onEnd" | "onTransfer">> {
+    Partial<Pick<EngineSink, "onEnd" | "onTransfer" | "onProgress">> {
   /** Opens the Realtime socket (providers/openai-realtime.ts), aborted by `signal`. */
   connect(handlers: RealtimeHandlers, signal: AbortSignal): Promise<RealtimeConnection>;
   /** The engine cannot carry the call: it has reported its turns and stopped. */
@@ -268,6 +268,7 @@ export class RealtimeEngine implements ConversationEngine {
       case "response.output_audio_transcript.delta": {
         const item = this.playback.get(event.item_id);
         if (item) item.transcript += event.delta;
+        if (item?.owner && !item.owner.record) this.progress(item.owner, item.transcript);
         return;
       }
       case "response.output_audio_transcript.done": {
@@ -342,8 +343,13 @@ export class RealtimeEngine implements ConversationEngine {
     if (turn.record) {
       turn.record.transcript = turn.transcript;
       turn.messages = exchange(turn.transcript, turn.record.reply);
-    }
+    } else this.progress(turn, this.playback.find(turn)?.transcript ?? "");
     this.report();
+  }
+
+  /** A turn before its record, to a live view: the caller's words once known, the answer so far. */
+  private progress(turn: Turn, reply: string): void {
+    this.deps.onProgress?.({ seq: turn.seq, transcript: turn.transcript ?? null, reply });
   }
 
   private responseCreated(id: string): void {

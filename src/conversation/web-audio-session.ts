@@ -2,7 +2,7 @@ import { mulawBytes } from "../audio/mulaw-audio.ts";
 import { FRAME_BYTES } from "../audio/telephony.ts";
 import type { TurnRecord } from "../call/summary.ts";
 import { errorFields } from "../log.ts";
-import type { ConversationEngine, OutboundAudio } from "./engine.ts";
+import type { ConversationEngine, OutboundAudio, TurnProgress } from "./engine.ts";
 import type { MediaStreamHost } from "./media-stream-session.ts";
 
 /**
@@ -15,7 +15,9 @@ import type { MediaStreamHost } from "./media-stream-session.ts";
  * (everything sent before this mark has played) and `{"type":"stop"}` (hang up).
  * Worker → browser: binary messages are 20 ms μ-law frames of the agent's voice; text messages
  * are `{"type":"mark","name"}` (echo it once played), `{"type":"clear"}` (barge-in: drop what
- * has not played) and `{"type":"turn", ...TurnRecord}` (the live transcript, one turn at a time).
+ * has not played), `{"type":"progress", seq, transcript, reply}` (a turn under way: the caller's
+ * words once known, the agent's reply so far) and `{"type":"turn", ...TurnRecord}` (the turn as
+ * recorded, which replaces its progress in the live transcript).
  */
 
 export type WebMessage = { type: "start" } | { type: "mark"; name: string } | { type: "stop" };
@@ -59,6 +61,11 @@ export class WebAudioSession {
     if (event.type === "mark") this.engine()?.markPlayed(event.name);
     else if (event.type === "stop") await this.host.stopped("completed");
     else await this.start();
+  }
+
+  /** A turn under way, shown in the browser's live transcript before its record. */
+  turnProgress(progress: TurnProgress): void {
+    this.sendText({ type: "progress", ...progress });
   }
 
   /** A finished turn, shown in the browser's live transcript. */

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import type { Settings } from "../env.ts";
+import type { ConfigPage, ConfigQuery } from "./config-query.ts";
 import {
   COLLECTION_NAME,
   MongoDocuments,
@@ -47,13 +48,22 @@ export interface DataApiStoreOptions {
   timeoutMs: number;
 }
 
-type Action = "findOne" | "find" | "insertOne" | "updateOne" | "replaceOne" | "deleteOne" | "deleteMany";
+type Action =
+  | "findOne"
+  | "find"
+  | "aggregate"
+  | "insertOne"
+  | "updateOne"
+  | "replaceOne"
+  | "deleteOne"
+  | "deleteMany";
 type Doc = Record<string, unknown>;
 
 const DocSchema = z.record(z.string(), z.unknown());
 const RESPONSES = {
   findOne: z.object({ document: DocSchema.nullable() }),
   find: z.object({ documents: z.array(DocSchema) }),
+  aggregate: z.object({ documents: z.array(DocSchema) }),
   updateOne: z.object({
     matchedCount: z.number(),
     modifiedCount: z.number(),
@@ -104,6 +114,10 @@ export class DataApiStore implements ConfigStore {
 
   list(filter: { includeInactive: boolean }): Promise<PhoneConfig[]> {
     return this.documents.list(filter.includeInactive);
+  }
+
+  query(query: ConfigQuery): Promise<ConfigPage> {
+    return this.documents.query(query);
   }
 
   put(phone: E164, settings: PhoneSettings, options: PutOptions) {
@@ -176,6 +190,7 @@ export class DataApiStore implements ConfigStore {
             configs,
           )
         ).documents,
+      aggregateConfigs: async (pipeline) => (await this.call("aggregate", { pipeline }, configs)).documents,
       insertConfig: async (doc) => {
         try {
           const result = await this.call(

@@ -2,6 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import {
+  assertPageBounds,
+  type ConfigPage,
+  type ConfigQuery,
+  foldName,
+  searchTerms,
+} from "./config-query.ts";
+import {
   type ChangeInfo,
   type Revision,
   type RevisionPage,
@@ -109,6 +116,7 @@ export class EmbeddedConfigStore extends DurableObject<Env> {
         version INTEGER NOT NULL
       )`);
       ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS phone_configs_is_active ON phone_configs (is_active)");
+      addSearchName(ctx.storage.sql);
       // The primary key is the unique (phone_number, version) of the MongoDB stores' history.
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS phone_config_versions (
         phone_number TEXT NOT NULL,
@@ -147,6 +155,45 @@ export class EmbeddedConfigStore extends DurableObject<Env> {
       .exec<Row>(`SELECT * FROM phone_configs ${where} ORDER BY phone_number`)
       .toArray()
       .map(fromRow);
+  }
+
+  async query(query: ConfigQuery): Promise<ConfigPage> {
+    const sql = this.ctx.storage.sql;
+    const where: string[] = [];
+    const args: SqlStorageValue[] = [];
+    if (query.active !== undefined) {
+      where.push("is_active = ?");
+      args.push(query.active ? 1 : 0);
+    }
+    if (query.mode !== undefined) {
+      where.push("json_extract(settings, '$.conversation_mode') = ?");
+      args.push(query.mode);
+    }
+    const terms = searchTerms(query.search);
+    if (terms) {
+      where.push(`(instr(search_name, ?) > 0${terms.digits ? " OR instr(phone_number, ?) > 0" : ""})`);
+      args.push(terms.name, ...(terms.digits ? [terms.digits] : []));
+    }
+    const filter = where.length ? `WHERE ${where.join(" AND ")}` : "";
+    const total = sql
+      .exec<{ n: number }>(`SELECT count(*) AS n FROM phone_configs ${filter}`, ...args)
+      .one().n;
+    const sort = query.sort ?? { field: "phone_number", direction: "asc" };
+    const direction = sort.direction === "desc" ? "DESC" : "ASC";
+    const order =
+      sort.field === "phone_number"
+        ? `phone_number ${direction}`
+        : `${SORT_COLUMNS[sort.field]} ${direction}, phone_number ASC`;
+    const configs = sql
+      .exec<Row>(
+        `SELECT * FROM phone_configs ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`,
+        ...args,
+        query.limit,
+        query.offset,
+      )
+      .toArray()
+      .map(fromRow);
+    return { total, configs };
   }
 
   async put(phone: string, settings: PhoneSettings, write: EmbeddedWrite): Promise<PutResult> {
@@ -275,6 +322,31 @@ export class EmbeddedConfigStore extends DurableObject<Env> {
   }
 }
 
+/** SQL for each sort field of a ConfigQuery (updated_at is ISO 8601 UTC: text order is time order). */
+const SORT_COLUMNS = {
+  display_name: "json_extract(settings, '$.display_name')",
+  updated_at: "updated_at",
+} as const;
+
+/**
+ * `search_name`, the folded display name searches compare with (in JavaScript: SQLite's lower()
+ * folds ASCII only), came after the first release: added and filled once on an older table.
+ */
+function addSearchName(sql: SqlStorage): void {
+  const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('phone_configs')").toArray();
+  if (columns.some((c) => c.name === "search_name")) return;
+  sql.exec("ALTER TABLE phone_configs ADD COLUMN search_name TEXT NOT NULL DEFAULT ''");
+  const rows = sql.exec<Row>("SELECT phone_number, settings FROM phone_configs").toArray();
+  for (const row of rows) {
+    const name = (JSON.parse(row.settings) as { display_name?: string }).display_name ?? "";
+    sql.exec(
+      "UPDATE phone_configs SET search_name = ? WHERE phone_number = ?",
+      foldName(name),
+      row.phone_number,
+    );
+  }
+}
+
 /** The history row; a second revision of the same (number, version) violates the primary key. */
 function insertRevision(sql: SqlStorage, revision: Revision): void {
   sql.exec(
@@ -298,13 +370,14 @@ function insertRevision(sql: SqlStorage, revision: Revision): void {
  */
 export function writeConfigRow(sql: SqlStorage, config: PhoneConfig, settings: PhoneSettings): void {
   sql.exec(
-    `INSERT INTO phone_configs (phone_number, is_active, settings, created_at, updated_at, version)
-     VALUES (?, ?, ?, ?, ?, ?)
+    `INSERT INTO phone_configs (phone_number, is_active, search_name, settings, created_at, updated_at, version)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (phone_number) DO UPDATE SET
-       is_active = excluded.is_active, settings = excluded.settings,
+       is_active = excluded.is_active, search_name = excluded.search_name, settings = excluded.settings,
        updated_at = excluded.updated_at, version = excluded.version`,
     config.phone_number,
     settings.is_active ? 1 : 0,
+    foldName(settings.display_name),
     JSON.stringify(settings),
     config.created_at,
     config.updated_at,
@@ -349,6 +422,11 @@ export class EmbeddedStore implements ConfigStore {
 
   list(filter: { includeInactive: boolean }) {
     return this.call("list", () => this.stub.list(filter.includeInactive));
+  }
+
+  async query(query: ConfigQuery) {
+    assertPageBounds(query);
+    return this.call("query", () => this.stub.query(query));
   }
 
   async put(phone: E164, settings: PhoneSettings, options: PutOptions) {

@@ -1,6 +1,7 @@
 import type { Collection, Db, Document, IndexDescription } from "mongodb";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
+import type { ConfigPage, ConfigQuery } from "./config-query.ts";
 import { storeErrorFrom } from "./mongo-errors.ts";
 import {
   COLLECTION_NAME,
@@ -69,6 +70,10 @@ export class MongoCollectionStore {
 
   list(includeInactive: boolean): Promise<PhoneConfig[]> {
     return this.documents.list(includeInactive);
+  }
+
+  query(query: ConfigQuery): Promise<ConfigPage> {
+    return this.documents.query(query);
   }
 
   put(phone: E164, settings: PhoneSettings, options: PutOptions) {
@@ -154,6 +159,7 @@ export class MongoCollectionStore {
             .sort({ phone_number: 1 })
             .toArray(),
         ),
+      aggregateConfigs: (pipeline) => this.run("query", () => this.configs.aggregate(pipeline).toArray()),
       insertConfig: async (doc) => {
         try {
           const result = await this.configs.updateOne(

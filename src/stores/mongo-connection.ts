@@ -2,6 +2,7 @@ import { MongoClient, type MongoClientOptions } from "mongodb";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import { errorFields, log } from "../log.ts";
+import type { ConfigPage, ConfigQuery } from "./config-query.ts";
 import { MongoCollectionStore } from "./mongo-collection.ts";
 import { scrubCredentials, storeErrorFrom } from "./mongo-errors.ts";
 import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
@@ -51,6 +52,10 @@ export class MongoConnection {
 
   list(target: MongoTarget, includeInactive: boolean): Promise<Outcome<PhoneConfig[]>> {
     return this.run("list", (client) => collectionStore(client, target).list(includeInactive));
+  }
+
+  query(target: MongoTarget, query: ConfigQuery): Promise<Outcome<ConfigPage>> {
+    return this.run("query", (client) => collectionStore(client, target).query(query));
   }
 
   put(

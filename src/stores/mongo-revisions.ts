@@ -1,6 +1,7 @@
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import { errorFields, log } from "../log.ts";
+import { type ConfigPage, type ConfigQuery, mongoConfigPipeline, pageFromFacet } from "./config-query.ts";
 import { configFromDocument } from "./document.ts";
 import {
   type ChangeInfo,
@@ -54,6 +55,8 @@ const WRITE_ATTEMPTS = 32;
 export interface MongoOps {
   findConfig(phone: E164): Promise<Doc | null>;
   listConfigs(includeInactive: boolean): Promise<Doc[]>;
+  /** Runs an aggregation pipeline on the configs collection (mongoConfigPipeline's stages only). */
+  aggregateConfigs(pipeline: Doc[]): Promise<Doc[]>;
   /** Insert when no document has this number (upsert of $setOnInsert only); false when one exists. */
   insertConfig(doc: Doc): Promise<boolean>;
   /** Replace where {phone_number, version}; version 0 matches a document without one. False: no match. */
@@ -137,6 +140,11 @@ export class MongoDocuments {
 
   async list(includeInactive: boolean): Promise<PhoneConfig[]> {
     return (await this.ops.listConfigs(includeInactive)).map(configFromDocument);
+  }
+
+  /** A ConfigQuery as one aggregation: $match, then $facet of the count and the sorted page. */
+  async query(query: ConfigQuery): Promise<ConfigPage> {
+    return pageFromFacet(await this.ops.aggregateConfigs(mongoConfigPipeline(query)), configFromDocument);
   }
 
   async put(

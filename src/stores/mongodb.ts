@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import { settingsOf } from "../env.ts";
+import { assertPageBounds, type ConfigPage, type ConfigQuery } from "./config-query.ts";
 import type { ConnectionState, MongoConnection, MongoTarget, Outcome } from "./mongo-connection.ts";
 import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
 import {
@@ -31,6 +32,10 @@ export class MongoConfigStore extends DurableObject<Env> {
 
   async list(target: MongoTarget, includeInactive: boolean): Promise<Outcome<PhoneConfig[]>> {
     return (await this.open()).list(target, includeInactive);
+  }
+
+  async query(target: MongoTarget, query: ConfigQuery): Promise<Outcome<ConfigPage>> {
+    return (await this.open()).query(target, query);
   }
 
   async put(
@@ -127,6 +132,11 @@ export class MongoStore implements ConfigStore {
 
   list(filter: { includeInactive: boolean }): Promise<PhoneConfig[]> {
     return this.call("list", () => this.stub.list(this.target, filter.includeInactive));
+  }
+
+  async query(query: ConfigQuery): Promise<ConfigPage> {
+    assertPageBounds(query);
+    return this.call("query", () => this.stub.query(this.target, query));
   }
 
   put(

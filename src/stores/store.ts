@@ -1,8 +1,9 @@
 import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
+import type { ConfigPage, ConfigQuery } from "./config-query.ts";
 import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
 
-export type { ChangeInfo, Revision, RevisionPage, RevisionQuery };
+export type { ChangeInfo, ConfigPage, ConfigQuery, Revision, RevisionPage, RevisionQuery };
 
 /** A user template as stored: partial settings under a name (src/config/templates.ts validates them). */
 export interface StoredTemplate {
@@ -52,6 +53,12 @@ export interface ConfigStore {
   get(phone: E164): Promise<PhoneConfig | null>;
   /** All documents, ordered by phone_number; inactive ones only when asked. */
   list(filter: { includeInactive: boolean }): Promise<PhoneConfig[]>;
+  /**
+   * One page of documents matching a search and filters, with how many match in all, filtered,
+   * sorted, skipped and counted by the backend itself (src/stores/config-query.ts). Throws a
+   * RangeError for an offset or limit out of bounds.
+   */
+  query(query: ConfigQuery): Promise<ConfigPage>;
   /** Create or update in one atomic write; `version` +1; `created_at` set on insert only. */
   put(
     phone: E164,

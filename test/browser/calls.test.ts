@@ -2,6 +2,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admin } from "../../bench/stack.ts";
 import {
+  ACCOUNT_SID,
   callEnded,
   incomingCall,
   newCallSid,
@@ -21,6 +22,7 @@ import {
 
 const PHONE = "+14155550161";
 const CALLS = 2;
+const TOOLS_PHONE = "+14155550162";
 
 describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
   let app: Console;
@@ -86,6 +88,86 @@ describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
     await expect(page.getByRole("link", { name: `version ${logged.config_version}` }).count()).resolves.toBe(
       1,
     );
+  });
+
+  it("shows a call's tool calls: name, status, latency, and a transfer's target and outcome", async () => {
+    // A turns-mode call placed through signed webhooks where the fake OpenAI server's model calls a
+    // webhook tool (answered by the fake owner service), answers, then transfers the caller, whose
+    // <Dial> Twilio reports connected.
+    const { client, base, owner, openai } = app.stack;
+    await admin(app.stack, "POST", "/admin/phone-config", {
+      phone_number: TOOLS_PHONE,
+      display_name: "Orders Line",
+      system_prompt: "You look up orders.",
+      greeting: "Orders here.",
+      conversation_mode: "turns",
+      enable_recording: false,
+      tools: [
+        {
+          type: "webhook",
+          name: "lookup_order",
+          description: "Look up an order by its number.",
+          url: `${owner.url}/orders/lookup`,
+          parameters: {
+            type: "object",
+            properties: { order_id: { type: "string" } },
+            required: ["order_id"],
+            additionalProperties: false,
+          },
+        },
+        {
+          type: "transfer",
+          announcement: "Putting you through to sales.",
+          targets: [{ name: "Sales", to: "(415) 555-0123", description: "new orders" }],
+        },
+      ],
+    });
+    // The model: a tool call, its answer in words, then a transfer.
+    const scripted = await fetch(`${openai.server.url}/__openai/script`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        transcripts: ["Where is my order A-1042?", "Can I talk to sales?"],
+        replies: [
+          { tool_calls: [{ name: "lookup_order", arguments: { order_id: "A-1042" } }] },
+          "It ships today.",
+          { content: "Of course.", tool_calls: [{ name: "transfer_call", arguments: { target: "Sales" } }] },
+        ],
+      }),
+    });
+    expect(scripted.status).toBe(200);
+    const callSid = newCallSid();
+    const post = (path: string, params: Record<string, string>) =>
+      client.expectOk(signedForm(base, path, params));
+    await post("/webhooks/twilio/voice", incomingCall(callSid, TOOLS_PHONE));
+    await post("/webhooks/twilio/recording", recordingDone(callSid, newRecordingSid(), TOOLS_PHONE));
+    const dialled = await post(
+      "/webhooks/twilio/recording",
+      recordingDone(callSid, newRecordingSid(), TOOLS_PHONE),
+    );
+    expect(dialled.body).toContain("<Dial");
+    await post("/webhooks/twilio/dial", {
+      AccountSid: ACCOUNT_SID,
+      CallSid: callSid,
+      DialCallStatus: "completed",
+      DialCallDuration: "61",
+    });
+    await post("/webhooks/twilio/status", callEnded(callSid, TOOLS_PHONE));
+    await page.goto(`${app.base}/dashboard/calls/${callSid}`);
+    const transcript = page.getByRole("list", { name: "Transcript" });
+    const tools = transcript.locator("li.tool");
+    await expect(tools.count()).resolves.toBe(2);
+    const [lookup, transfer] = await tools.allTextContents();
+    expect(lookup).toMatch(/Tool call · lookup_order · ok · \d+ ms/);
+    expect(lookup).toContain('"order_id":"A-1042"');
+    expect(transfer).toMatch(/Tool call · transfer_call · ok · \d+ ms/);
+    expect(transfer).toContain("→ Sales (+14155550123), completed");
+    // In the conversation's order: the lookup's answer comes before the transfer.
+    const lines = await transcript.locator("li").allTextContents();
+    const answer = lines.findIndex((l) => l.includes("It ships today."));
+    expect(answer).toBeGreaterThan(lines.indexOf(lookup as string));
+    expect(answer).toBeLessThan(lines.indexOf(transfer as string));
+    await expect(page.locator(".badge").first().textContent()).resolves.toBe("transferred");
   });
 
   it("charts the calls with the right totals", async () => {

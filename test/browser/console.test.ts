@@ -136,6 +136,49 @@ describe.skipIf(!CHROMIUM)(`console in Chromium${NO_CHROMIUM}`, () => {
     expect(JSON.parse(still.body).config.display_name).toBe("Target");
   });
 
+  it("pages, searches, filters and sorts in the store: 60 numbers, 50 a page", async () => {
+    const phone = (i: number) => `+1415555${2000 + i}`;
+    for (let i = 0; i < 60; i++) {
+      await admin(app.stack, "POST", "/admin/phone-config", {
+        phone_number: phone(i),
+        display_name: `Paging line ${String(i).padStart(2, "0")}`,
+        system_prompt: "p",
+        greeting: "g",
+        conversation_mode: i % 3 === 0 ? "turns" : "stream",
+      });
+    }
+    const numbersShown = () => page.locator("table.numbers tbody tr td:first-child").allTextContents();
+
+    await page.goto(`${app.base}/dashboard/numbers`);
+    await page.getByLabel("Search").fill("PAGING");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByText("60 numbers, page 1 of 2").waitFor();
+    const first = await numbersShown();
+    expect(first).toHaveLength(50);
+    expect(first[0]).toBe(phone(0));
+    await page.getByRole("link", { name: "Next" }).click();
+    await page.getByText("60 numbers, page 2 of 2").waitFor();
+    expect(await numbersShown()).toEqual(Array.from({ length: 10 }, (_, k) => phone(50 + k)));
+    // The filters travel with the pager.
+    expect(new URL(page.url()).searchParams.get("q")).toBe("PAGING");
+
+    await page.getByLabel("Mode").selectOption("turns");
+    await page.getByLabel("Sort by").selectOption("recently updated");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByText("20 numbers").waitFor();
+    const turns = await numbersShown();
+    expect(turns).toHaveLength(20);
+    expect(turns[0]).toBe(phone(57));
+    expect(turns.at(-1)).toBe(phone(0));
+
+    // A number by its digits, however they are typed.
+    await page.goto(`${app.base}/dashboard/numbers`);
+    await page.getByLabel("Search").fill("555 2007");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByText("1 number").waitFor();
+    expect(await numbersShown()).toEqual([phone(7)]);
+  });
+
   it("is usable by keyboard: a skip link, labelled fields, a visible focus ring", async () => {
     await page.goto(`${app.base}/dashboard/numbers/new`);
     await page.keyboard.press("Tab");

@@ -21,7 +21,7 @@ import {
 const SPEECH = fileURLToPath(new URL("../fixtures/audio/test-call-speech.wav", import.meta.url));
 const PHONE = "+14155550171";
 const HEARD = "I would like to book a table for two tonight.";
-const REPLY = "A table for two tonight is booked.";
+const REPLY = "A table for two tonight is booked. See you at eight.";
 const REALTIME_PHONE = "+14155550172";
 
 /** What the fake "hears" and answers (pipeline and Realtime alike), so both sides are known. */
@@ -85,13 +85,26 @@ describe.skipIf(!CHROMIUM)(`browser test call in Chromium${NO_CHROMIUM}`, () => 
       await page.goto(`${app.base}/dashboard/numbers/${encodeURIComponent(phone)}`);
       await page.getByRole("link", { name: "Talk to this number" }).click();
       await page.getByRole("button", { name: "Start test call" }).click();
-      await page.getByText(/^Connected/).waitFor();
+      // The stack's first call also starts its objects: on a loaded machine that can take seconds.
+      await page.getByText(/^Connected/).waitFor({ timeout: 30_000 });
       const root = page.locator("#test-call");
       const frames = async () => Number(await root.getAttribute("data-frames-received"));
 
       // The greeting arrives as audio before anyone speaks.
       await expect.poll(frames, { timeout: 15_000 }).toBeGreaterThan(10);
       const transcript = page.getByRole("list", { name: "Live transcript" });
+      // Mid-turn: the agent's words so far show while it is still speaking, before the turn's record.
+      const speaking = transcript.locator('li.agent[aria-busy="true"]');
+      await speaking.first().waitFor({ timeout: 30_000 });
+      const partial = ((await speaking.first().textContent()) ?? "").replace("Agent · speaking", "");
+      expect(partial.length).toBeGreaterThan(0);
+      expect(REPLY.startsWith(partial.trim())).toBe(true);
+      await expect(transcript.locator("li.caller").first().textContent()).resolves.toContain(HEARD);
+      // Then the turn as recorded replaces it, in the same place.
+      await speaking.first().waitFor({ state: "detached", timeout: 30_000 });
+      await expect(
+        transcript.locator("li").evaluateAll((els) => els.map((e) => e.className)),
+      ).resolves.toEqual(["caller", "agent"]);
       await transcript.locator("li.caller").first().waitFor({ timeout: 30_000 });
       await expect(transcript.locator("li.caller").first().textContent()).resolves.toContain(HEARD);
       await expect(transcript.locator("li.agent").first().textContent()).resolves.toContain(REPLY);

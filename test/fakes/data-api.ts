@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
-import { EJSON, ObjectId } from "bson";
+import { BSONRegExp, EJSON, ObjectId } from "bson";
+import { MongoQueryError, matchesOr, matchOperator, matchRegex, runPipeline } from "./mongo-query.ts";
 import {
   type FakeServer,
   json,
@@ -9,8 +10,8 @@ import {
 } from "./server.ts";
 
 /**
- * A fake MongoDB Atlas Data API v1: POST /action/{findOne,find,insertOne,updateOne,replaceOne,
- * deleteOne,deleteMany}
+ * A fake MongoDB Atlas Data API v1: POST /action/{findOne,find,aggregate,insertOne,updateOne,
+ * replaceOne,deleteOne,deleteMany}
  * over in-memory collections kept per namespace (keyed dataSource/database/collection). It
  * behaves like Atlas with the unique indexes of `npm run setup:db` (phone_number; (phone_number,
  * version) in history collections, name in template collections): request bodies are read as EJSON
@@ -102,15 +103,20 @@ const RANGE: Record<string, (a: number, b: number) => boolean> = {
 };
 
 /**
- * Equality on top-level fields, `{field: {$exists: bool}}` and numeric ranges ($lt, $lte, $gt,
- * $gte); any other operator is refused.
+ * Equality on top-level fields, `{field: {$exists: bool}}`, numeric ranges ($lt, $lte, $gt,
+ * $gte), and `$or`, `$in`, `$regex` (test/fakes/mongo-query.ts); any other operator is refused.
  */
 function matches(doc: Doc, filter: Doc): boolean {
   return Object.entries(filter).every(([field, want]) => {
+    if (field === "$or") return matchesOr(doc, want, matches);
+    // An EJSON body's {"$regex", "$options"} arrives as a regular expression, matched as one.
+    if (want instanceof BSONRegExp) return matchRegex(doc[field], want.pattern, want.options);
     if (want && typeof want === "object" && !(want instanceof Date) && !(want instanceof ObjectId)) {
       const ops = Object.entries(want as Doc);
       return ops.every(([op, arg]) => {
         if (op === "$exists") return (doc[field] !== undefined) === Boolean(arg);
+        const known = matchOperator(op, arg, want as Doc, doc[field], doc[field] !== undefined, same);
+        if (known !== undefined) return known;
         const range = RANGE[op];
         if (!range) throw new DataApiError(400, "InvalidParameter", `unsupported query operator ${op}`);
         const value = doc[field];
@@ -225,6 +231,8 @@ function run(action: string, body: Doc, docs: Doc[]): unknown {
       if (typeof body.limit === "number") found = found.slice(0, body.limit);
       return { documents: found.map((d) => project(d, body.projection)) };
     }
+    case "aggregate":
+      return { documents: runPipeline(docs, body.pipeline, matches) };
     case "insertOne": {
       const doc = { _id: new ObjectId(), ...(body.document as Doc) };
       for (const [field, value] of Object.entries(doc)) assertStorable(value, field);
@@ -328,7 +336,12 @@ export function startDataApiFake(): Promise<FakeServer> {
         );
       }
       reply(res, req, 200, run(action, body, collectionOf(state, body)));
-    } catch (err) {
+    } catch (caught) {
+      // The server's refusal of a query, passed on by the Data API as a bad request.
+      const err =
+        caught instanceof MongoQueryError
+          ? new DataApiError(400, "InvalidParameter", `(${caught.codeName}) ${caught.message}`)
+          : caught;
       if (!(err instanceof DataApiError)) throw err;
       json(res, err.status, {
         error: err.message,

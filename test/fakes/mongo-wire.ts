@@ -1,5 +1,6 @@
 import { createServer, type Socket } from "node:net";
 import { type Document, deserialize, Long, ObjectId, serialize } from "bson";
+import { MongoQueryError, matchesOr, matchOperator, runPipeline } from "./mongo-query.ts";
 
 /**
  * A MongoDB server small enough to read: a TCP server speaking the wire protocol the official
@@ -132,6 +133,8 @@ export async function startMongoWireFake(): Promise<MongoWireFake> {
       return { ...execute(command, connectionId), ok: 1 };
     } catch (err) {
       if (err instanceof CommandError) return failure(err);
+      if (err instanceof MongoQueryError)
+        return failure(new CommandError(err.code, err.codeName, err.message));
       // A bug in the fake: answer it as a server error, so the test that hit it says why.
       return failure(new CommandError(1, "InternalError", `mongo wire fake crashed: ${String(err)}`));
     }
@@ -152,6 +155,8 @@ export async function startMongoWireFake(): Promise<MongoWireFake> {
         throw new CommandError(18, "AuthenticationFailed", "Authentication failed.");
       case "find":
         return find(db, command);
+      case "aggregate":
+        return aggregate(db, command);
       case "findAndModify":
         return findAndModify(db, command);
       case "insert":
@@ -211,6 +216,21 @@ export async function startMongoWireFake(): Promise<MongoWireFake> {
     if (limit > 0) docs = docs.slice(0, limit);
     const projection = command.projection as Document | undefined;
     const firstBatch = projection ? docs.map((d) => project(d, projection)) : docs;
+    return { cursor: { firstBatch, id: Long.fromNumber(0), ns: `${db}.${name}` } };
+  }
+
+  /** `aggregate` with a cursor (the driver always asks for one); the pipeline is mongo-query.ts's. */
+  function aggregate(db: string, command: Document): Document {
+    const name = String(command.aggregate);
+    if (!command.cursor || typeof command.cursor !== "object") {
+      throw new CommandError(
+        9,
+        "FailedToParse",
+        "The 'cursor' option is required, except for aggregate with the explain argument",
+      );
+    }
+    const docs = collection(db, name, false)?.docs ?? [];
+    const firstBatch = runPipeline(docs, command.pipeline, matches);
     return { cursor: { firstBatch, id: Long.fromNumber(0), ns: `${db}.${name}` } };
   }
 
@@ -473,13 +493,19 @@ function isOperatorObject(value: unknown): value is Document {
   return keys.length > 0 && keys.every((k) => k.startsWith("$"));
 }
 
-/** Equality on top-level fields, `$exists` and numeric ranges: all our stores' filters use. */
+/**
+ * Equality on top-level fields, `$exists`, numeric ranges, and `$or`, `$in`, `$regex`
+ * (test/fakes/mongo-query.ts): all our stores' filters use.
+ */
 function matches(doc: Document, filter: Document): boolean {
   return Object.entries(filter).every(([field, condition]) => {
+    if (field === "$or") return matchesOr(doc, condition, matches);
     if (!isOperatorObject(condition)) return same(doc[field], condition);
     const value = doc[field];
     return Object.entries(condition).every(([op, arg]) => {
       if (op === "$exists") return field in doc === Boolean(arg);
+      const known = matchOperator(op, arg, condition, value, field in doc, same);
+      if (known !== undefined) return known;
       if (op === "$eq") return same(value, arg);
       // As on a server: a range never matches a missing field or one of another type.
       if (typeof value !== "number" || typeof arg !== "number") {

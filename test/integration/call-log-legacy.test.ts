@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callLog, findCall, legacyLog, listCalls } from "../../src/call/call-log.ts";
+import { callLog, findCall, legacyLog, listCalls, recentCalls } from "../../src/call/call-log.ts";
 import type { CallSummary } from "../../src/call/summary.ts";
 import { uniquePhone } from "../support/admin.ts";
 import { summary } from "../support/call-summary.ts";
@@ -61,6 +61,10 @@ describe("legacy unsharded call log", () => {
     expect(silent.map((c) => c.call_sid)).toEqual([oldCall.call_sid]);
     const recent = await listCalls(env, { phoneNumber: phone, limit: 50, since: "2026-01-01T00:00:00.000Z" });
     expect(recent.map((c) => c.call_sid)).toEqual([newCall.call_sid]);
+
+    // The console's list (the call index) takes them in when it fills itself from the old table.
+    const listed = await recentCalls(env, { phoneNumber: phone, limit: 50 });
+    expect(listed.map((c) => c.call_sid)).toEqual([newCall.call_sid, oldCall.call_sid]);
 
     await expect(findCall(env, oldOther.call_sid)).resolves.toMatchObject({
       call_sid: oldOther.call_sid,

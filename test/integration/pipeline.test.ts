@@ -6,7 +6,7 @@ import { PHRASES } from "../../src/call/reply.ts";
 import type { TurnRecord } from "../../src/call/summary.ts";
 import type { CallConfig } from "../../src/config/defaults.ts";
 import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
-import type { OutboundAudio } from "../../src/conversation/engine.ts";
+import type { OutboundAudio, TurnProgress } from "../../src/conversation/engine.ts";
 import { PipelineEngine } from "../../src/conversation/pipeline.ts";
 import { log } from "../../src/log.ts";
 import { createOpenAIProviders } from "../../src/providers/openai.ts";
@@ -59,6 +59,7 @@ async function setup(options: {
   const providers = createOpenAIProviders({ apiKey: "sk-test", baseUrl: `${fake.url}/v1` });
   const sent: OutboundAudio[] = [];
   const turns: Array<{ turn: TurnRecord; messages: ChatMessage[] }> = [];
+  const progress: TurnProgress[] = [];
   // What the engine asked of the providers, and when (as a position in `sent`).
   const chats: ChatRequest[] = [];
   const speeches: Array<{ text: string; sentBefore: number }> = [];
@@ -85,6 +86,7 @@ async function setup(options: {
       },
       send: (out) => sent.push(out),
       onTurn: (turn, messages) => turns.push({ turn, messages }),
+      onProgress: (p) => progress.push(p),
       now: () => Date.now(),
       log: log.with({ test: "pipeline" }),
     },
@@ -93,7 +95,7 @@ async function setup(options: {
   engines.push(engine);
   const requests = async (path: string): Promise<RecordedRequest[]> =>
     (await fake.requests()).filter((r) => r.path === path);
-  return { fake, engine, sent, turns, chats, speeches, requests };
+  return { fake, engine, sent, turns, progress, chats, speeches, requests };
 }
 
 /** The caller says `speech`, then stays quiet long enough to end the utterance, in 20 ms payloads. */
@@ -142,7 +144,7 @@ describe("PipelineEngine answering the caller", () => {
       { role: "assistant", content: "Hello, Rosa's Bakery." },
       { role: "user", content: "Hi there." },
     ];
-    const { engine, sent, turns, requests } = await setup({
+    const { engine, sent, turns, progress, requests } = await setup({
       script: { transcripts: ["When do you open on Sunday?"], replies: [sentences.join(" ")] },
       history,
     });
@@ -188,9 +190,16 @@ describe("PipelineEngine answering the caller", () => {
     for (const [i, text] of sentences.entries()) expectSpoken(spoken[i], `turn-1-${i}`, text);
     expect(sent.at(-1)).toEqual({ kind: "mark", name: "turn-1-2" });
 
-    // The turn is recorded once the caller has heard it all.
+    // The turn is recorded once the caller has heard it all; until then a live view sees it grow.
     expect(engine.speaking).toBe(true);
     expect(turns).toHaveLength(0);
+    const transcript = "When do you open on Sunday?";
+    expect(progress).toEqual([
+      { seq: 1, transcript, reply: "" },
+      { seq: 1, transcript, reply: sentences[0] },
+      { seq: 1, transcript, reply: sentences.slice(0, 2).join(" ") },
+      { seq: 1, transcript, reply: sentences.join(" ") },
+    ]);
     playAll(engine, sent);
     expect(engine.speaking).toBe(false);
     expect(turns).toHaveLength(1);

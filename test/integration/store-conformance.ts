@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { E164 } from "../../src/config/phone-number.ts";
 import { type PhoneSettings, SETTING_DEFAULTS, SETTINGS_KEYS } from "../../src/config/schema.ts";
 import { type ConfigStore, StoreError } from "../../src/stores/store.ts";
+import { describeQueryConformance } from "./store-query-conformance.ts";
 
 /**
  * The behaviour every ConfigStore backend must share; each backend's test file calls
@@ -386,6 +387,8 @@ export function describeStoreConformance(
         expect((await store.get(A))?.version).toBe(21);
       });
     });
+
+    describeQueryConformance(() => makeStore());
 
     it("answers a ping", async () => {
       await expect(store.ping()).resolves.toBeUndefined();

@@ -1,3 +1,4 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { E164 } from "../../src/config/phone-number.ts";
 import { errorFields } from "../../src/log.ts";
@@ -315,5 +316,31 @@ describe("documents written before a setting existed", () => {
       version: 0,
       created_at: "2025-01-02T03:04:05.000Z",
     });
+    // A setting the document lacks is filtered on as its default, as it is read.
+    const found = await store.query({ mode: "stream", active: true, search: "legacy", offset: 0, limit: 10 });
+    expect(found.total).toBe(1);
+    expect(found.configs[0]).toStrictEqual(config);
+    expect((await store.query({ mode: "turns", offset: 0, limit: 10 })).total).toBe(0);
+  });
+
+  it("fills the embedded store's search column once, on a table from before it existed", async () => {
+    const instanceName = crypto.randomUUID();
+    const stub = testEnv.EMBEDDED_STORE.get(testEnv.EMBEDDED_STORE.idFromName(instanceName));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("ALTER TABLE phone_configs DROP COLUMN search_name");
+      sql.exec(
+        `INSERT INTO phone_configs (phone_number, is_active, settings, created_at, updated_at, version)
+         VALUES (?, 1, ?, ?, ?, 3)`,
+        "+14155550100",
+        JSON.stringify(sampleSettings({ display_name: "Ünïcode Line" })),
+        NOW.toISOString(),
+        NOW.toISOString(),
+      );
+    });
+    await evictDurableObject(stub);
+    const store = new EmbeddedStore(testEnv.EMBEDDED_STORE, { instanceName });
+    const found = await store.query({ search: "ünïcode", offset: 0, limit: 10 });
+    expect(found.configs.map((c) => [c.phone_number, c.version])).toEqual([["+14155550100", 3]]);
   });
 });

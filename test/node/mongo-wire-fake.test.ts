@@ -161,10 +161,69 @@ describe("mongo wire fake", () => {
   });
 
   it("answers a command it does not model with CommandNotFound", async () => {
-    const err = await collection
-      .aggregate([{ $match: {} }])
-      .toArray()
-      .catch((e: unknown) => e);
+    const err = await collection.distinct("display_name").catch((e: unknown) => e);
     expect((err as MongoServerError).code).toBe(59);
+  });
+  it("aggregates a $match and a $facet of a count and a sorted page, one document even when nothing matches", async () => {
+    await collection.insertMany([
+      { phone_number: "+14155550102", display_name: "Bookings", is_active: true },
+      { phone_number: "+14155550101", display_name: "bookings desk", is_active: false },
+      { phone_number: "+14155550100", display_name: "Main" },
+    ]);
+    const pipeline = (match: Record<string, unknown>) => [
+      { $match: match },
+      {
+        $facet: {
+          total: [{ $count: "n" }],
+          page: [{ $sort: { phone_number: 1 } }, { $skip: 1 }, { $limit: 1 }, { $project: { _id: 0 } }],
+        },
+      },
+    ];
+    const [found] = await collection
+      .aggregate(
+        pipeline({
+          $or: [{ display_name: { $regex: "BOOK", $options: "i" } }, { phone_number: { $regex: "0100" } }],
+        }),
+      )
+      .toArray();
+    expect(found).toEqual({
+      total: [{ n: 3 }],
+      page: [{ phone_number: "+14155550101", display_name: "bookings desk", is_active: false }],
+    });
+    // $in with null also matches a document without the field, as on a server.
+    const [active] = await collection.aggregate(pipeline({ is_active: { $in: [true, null] } })).toArray();
+    expect(active?.total).toEqual([{ n: 2 }]);
+    const [none] = await collection.aggregate(pipeline({ display_name: "nobody" })).toArray();
+    expect(none).toEqual({ total: [], page: [] });
+  });
+
+  it("refuses what a server refuses in a pipeline or filter, with its codes", async () => {
+    // The fake checks a filter as it matches documents: there must be one to match.
+    await collection.insertOne({ phone_number: "+14155550100", display_name: "Main" });
+    const refusal = (pipeline: Record<string, unknown>[]) =>
+      collection
+        .aggregate(pipeline)
+        .toArray()
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+    const cases: [Record<string, unknown>[], number][] = [
+      [[{ $limit: 0 }], 15958],
+      [[{ $skip: -1 }], 5107200],
+      [[{ $sort: {} }], 15976],
+      [[{ $facet: { inner: [{ $facet: {} }] } }], 40600],
+      [[{ $lookup: { from: "x" } }], 40324],
+      [[{ $match: { display_name: { $options: "i" } } }], 2],
+      [[{ $match: { display_name: { $regex: "(" } } }], 51091],
+      [[{ $match: { $or: [] } }], 2],
+      [[{ $count: "a.b" }], 40160],
+    ];
+    for (const [pipeline, code] of cases) {
+      const err = await refusal(pipeline);
+      expect(err, JSON.stringify(pipeline)).toBeInstanceOf(MongoServerError);
+      expect((err as MongoServerError).code, JSON.stringify(pipeline)).toBe(code);
+    }
+    expect(await refusal([{ $match: { phone_number: { $in: "+14155550100" } } }])).toMatchObject({ code: 2 });
   });
 });

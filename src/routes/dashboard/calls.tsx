@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { type CallFilter, findCall, listCalls } from "../../call/call-log.ts";
+import type { CallListItem } from "../../call/call-index.ts";
+import { type CallFilter, findCall, recentCalls } from "../../call/call-log.ts";
 import { END_REASONS as CALL_END_REASONS, type CallSummary, type TurnRecord } from "../../call/summary.ts";
 import { phoneOf } from "../../config/service.ts";
 import { AppError } from "../../errors.ts";
@@ -11,7 +12,8 @@ import { Waterfall } from "./waterfall.tsx";
 /**
  * Calls: the log with filters (number, date range, end reason), and one call's page: the
  * transcript as a conversation, a latency waterfall per turn, barge-ins, the config version
- * that answered, and how it ended. Reads the same call log /admin/calls reads.
+ * that answered, and how it ended. The list reads the call log's index (one query, however
+ * many numbers have calls); a call's page reads its summary from its number's shard.
  */
 
 export const CALLS_SHOWN = 100;
@@ -59,13 +61,13 @@ const when = (iso: string) => iso.slice(0, 19).replace("T", " ");
 const duration = (s: number | null) =>
   s === null ? "" : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 
-function EndBadge({ call }: { call: CallSummary }) {
+function EndBadge({ call }: { call: Pick<CallSummary, "status" | "end_reason"> }) {
   if (call.status === "in_progress") return <span class="badge ok">in progress</span>;
   const bad = ["failed", "errors", "stream_closed", "abandoned"].includes(call.end_reason ?? "");
   return <span class={bad ? "badge bad" : "badge off"}>{call.end_reason}</span>;
 }
 
-function CallsList({ calls, query, csrf }: { calls: CallSummary[]; query: CallsQuery; csrf: string }) {
+function CallsList({ calls, query, csrf }: { calls: CallListItem[]; query: CallsQuery; csrf: string }) {
   return (
     <Layout title="Calls" section="calls" csrf={csrf}>
       <h1>Calls</h1>
@@ -137,7 +139,7 @@ function CallsList({ calls, query, csrf }: { calls: CallSummary[]; query: CallsQ
                   </td>
                   <td>{call.mode}</td>
                   <td>{duration(call.duration_seconds)}</td>
-                  <td>{call.turns.length}</td>
+                  <td>{call.turns}</td>
                   <td>{call.variant ?? ""}</td>
                   <td>
                     <EndBadge call={call} />
@@ -294,7 +296,7 @@ export function callsPages(): Hono<DashboardEnv> {
   app.get("/", async (c) => {
     const query = parseCallsQuery(c.req.query());
     const phone = query.number ? phoneOf(c.var.services, query.number, "number") : undefined;
-    const calls = await listCalls(c.env, callFilter(query, phone));
+    const calls = await recentCalls(c.env, callFilter(query, phone));
     return c.html(<CallsList calls={calls} query={query} csrf={c.var.session.csrf} />);
   });
 

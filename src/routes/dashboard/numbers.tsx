@@ -12,13 +12,15 @@ import { findTemplate, listTemplates, type Template } from "../../config/templat
 import { AppError, type ErrorDetail } from "../../errors.ts";
 import { DEFAULT_KEY_NAME } from "../../http/admin-keys.ts";
 import { issueDetails } from "../../http/validation.ts";
+import type { ConfigPage, ConfigQuery } from "../../stores/store.ts";
 import { ConfigForm } from "./config-form.tsx";
 import { errorsByField, fieldSpecs, formToInput } from "./form.ts";
 import { Csrf, Layout, Notice } from "./layout.tsx";
 import type { DashboardEnv } from "./types.ts";
 
 /**
- * Numbers: the list (search, filters, pages), create, edit every field, activate/deactivate,
+ * Numbers: the list (search, filters, sort, pages: one store query, src/stores/config-query.ts,
+ * reads the page shown and the count), create, edit every field, activate/deactivate,
  * hard delete with confirmation. Writes go through config/service.ts, as the admin API's do,
  * and a rejected write shows the schema's own message at the field it names.
  */
@@ -30,34 +32,45 @@ const MODES = (CreateConfigBody.shape.conversation_mode.unwrap().options ?? []) 
 
 export const numberPath = (phone: string) => `/dashboard/numbers/${encodeURIComponent(phone)}`;
 
+/** The list's sort choices, as the form names them. */
+const SORTS = {
+  number: { label: "number", sort: { field: "phone_number", direction: "asc" } },
+  name: { label: "name", sort: { field: "display_name", direction: "asc" } },
+  updated: { label: "recently updated", sort: { field: "updated_at", direction: "desc" } },
+} as const satisfies Record<string, { label: string; sort: ConfigQuery["sort"] }>;
+type SortName = keyof typeof SORTS;
+
 export interface NumberFilter {
   q: string;
   active: "all" | "active" | "inactive";
   mode: string;
+  sort: SortName;
   page: number;
 }
 
+/** The list's query string, unknown or malformed values read as their defaults. */
 export function parseFilter(query: Record<string, string>): NumberFilter {
   const active = query.active === "active" || query.active === "inactive" ? query.active : "all";
   const page = Math.max(1, Number.parseInt(query.page ?? "1", 10) || 1);
   return {
-    q: (query.q ?? "").trim(),
+    q: (query.q ?? "").trim().slice(0, 200),
     active,
     mode: MODES.includes(query.mode ?? "") ? (query.mode ?? "") : "",
+    sort: Object.hasOwn(SORTS, query.sort ?? "") ? (query.sort as SortName) : "number",
     page,
   };
 }
 
-/** Configs matching the filter: `q` is found in the number (digits too) or the display name. */
-export function filterConfigs(configs: PhoneConfig[], f: NumberFilter): PhoneConfig[] {
-  const q = f.q.toLowerCase();
-  const digits = q.replace(/\D/g, "");
-  return configs.filter(
-    (c) =>
-      (f.active === "all" || c.is_active === (f.active === "active")) &&
-      (!f.mode || c.conversation_mode === f.mode) &&
-      (!q || c.display_name.toLowerCase().includes(q) || (digits !== "" && c.phone_number.includes(digits))),
-  );
+/** One page of the list as a store query: `q` is found in the name, or by its digits in the number. */
+export function configQuery(f: NumberFilter, page = f.page): ConfigQuery {
+  return {
+    search: f.q,
+    ...(f.active !== "all" && { active: f.active === "active" }),
+    ...(f.mode && { mode: f.mode as PhoneConfig["conversation_mode"] }),
+    sort: SORTS[f.sort].sort,
+    offset: (page - 1) * PAGE_SIZE,
+    limit: PAGE_SIZE,
+  };
 }
 
 function listQuery(f: NumberFilter, page: number): string {
@@ -65,26 +78,28 @@ function listQuery(f: NumberFilter, page: number): string {
   if (f.q) params.set("q", f.q);
   if (f.active !== "all") params.set("active", f.active);
   if (f.mode) params.set("mode", f.mode);
+  if (f.sort !== "number") params.set("sort", f.sort);
   if (page > 1) params.set("page", String(page));
   const s = params.toString();
   return s ? `?${s}` : "";
 }
 
 function NumbersList({
-  configs,
+  found,
+  page,
   filter,
   csrf,
   flash,
 }: {
-  configs: PhoneConfig[];
+  found: ConfigPage;
+  /** the page shown (the last one when the filter asked for one past it) */
+  page: number;
   filter: NumberFilter;
   csrf: string;
   flash?: string | undefined;
 }) {
-  const matching = filterConfigs(configs, filter);
-  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
-  const page = Math.min(filter.page, pages);
-  const shown = matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+  const pages = Math.max(1, Math.ceil(found.total / PAGE_SIZE));
+  const shown = found.configs;
   return (
     <Layout title="Numbers" section="numbers" csrf={csrf}>
       <div class="page-head">
@@ -122,12 +137,22 @@ function NumbersList({
             ))}
           </select>
         </div>
+        <div class="field">
+          <label for="sort">Sort by</label>
+          <select id="sort" name="sort">
+            {(Object.keys(SORTS) as SortName[]).map((name) => (
+              <option value={name} selected={filter.sort === name}>
+                {SORTS[name].label}
+              </option>
+            ))}
+          </select>
+        </div>
         <button type="submit">Filter</button>
       </form>
       <p class="count" aria-live="polite">
-        {matching.length === 0
+        {found.total === 0
           ? "No numbers match."
-          : `${matching.length} number${matching.length === 1 ? "" : "s"}${pages > 1 ? `, page ${page} of ${pages}` : ""}`}
+          : `${found.total.toLocaleString("en")} number${found.total === 1 ? "" : "s"}${pages > 1 ? `, page ${page} of ${pages}` : ""}`}
       </p>
       {shown.length > 0 && (
         <div class="table-wrap">
@@ -353,11 +378,21 @@ export function numbersPages(): Hono<DashboardEnv> {
   });
 
   app.get("/", async (c) => {
-    const configs = await c.var.services.store.list({ includeInactive: true });
+    const { store } = c.var.services;
+    const filter = parseFilter(c.req.query());
+    let found = await store.query(configQuery(filter));
+    let page = filter.page;
+    const pages = Math.max(1, Math.ceil(found.total / PAGE_SIZE));
+    // A page past the end (a link kept after deletes) shows the last one.
+    if (page > pages) {
+      page = pages;
+      found = await store.query(configQuery(filter, page));
+    }
     return c.html(
       <NumbersList
-        configs={configs}
-        filter={parseFilter(c.req.query())}
+        found={found}
+        page={page}
+        filter={filter}
         csrf={c.var.session.csrf}
         flash={c.req.query("done")}
       />,
