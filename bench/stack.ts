@@ -80,6 +80,16 @@ export class OpenAIFakeControl {
     return ((await response.json()) as { open: number }).open;
   }
 
+  /**
+   * Forget the recorded requests, keeping the script: the Realtime fake records every event a
+   * call sends (fifty appends a second), which a long ramp would otherwise keep in this
+   * process's memory.
+   */
+  async forgetRequests(): Promise<void> {
+    const response = await fetch(`${this.server.url}/__fake/requests`, { method: "DELETE" });
+    if (!response.ok) throw new Error(`OpenAI fake: forgetting requests answered ${response.status}`);
+  }
+
   /** Forget recorded requests and the script (delays included). */
   async reset(): Promise<void> {
     await this.post("/__fake/reset", {});

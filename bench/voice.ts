@@ -77,7 +77,10 @@ async function drained(stack: Stack, phone: string): Promise<Drain> {
     const open =
       calls.filter((c) => c.status !== "ended").length + (await stack.openai.openRealtimeSockets());
     const ms = performance.now() - started;
-    if (open === 0 || ms > DRAIN_TIMEOUT_MS) return { ms, open };
+    if (open === 0 || ms > DRAIN_TIMEOUT_MS) {
+      await stack.openai.forgetRequests();
+      return { ms, open };
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
