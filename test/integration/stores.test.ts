@@ -140,6 +140,34 @@ describe("data-api store on the wire", () => {
   });
 });
 
+describe("data-api fake aggregations", () => {
+  it("runs the store's list query as one aggregate, and refuses what a server refuses", async () => {
+    const { fake, store } = dataApi();
+    await store.put(A, sampleSettings({ display_name: "Bookings" }), { now: NOW });
+    await store.query({ search: "book", offset: 0, limit: 10 });
+    expect((await fake.requests()).map((r) => r.path).at(-1)).toBe("/action/aggregate");
+    const aggregate = (pipeline: unknown[]) =>
+      fetch(`${fake.url}/action/aggregate`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", apiKey: API_KEY },
+        body: JSON.stringify({
+          dataSource: "mongodb-atlas",
+          database: "voiceagent",
+          collection: "phone_configs",
+          pipeline,
+        }),
+      });
+    const refused = await aggregate([{ $limit: 0 }]);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error_code: "InvalidParameter",
+      error: /limit must be positive/,
+    });
+    const unknown = await aggregate([{ $lookup: { from: "x" } }]);
+    expect(await unknown.json()).toMatchObject({ error: /Unrecognized pipeline stage name: '\$lookup'/ });
+  });
+});
+
 describe("data-api store failures", () => {
   it("maps a refused key to auth", async () => {
     const { fake, store } = dataApi();
