@@ -133,6 +133,13 @@ export class WorkerLogs {
     else this.counts.set(key, { count: 1, example: message.slice(0, 600) });
   }
 
+  /** How many lines of this event the Worker has logged so far, at any level. */
+  count(event: string): number {
+    let total = 0;
+    for (const [key, { count }] of this.counts) if (key.endsWith(` ${event}`)) total += count;
+    return total;
+  }
+
   /** "warn config_store_failed x3", for warn and error lines only, with the first line of each. */
   problems(): { summary: string; example: string }[] {
     return [...this.counts]

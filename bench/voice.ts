@@ -135,6 +135,8 @@ interface LevelResult {
   addedMs: number[];
   /** the Worker ending the level's calls after the callers hung up */
   drain: Drain;
+  /** calls whose realtime engine failed and went on with the pipeline (`engine_fallback`): not held in realtime */
+  fallbacks: number;
   /** CPU the workerd processes used per second of call (ms/s), calls and drain included; null off Linux */
   workerCpuMsPerCallSecond: number | null;
   /** CPU this Node process (callers and fakes) used per second of call (ms/s) */
@@ -158,12 +160,14 @@ async function level(
     nodeLoopP99Ms: 0,
     addedMs: [],
     drain: { ms: 0, open: 0 },
+    fallbacks: 0,
     workerCpuMsPerCallSecond: null,
     nodeCpuMsPerCallSecond: 0,
   };
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const workerCpuBefore = workerdCpuMs();
+  const fallbacksBefore = stack.logs.count("engine_fallback");
   const nodeCpuBefore = process.cpuUsage();
   let callMs = 0;
   await Promise.all(
@@ -191,6 +195,7 @@ async function level(
   loop.disable();
   result.nodeLoopP99Ms = loop.percentile(99) / 1e6;
   result.drain = await drained(stack, phone);
+  result.fallbacks = stack.logs.count("engine_fallback") - fallbacksBefore;
   const workerCpuAfter = workerdCpuMs();
   const nodeCpu = process.cpuUsage(nodeCpuBefore);
   const callSeconds = callMs / 1000;
@@ -207,6 +212,7 @@ function describeLevel(r: LevelResult): string {
   const problems = [
     r.lateFrames > 0 && `${r.lateFrames} late frames (worst gap ${fmtMs(r.worstGapMs)})`,
     r.failed > 0 && `${r.failed} calls failed (${r.firstFailure})`,
+    r.fallbacks > 0 && `${r.fallbacks} calls fell back to the pipeline`,
     r.drain.open > 0 &&
       `${r.drain.open} calls still open on the Worker ${fmtMs(r.drain.ms)} after the callers hung up`,
   ].filter(Boolean);
@@ -214,8 +220,12 @@ function describeLevel(r: LevelResult): string {
   return `${r.calls} ${problems.length ? problems.join(", ") : "ok"}${latency}`;
 }
 
-/** A level every call of which was answered with no late frame, and which the Worker ended. */
-const clean = (r: LevelResult) => r.failed === 0 && r.lateFrames === 0 && r.drain.open === 0;
+/**
+ * A level every call of which was answered with no late frame by its own engine (a realtime
+ * call that fell back to the pipeline answered, but not in realtime), and which the Worker ended.
+ */
+const clean = (r: LevelResult) =>
+  r.failed === 0 && r.lateFrames === 0 && r.drain.open === 0 && r.fallbacks === 0;
 
 /** "Worker CPU 12.3 ms per call-second (Node 4.5)" over the ramp's levels. */
 function cpuNote(results: LevelResult[]): string {
