@@ -40,13 +40,15 @@ interface Outbound {
   mark?: { name?: string };
 }
 
-/** The <Stream url> and its token <Parameter> from the voice webhook's TwiML. */
-function streamOf(twiml: string): { url: string; token: string } {
+/** The <Stream url> and its <Parameter>s (the one-time token, the signed call snapshot) from the voice webhook's TwiML. */
+function streamOf(twiml: string): { url: string; parameters: Record<string, string> } {
   const url = /<Stream url="([^"]+)"/.exec(twiml)?.[1];
-  const token = /<Parameter name="token" value="([^"]+)"/.exec(twiml)?.[1];
-  if (!url || !token)
+  const parameters = Object.fromEntries(
+    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]+)"/g)].map((m) => [m[1], m[2]]),
+  );
+  if (!url || !parameters.token)
     throw new Error(`the voice webhook did not answer with a stream: ${twiml.slice(0, 300)}`);
-  return { url: url.replaceAll("&amp;", "&"), token };
+  return { url: url.replaceAll("&amp;", "&"), parameters };
 }
 
 export class SimulatedCall {
@@ -111,7 +113,7 @@ export class SimulatedCall {
         streamSid: call.streamSid,
         callSid,
         tracks: ["inbound"],
-        customParameters: { token: stream.token },
+        customParameters: stream.parameters,
         mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
       },
       streamSid: call.streamSid,

@@ -11,6 +11,7 @@ import {
   incomingCall,
   newCallSid,
   newRecordingSid,
+  recordActionPath,
   recordingDone,
   signedForm,
 } from "./twilio-client.ts";
@@ -57,16 +58,17 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
   await owner.behave({ delayMs: OWNER_DELAY_MS });
   const call = async (phone: string) => {
     const callSid = newCallSid();
-    await stack.client.expectOk(
+    const answer = await stack.client.expectOk(
       signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(callSid, phone)),
     );
-    return callSid;
+    // Recordings go to the answer's <Record action>: its signed snapshot creates the session.
+    return { callSid, record: recordActionPath(answer.body) };
   };
   const windows: Array<{ kind: "plain" | "tool"; from: number; to: number; ms: number }> = [];
-  const turn = async (kind: "plain" | "tool", callSid: string, phone: string) => {
+  const turn = async (kind: "plain" | "tool", call: { callSid: string; record: string }, phone: string) => {
     const from = performance.now();
     const reply = await stack.client.expectOk(
-      signedForm(stack.base, "/webhooks/twilio/recording", recordingDone(callSid, newRecordingSid(), phone)),
+      signedForm(stack.base, call.record, recordingDone(call.callSid, newRecordingSid(), phone)),
     );
     windows.push({ kind, from, to: performance.now(), ms: reply.ms });
     return reply;
@@ -85,8 +87,8 @@ export async function toolRows(stack: Stack, profile: Profile): Promise<Row[]> {
         throw new Error(`tool turn ${i + 1} did not answer: ${b.body.slice(0, 200)}`);
     }
     for (const [phone, callSid] of [
-      [TURNS_PHONE, calls.plain],
-      [TOOLS_PHONE, calls.tools],
+      [TURNS_PHONE, calls.plain.callSid],
+      [TOOLS_PHONE, calls.tools.callSid],
     ] as const) {
       await stack.client.expectOk(
         signedForm(stack.base, "/webhooks/twilio/status", callEnded(callSid, phone)),

@@ -25,6 +25,17 @@ export const newCallSid = () => `CA${randomUUID().replaceAll("-", "")}`;
 export const newRecordingSid = () => `RE${randomUUID().replaceAll("-", "")}`;
 export const newStreamSid = () => `MZ${randomUUID().replaceAll("-", "")}`;
 
+/**
+ * Where Twilio posts a turns call's recordings: the path and query of the <Record action> in the
+ * voice webhook's TwiML (its query carries the signed call snapshot that creates the session).
+ */
+export function recordActionPath(twiml: string): string {
+  const action = /<Record [^>]*action="([^"]+)"/.exec(twiml)?.[1];
+  if (!action) throw new Error(`the voice webhook did not answer with <Record>: ${twiml.slice(0, 300)}`);
+  const url = new URL(action.replaceAll("&amp;", "&"));
+  return `${url.pathname}${url.search}`;
+}
+
 /** A form webhook exactly as Twilio posts it to `publicBase + path`. */
 export function signedForm(publicBase: string, path: string, params: Record<string, string>) {
   return {

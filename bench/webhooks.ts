@@ -13,6 +13,7 @@ import {
   incomingCall,
   newCallSid,
   newRecordingSid,
+  recordActionPath,
   recordingDone,
   signedForm,
 } from "./twilio-client.ts";
@@ -32,9 +33,9 @@ function answersWithPlay(body: string): string | null {
 }
 
 /**
- * Incoming calls, each a new CallSid (so a new CallSession), and Twilio retrying one call
- * (same CallSid: the session exists, the answer is replayed), to show what the per-call
- * Durable Object costs.
+ * Incoming calls, each a new CallSid, and Twilio retrying one call (same CallSid). The answer
+ * creates no CallSession: it carries a signed snapshot from which the Media Stream's start or
+ * the first recording webhook creates it (measured with the turns below, not here).
  */
 async function incomingCallLoads(
   stack: Stack,
@@ -113,6 +114,7 @@ async function turnOverheads(stack: Stack, profile: Profile): Promise<number[]> 
   const overheads: number[] = [];
   try {
     let callSid = "";
+    let recordPath = "";
     for (let turn = 0; turn < profile.turns; turn++) {
       if (turn % TURNS_PER_CALL === 0) {
         if (callSid)
@@ -120,16 +122,14 @@ async function turnOverheads(stack: Stack, profile: Profile): Promise<number[]> 
             signedForm(stack.base, "/webhooks/twilio/status", callEnded(callSid, TURNS_PHONE)),
           );
         callSid = newCallSid();
-        await stack.client.expectOk(
+        const answer = await stack.client.expectOk(
           signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(callSid, TURNS_PHONE)),
         );
+        // The first recording webhook (to the answer's action, with its signed snapshot) creates the session.
+        recordPath = recordActionPath(answer.body);
       }
       const reply = await stack.client.expectOk(
-        signedForm(
-          stack.base,
-          "/webhooks/twilio/recording",
-          recordingDone(callSid, newRecordingSid(), TURNS_PHONE),
-        ),
+        signedForm(stack.base, recordPath, recordingDone(callSid, newRecordingSid(), TURNS_PHONE)),
       );
       const problem = answersWithPlay(reply.body);
       if (problem) throw new Error(`turn ${turn + 1} did not produce a spoken reply: ${problem}`);
@@ -162,7 +162,7 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
       value: loadValue(incoming),
       baseline: loadValue(floor),
-      notes: `${loadRatio(incoming, floor)}; a new CallSid per request (its CallSession and call-log write run beside the answer, through waitUntil, in the same workerd); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      notes: `${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
       data: { ...loadData(incoming), retries_same_call_sid: loadData(retries) },
     },
     {

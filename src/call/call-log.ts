@@ -91,6 +91,29 @@ export class CallLog extends DurableObject<Env> {
     }
   }
 
+  /**
+   * A call's session starting: its in-progress summary, unless the call is already in the log
+   * as ended (its final status callback came first, or it was finalised and a late webhook
+   * would bring it back). True when the call may go on.
+   */
+  async begin(summary: CallSummary): Promise<boolean> {
+    const existing = await this.get(summary.call_sid);
+    if (existing?.end_reason) return false;
+    await this.record(summary);
+    return true;
+  }
+
+  /**
+   * An ended call that never had a session (it hung up during the greeting): written only when
+   * the log has nothing for it yet, so a rejected or forwarded call's own entry is kept. True
+   * when written.
+   */
+  async recordIfAbsent(summary: CallSummary): Promise<boolean> {
+    if (await this.get(summary.call_sid)) return false;
+    await this.record(summary);
+    return true;
+  }
+
   /** A forwarded call's <Dial> ended: its record gets the connected time. False if unknown. */
   async forwardEnded(callSid: string, durationSeconds: number, dialStatus: string): Promise<boolean> {
     const call = await this.get(callSid);

@@ -1,11 +1,112 @@
 import { TRANSFER_TOOL_NAME } from "../config/tools.ts";
+import type { ToolIntent } from "../conversation/tools/index.ts";
+import { errorFields, type Logger } from "../log.ts";
+import { transferTwiml } from "../twilio/call-twiml.ts";
+import type { TwilioRest } from "../twilio/rest.ts";
 import type { DialCallStatus } from "../twilio/webhook.ts";
-import type { StoredTurn } from "./call-state.ts";
+import { Budget } from "./budget.ts";
+import type { CallState, StoredTurn } from "./call-state.ts";
+import { type CallReply, PHRASES, type Speech } from "./reply.ts";
 
 /**
- * After a transfer's <Dial>: Twilio reports how the dialled call ended. Connected, the call is
- * over; busy, unanswered or failed, the caller is back with the agent, which says so and goes on.
+ * Transfers to a person (the transfer tool). Stream mode leaves the Media Stream for a <Dial>
+ * through a REST call update; turns mode answers <Dial> itself. Then Twilio reports how the
+ * dialled call ended: connected, the call is over; busy, unanswered or failed, the caller is back
+ * with the agent, which says so and goes on.
  */
+
+/** What a transfer needs from the call session that holds it. */
+export interface TransferHost {
+  /** the call (null once it has ended) */
+  state(): CallState | null;
+  turns(): StoredTurn[];
+  /** Persist the turn at `index` of turns() after a change. */
+  saveTurn(index: number): void;
+  save(): void;
+  twilio(): TwilioRest;
+  /** Persist a reply's effect on the call (and arm a hang-up's finalisation). */
+  afterReply(reply: CallReply): CallReply;
+  /** turns mode: `text` in the number's voice */
+  say(text: string, budget: Budget): Promise<Speech>;
+  log(): Logger;
+}
+
+export class Transfers {
+  private readonly host: TransferHost;
+
+  constructor(host: TransferHost) {
+    this.host = host;
+  }
+
+  /**
+   * Stream mode: the transfer's announcement has played. The live call leaves the Media Stream
+   * for the <Dial> (REST update); the dial webhook brings the outcome. `seq`: the turn that asked.
+   * False when Twilio did not move the call: the caller is still on the stream, and the engine
+   * tells them.
+   */
+  async start(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean> {
+    const state = this.host.state();
+    if (!state) return false;
+    state.transfer = { seq, target: { name: intent.target.name, to: intent.target.to } };
+    this.host.save();
+    const target = {
+      to: intent.target.to,
+      ...(intent.target.caller_id && { callerId: intent.target.caller_id }),
+    };
+    try {
+      const result = await this.host.twilio().updateCall(state.callSid, {
+        twiml: transferTwiml(target, `${state.publicBaseUrl}/webhooks/twilio/dial`),
+      });
+      this.host.log().info("call_transfer_started", { target: intent.target.name, ok: result.ok });
+      if (!result.ok) state.transfer = null;
+    } catch (err) {
+      this.host.log().error("call_transfer_failed", { target: intent.target.name, ...errorFields(err) });
+      state.transfer = null;
+    }
+    this.host.save();
+    return state.transfer !== null;
+  }
+
+  /**
+   * Twilio's <Dial action>: how the transfer ended. Connected: the call ends with the dialled
+   * call. Otherwise the caller is back with the agent, who says so: in turns mode in this reply,
+   * in stream mode first thing on the new Media Stream (`stream: true`: answer <Connect><Stream>).
+   */
+  async dialEnded(status: DialCallStatus): Promise<{ reply: CallReply; stream: boolean }> {
+    const state = this.host.state();
+    if (!state) return { reply: { speech: [], next: "hangup", turns: 0 }, stream: false };
+    const turns = this.host.turns();
+    const transfer = state.transfer;
+    state.transfer = null;
+    const connected = transferConnected(status);
+    const phrase = connected || !transfer ? null : transferFailedPhrase(transfer.target.name, status);
+    const index = transfer ? turns.findIndex((t) => t.record.seq === transfer.seq) : -1;
+    const turn = turns[index];
+    if (turn) {
+      turns[index] = withDialOutcome(turn, status, phrase);
+      this.host.saveTurn(index);
+    }
+    this.host.log().info("call_transfer_ended", { dial_status: status, target: transfer?.target.name });
+    if (connected) {
+      state.endReason = "transferred";
+      return {
+        reply: this.host.afterReply({ speech: [], next: "hangup", turns: turns.length }),
+        stream: false,
+      };
+    }
+    const text = phrase ?? PHRASES.apology;
+    if (state.mode !== "turns") {
+      state.resume = text;
+      this.host.save();
+      return { reply: { speech: [], next: "listen", turns: turns.length }, stream: true };
+    }
+    const speech = await this.host.say(text, Budget.fromNow(5000));
+    return {
+      reply: this.host.afterReply({ speech: [speech], next: "listen", turns: turns.length }),
+      stream: false,
+    };
+  }
+}
 
 /** The target took the call (Twilio says "completed" once that call has ended). */
 export function transferConnected(status: DialCallStatus): boolean {

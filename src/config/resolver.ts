@@ -72,6 +72,34 @@ export class ConfigResolver {
     return resolved;
   }
 
+  /**
+   * The number's config at `version`, for a call answered with it whose session starts later:
+   * the current config when it still has that version (usually from memory, no I/O), else that
+   * version's revision from the store (within CONFIG_STORE_TIMEOUT_MS). Null when the version
+   * cannot be had (dropped by retention, or the store failing): the caller decides what then.
+   */
+  async resolveVersion(
+    phone: E164,
+    version: number,
+    logFields: LogFields = {},
+  ): Promise<ResolvedConfig | null> {
+    const current = await this.resolve(phone, logFields);
+    if (!current.config.uses_defaults && current.config.version === version) return current;
+    try {
+      const revision = await this.withStoreTimeout(this.deps.store.revision(phone, version));
+      if (!revision) return null;
+      return { config: callConfigFrom(revision.config, this.deps.settings, phone), source: "store" };
+    } catch (err) {
+      this.log.warn("config_store_failed", {
+        ...logFields,
+        phone_number: phone,
+        version,
+        ...errorFields(err),
+      });
+      return null;
+    }
+  }
+
   private async lookup(phone: E164): Promise<ResolvedConfig> {
     const { settings } = this.deps;
     const now = this.now();
@@ -123,7 +151,12 @@ export class ConfigResolver {
     else await write;
   }
 
-  private async storeGet(phone: E164): Promise<PhoneConfig | null> {
+  private storeGet(phone: E164): Promise<PhoneConfig | null> {
+    return this.withStoreTimeout(this.deps.store.get(phone));
+  }
+
+  /** `read`, or StoreError("timeout") after CONFIG_STORE_TIMEOUT_MS. */
+  private async withStoreTimeout<T>(read: Promise<T>): Promise<T> {
     const timeoutMs = this.deps.settings.CONFIG_STORE_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -133,7 +166,7 @@ export class ConfigResolver {
       );
     });
     try {
-      return await Promise.race([this.deps.store.get(phone), timeout]);
+      return await Promise.race([read, timeout]);
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }

@@ -35,6 +35,17 @@ export interface MediaStreamHost {
   log(): Logger;
 }
 
+/**
+ * A `start` message's CallSid and <Stream> <Parameter>s, or null for any other message: what a
+ * call's object reads before it holds a call (its session is created from a `start`).
+ */
+export function streamStart(
+  message: string | ArrayBuffer,
+): { callSid: string; parameters: Record<string, string> } | null {
+  const event = parseStreamMessage(typeof message === "string" ? message : new TextDecoder().decode(message));
+  return event.kind === "start" ? { callSid: event.callSid, parameters: event.customParameters } : null;
+}
+
 export class MediaStreamSession {
   private readonly ws: WebSocket;
   private readonly host: MediaStreamHost;

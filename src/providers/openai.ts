@@ -1,6 +1,7 @@
 import OpenAI, { toFile } from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { chatParameters, type TokenParamSetting } from "../config/models.ts";
+import type { Settings } from "../env.ts";
 import { CallFactory, PROVIDER } from "./provider-call.ts";
 import {
   type AudioUpload,
@@ -273,4 +274,15 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 function badResponse(operation: ProviderOperation, message: string): ProviderError {
   return new ProviderError({ provider: PROVIDER, operation, kind: "bad_response" }, `OpenAI ${message}`);
+}
+
+/** The providers as the Worker's settings configure them (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TOKEN_PARAM). */
+export function openAIProvidersFor(
+  settings: Pick<Settings, "OPENAI_API_KEY" | "OPENAI_BASE_URL" | "OPENAI_TOKEN_PARAM">,
+): OpenAIProviders {
+  return createOpenAIProviders({
+    apiKey: settings.OPENAI_API_KEY ?? "",
+    baseUrl: settings.OPENAI_BASE_URL,
+    tokenParam: settings.OPENAI_TOKEN_PARAM,
+  });
 }

@@ -5,19 +5,28 @@ import { callLog } from "../call/call-log.ts";
 import type { StartInput } from "../call/call-state.ts";
 import { greetingSpeech } from "../call/greeting.ts";
 import { type CallReply, PHRASES, saying } from "../call/reply.ts";
+import { sealSnapshot, snapshotOf } from "../call/snapshot.ts";
 import { sign, signingSecret } from "../call/tokens.ts";
-import { recordUnanswered, unansweredSummary } from "../call/unanswered.ts";
+import { recordSessionless, unansweredSummary, unstartedSummary } from "../call/unanswered.ts";
 import { type CallDecision, decideCall, UNKNOWN_NUMBER } from "../config/call-routing.ts";
 import { callerNumber } from "../config/caller-rules.ts";
 import { AppError } from "../errors.ts";
 import { requireTwilioSignature } from "../http/twilio-auth.ts";
 import type { AppEnv } from "../http/types.ts";
 import { errorFields } from "../log.ts";
-import { createOpenAIProviders } from "../providers/openai.ts";
+import { openAIProvidersFor } from "../providers/openai.ts";
+import type { TextToSpeech } from "../providers/types.ts";
 import { callNumber } from "../twilio/call-number.ts";
 import { replyTwiml } from "../twilio/call-twiml.ts";
 import { connectStream, dial, hangup, reject, twiml } from "../twilio/twiml.ts";
-import { type IncomingCallEvent, isFinalStatus, parseVoiceWebhook, recordingKey } from "../twilio/webhook.ts";
+import {
+  type CallStatusEvent,
+  type FinalCallStatus,
+  type IncomingCallEvent,
+  isFinalStatus,
+  parseVoiceWebhook,
+  recordingKey,
+} from "../twilio/webhook.ts";
 
 /**
  * Twilio's voice webhooks. Each answers TwiML whatever happens inside, because a caller
@@ -46,14 +55,19 @@ async function formOf(c: Ctx): Promise<Record<string, string>> {
   );
 }
 
-async function render(c: Ctx, reply: CallReply): Promise<Response> {
+/**
+ * A reply as TwiML. `snapshot`: the answer's signed call snapshot, carried in the query of the
+ * recording webhooks (covered by Twilio's signature), so the first one can create the session.
+ */
+async function render(c: Ctx, reply: CallReply, snapshot?: string): Promise<Response> {
   const base = baseUrl(c);
   const audio = audioStore(c);
+  const call = snapshot ? `call=${snapshot}` : "";
   return xml(
     c,
     await replyTwiml(reply, {
-      recordAction: `${base}/webhooks/twilio/recording`,
-      silenceAction: `${base}/webhooks/twilio/recording?no_speech=${reply.turns}`,
+      recordAction: `${base}/webhooks/twilio/recording${call && `?${call}`}`,
+      silenceAction: `${base}/webhooks/twilio/recording?no_speech=${reply.turns}${call && `&${call}`}`,
       dialAction: `${base}/webhooks/twilio/dial`,
       audioUrl: (id) => audio.signedUrl(id),
     }),
@@ -87,15 +101,21 @@ async function answerFailure(
 
 /**
  * <Connect><Stream> to this call's socket. <Stream url> takes no query string, so the call
- * goes in the path and a one-time signed token in a <Parameter>, checked on `start`.
+ * goes in the path and a one-time signed token in a <Parameter>, checked on `start`; on the
+ * answer, the signed call snapshot too (`call`), from which `start` creates the session.
  */
-async function streamAnswer(c: Ctx, callSid: string): Promise<Response> {
+async function streamAnswer(c: Ctx, callSid: string, snapshot?: string): Promise<Response> {
   const expires = Date.now() + STREAM_TOKEN_LIFETIME_MS;
   const token = `${expires}.${await sign(signingSecret(c.var.services.settings), "stream", callSid, expires)}`;
   const wsBase = baseUrl(c).replace(/^http/, "ws");
   return xml(
     c,
-    twiml(connectStream({ url: `${wsBase}/webhooks/twilio/media/${callSid}`, parameters: { token } })),
+    twiml(
+      connectStream({
+        url: `${wsBase}/webhooks/twilio/media/${callSid}`,
+        parameters: { token, ...(snapshot && { call: snapshot }) },
+      }),
+    ),
   );
 }
 
@@ -104,10 +124,11 @@ export function session(c: Ctx, callSid: string) {
 }
 
 /**
- * Creates the call's session off the answer's path: the request to its Durable Object leaves
- * now (so it reaches the object before the Media Stream or a recording webhook can), and the
- * Worker keeps running until it is done even after the answer is sent. A failure is logged
- * with the call; the call still gets its TwiML.
+ * Creates the call's session at answer, for a number that records (Twilio's REST recording
+ * starts from the session's alarm, timed from the answer), off the answer's path: the request
+ * to its Durable Object leaves now, and the Worker keeps running until it is done even after the
+ * answer is sent. A failure is logged with the call; the call still gets its TwiML, and the
+ * snapshot it carries creates the session later.
  */
 function startCall(c: Ctx, input: StartInput): void {
   const started = session(c, input.callSid)
@@ -126,12 +147,23 @@ function audioStore(c: Ctx): AudioStore {
 }
 
 function openai(c: Ctx) {
-  const { OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TOKEN_PARAM } = c.var.services.settings;
-  return createOpenAIProviders({
-    apiKey: OPENAI_API_KEY ?? "",
-    baseUrl: OPENAI_BASE_URL,
-    tokenParam: OPENAI_TOKEN_PARAM,
-  });
+  return openAIProvidersFor(c.var.services.settings);
+}
+
+/**
+ * Text-to-speech built on first use: an answer whose greeting is known to be cached needs none,
+ * and building the OpenAI client costs about as much CPU as the rest of the answer.
+ */
+function lazyTts(c: Ctx): TextToSpeech {
+  let tts: TextToSpeech | undefined;
+  const get = () => {
+    tts ??= openai(c).tts;
+    return tts;
+  };
+  return {
+    synthesize: (req) => get().synthesize(req),
+    synthesizeStream: (req) => get().synthesizeStream(req),
+  };
 }
 
 /** A caller rule's reject, or a forward: answered here, recorded, no session. */
@@ -143,7 +175,11 @@ async function unanswered(
 ): Promise<Response> {
   const { action } = decision.routing;
   c.executionCtx.waitUntil(
-    recordUnanswered(c.env, unansweredSummary(decision, { callSid: event.callSid, from: event.from, at })),
+    recordSessionless(
+      c.env,
+      unansweredSummary(decision, { callSid: event.callSid, from: event.from, at }),
+      c.var.services.log,
+    ),
   );
   if (action.type !== "forward") return xml(c, twiml(reject("rejected")));
   const number = encodeURIComponent(decision.phoneNumber);
@@ -159,12 +195,40 @@ async function unanswered(
   );
 }
 
+/**
+ * An answered call that ended before its session was created: logged from the status callback
+ * (CallSid, From, To, CallDuration) with the config its number resolves to, unless the log
+ * already has it (a rejected or forwarded call's own entry).
+ */
+async function logUnstarted(c: Ctx, event: CallStatusEvent & { callStatus: FinalCallStatus }): Promise<void> {
+  const { settings } = c.var.services;
+  const endedAt = new Date();
+  const durationSeconds = event.callDuration ?? 0;
+  const decision = await decideCall(
+    c.var.services,
+    callNumber(event, {
+      defaultCountry: settings.DEFAULT_COUNTRY,
+      defaultClientNumber: settings.DEFAULT_CLIENT_NUMBER,
+    }),
+    { callSid: event.callSid, at: new Date(endedAt.getTime() - durationSeconds * 1000) },
+  );
+  const summary = unstartedSummary(decision, {
+    callSid: event.callSid,
+    from: event.from,
+    status: event.callStatus,
+    durationSeconds,
+    endedAt,
+  });
+  await recordSessionless(c.env, summary, c.var.services.log, { ifAbsent: true });
+}
+
 export function twilioVoiceRoutes() {
   const app = new Hono<AppEnv>();
   app.use(requireTwilioSignature);
 
   // The answer needs only the signature, the config and the TwiML: the call's session (and its
-  // call-log entry) is created beside it, timed from this moment (see startCall).
+  // call-log entry) is created later from the signed snapshot the TwiML carries (the Media
+  // Stream's `start`, or the first recording webhook), timed from this moment.
   app.post("/voice", async (c) => {
     try {
       const answeredAt = Date.now();
@@ -182,33 +246,40 @@ export function twilioVoiceRoutes() {
       if (decision.routing.action.type !== "answer") return unanswered(c, decision, event, at);
       const config = decision.routing.effective;
       const mode = config.conversation_mode;
-      startCall(c, {
-        callSid: event.callSid,
-        accountSid: event.accountSid,
-        from: event.from,
-        to: decision.phoneNumber,
-        config,
-        configSource: decision.resolved.source,
-        routing: {
-          number_rule: decision.number.rule,
-          variant: decision.routing.variant,
-          rule: decision.routing.rule,
-          after_hours: decision.routing.after_hours,
-        },
-        mode,
-        publicBaseUrl: baseUrl(c),
-        answeredAt,
-      });
+      if (config.enable_recording) {
+        startCall(c, {
+          callSid: event.callSid,
+          accountSid: event.accountSid,
+          from: event.from,
+          to: decision.phoneNumber,
+          config,
+          configSource: decision.resolved.source,
+          routing: {
+            number_rule: decision.number.rule,
+            variant: decision.routing.variant,
+            rule: decision.routing.rule,
+            after_hours: decision.routing.after_hours,
+          },
+          mode,
+          publicBaseUrl: baseUrl(c),
+          answeredAt,
+        });
+      }
+      const snapshot = await sealSnapshot(
+        signingSecret(settings),
+        snapshotOf(decision, { ...event, answeredAt, baseUrl: baseUrl(c) }),
+        config.max_call_duration,
+      );
       // stream and realtime modes talk over a Media Stream.
-      if (mode !== "turns") return streamAnswer(c, event.callSid);
+      if (mode !== "turns") return streamAnswer(c, event.callSid, snapshot);
       const greeting = await greetingSpeech(
         audioStore(c),
-        openai(c).tts,
+        lazyTts(c),
         config,
         AbortSignal.timeout(GREETING_BUDGET_MS),
         c.var.services.log.with({ call_sid: event.callSid }),
       );
-      return render(c, { speech: [greeting], next: "listen", turns: 0 });
+      return render(c, { speech: [greeting], next: "listen", turns: 0 }, snapshot);
     } catch (err) {
       return answerFailure(c, "voice", err, "hangup");
     }
@@ -218,14 +289,26 @@ export function twilioVoiceRoutes() {
     try {
       const form = await formOf(c);
       const silent = c.req.query("no_speech");
+      // The answer's signed call snapshot: the first recording webhook creates the session from it.
+      const snapshot = c.req.query("call");
       const callSid = form.CallSid;
       if (silent !== undefined && callSid && !form.RecordingUrl) {
-        return render(c, await session(c, callSid).turn({ key: `no-speech:${silent}`, recordingUrl: null }));
+        return render(
+          c,
+          await session(c, callSid).turn({
+            callSid,
+            key: `no-speech:${silent}`,
+            recordingUrl: null,
+            ...(snapshot && { snapshot }),
+          }),
+        );
       }
       const event = parseVoiceWebhook("recording", form);
       return render(
         c,
         await session(c, event.callSid).turn({
+          callSid: event.callSid,
+          ...(snapshot && { snapshot }),
           key: recordingKey(event),
           recordingUrl: event.recordingUrl,
           ...(event.recordingDuration !== undefined && { recordingSeconds: event.recordingDuration }),
@@ -279,10 +362,12 @@ export function twilioVoiceRoutes() {
     try {
       const event = parseVoiceWebhook("call_status", await formOf(c));
       if (isFinalStatus(event.callStatus)) {
-        await session(c, event.callSid).end({
+        const ended = await session(c, event.callSid).end({
           status: event.callStatus,
           ...(event.callDuration !== undefined && { durationSeconds: event.callDuration }),
         });
+        // No session: the call ended before it had one (during the greeting), or was never answered.
+        if (!ended) await logUnstarted(c, { ...event, callStatus: event.callStatus });
       }
     } catch (err) {
       c.var.services.log.error("twilio_status_failed", { call_sid: await callSidOf(c), ...errorFields(err) });

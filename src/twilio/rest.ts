@@ -1,3 +1,4 @@
+import type { Settings } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { type Logger, log } from "../log.ts";
 
@@ -285,4 +286,19 @@ export class TwilioRest {
     const result = await this.mutateCall("start recording", this.callPath(callSid, "/Recordings.json"), form);
     return result.ok ? { ok: true, recording: result.resource } : result;
   }
+}
+
+/**
+ * Twilio's REST API as the Worker's settings configure it, for the account of a call whose
+ * webhook named `accountSid` (used when TWILIO_ACCOUNT_SID is not set; see restAccountSid).
+ */
+export function twilioRestFor(
+  settings: Pick<Settings, "TWILIO_API_BASE_URL" | "TWILIO_ACCOUNT_SID" | "TWILIO_AUTH_TOKEN">,
+  accountSid: string | undefined,
+): TwilioRest {
+  return new TwilioRest({
+    baseUrl: settings.TWILIO_API_BASE_URL,
+    accountSid: restAccountSid(settings.TWILIO_ACCOUNT_SID, accountSid),
+    authToken: settings.TWILIO_AUTH_TOKEN ?? "",
+  });
 }

@@ -57,6 +57,8 @@ export interface CallStatusEvent {
   callDuration?: number;
   to: string;
   from: string;
+  /** Twilio's Direction (inbound when absent) */
+  direction: CallDirection;
 }
 
 /** Twilio's DialCallStatus values (the <Dial action> callback). */
@@ -178,6 +180,7 @@ function read(kind: VoiceWebhookKind, f: FieldReader): VoiceWebhookEvent {
         callStatus: f.oneOf("CallStatus", CALL_STATUSES),
         to: f.optional("To") ?? "",
         from: f.required("From"),
+        direction: f.optional("Direction") === undefined ? "inbound" : f.oneOf("Direction", CALL_DIRECTIONS),
         ...(callDuration !== undefined && { callDuration }),
       };
     }

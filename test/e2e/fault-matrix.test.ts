@@ -13,8 +13,16 @@ import type { Behavior } from "../fakes/types.ts";
 import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
-import { callEnded, callSid, incomingCall, recordingDone, recordingSid } from "../support/twilio.ts";
-import { parseTwiml, type TwimlVerb } from "../support/twiml.ts";
+import {
+  callEnded,
+  callSid,
+  incomingCall,
+  recordingDone,
+  recordingPath,
+  recordingSid,
+  rememberActions,
+} from "../support/twilio.ts";
+import { parseTwiml, streamParameters, type TwimlVerb } from "../support/twiml.ts";
 import { concat, fixtureSamples } from "../unit/audio/signals.ts";
 
 /**
@@ -35,7 +43,7 @@ type Env = typeof testEnv;
 
 /** Plays Twilio against the Worker with `env` (some bindings replaced), waiting for its waitUntil work. */
 async function post(env: Env, path: string, params: Record<string, string>) {
-  const url = `${testEnv.PUBLIC_BASE_URL}${path}`;
+  const url = `${testEnv.PUBLIC_BASE_URL}${recordingPath(path, params.CallSid)}`;
   const ctx = createExecutionContext();
   const response = await createApp().fetch(
     new Request(url, {
@@ -52,7 +60,9 @@ async function post(env: Env, path: string, params: Record<string, string>) {
   await waitOnExecutionContext(ctx);
   expect(response.status, `${path} answers 200`).toBe(200);
   expect(response.headers.get("content-type")).toContain("text/xml");
-  return parseTwiml(await response.text());
+  const body = await response.text();
+  rememberActions(params.CallSid, body);
+  return parseTwiml(body);
 }
 
 const names = (verbs: TwimlVerb[]) => verbs.map((v) => v.name);
@@ -243,6 +253,11 @@ describe("Twilio's REST API misbehaving", { timeout: 30_000 }, () => {
     const phone = await turnsNumber({ max_call_duration: 60 });
     const sid = callSid();
     await post(testEnv, "/webhooks/twilio/voice", incomingCall(sid, phone));
+    // The caller says nothing at first: Twilio follows the <Redirect>, which creates the session.
+    await post(testEnv, "/webhooks/twilio/recording?no_speech=0", {
+      ...incomingCall(sid, phone),
+      CallStatus: "in-progress",
+    });
     await twilio.behave({
       status: 404,
       pathIncludes: `/Calls/${sid}.json`,
@@ -275,10 +290,10 @@ describe("a stream call whose socket or reply breaks", { timeout: 30_000 }, () =
     const sid = callSid();
     const answer = await post(testEnv, "/webhooks/twilio/voice", incomingCall(sid, phone));
     const stream = answer[0]?.children[0];
-    const token = stream?.children.find((p) => p.attributes.name === "token")?.attributes.value ?? "";
+    const parameters = streamParameters(stream);
     const { client } = await MediaStreamClient.connect(stream?.attributes.url ?? "", sid);
     if (!client) throw new Error("the stream was refused");
-    client.start({ token });
+    client.start(parameters);
     await vi.waitFor(() => expect(client.marks()).toContain("greeting-1"), { timeout: 5000 });
     client.echoMarks(["greeting-1"]);
     return { sid, phone, client };

@@ -6,7 +6,7 @@ import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
 import { callEnded, callSid, incomingCall, twilioPost } from "../support/twilio.ts";
-import { parseTwiml } from "../support/twiml.ts";
+import { parseTwiml, streamParameters } from "../support/twiml.ts";
 import { concat, fixtureSamples } from "../unit/audio/signals.ts";
 
 /**
@@ -31,10 +31,10 @@ async function call(overrides: Record<string, unknown>) {
   const sid = callSid();
   const answer = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
   const stream = parseTwiml(answer.body)[0]?.children[0];
-  const token = stream?.children.find((p) => p.attributes.name === "token")?.attributes.value ?? "";
+  const parameters = streamParameters(stream);
   const { client } = await MediaStreamClient.connect(stream?.attributes.url ?? "", sid);
   if (!client) throw new Error("the stream was refused");
-  client.start({ token });
+  client.start(parameters);
   return { sid, client, stub: testEnv.CALL_SESSION.get(testEnv.CALL_SESSION.idFromName(sid)) };
 }
 

@@ -6,7 +6,7 @@ import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
 import { callEnded, callSid, incomingCall, twilioPost } from "../support/twilio.ts";
-import { parseTwiml } from "../support/twiml.ts";
+import { parseTwiml, streamParameters } from "../support/twiml.ts";
 import { concat, fixtureSamples, whiteNoise } from "../unit/audio/signals.ts";
 
 /**
@@ -40,14 +40,15 @@ async function streamingCall(overrides: Record<string, unknown> = {}) {
   const answer = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
   const [connect] = parseTwiml(answer.body);
   const stream = connect?.children[0];
-  const token = stream?.children.find((p) => p.attributes.name === "token")?.attributes.value ?? "";
-  return { phone, sid, answer, connect, stream, token, url: stream?.attributes.url ?? "" };
+  const parameters = streamParameters(stream);
+  const token = parameters.token ?? "";
+  return { phone, sid, answer, connect, stream, token, parameters, url: stream?.attributes.url ?? "" };
 }
 
 async function connected(call: Awaited<ReturnType<typeof streamingCall>>) {
   const { client } = await MediaStreamClient.connect(call.url, call.sid);
   if (!client) throw new Error("the stream was refused");
-  client.start({ token: call.token });
+  client.start(call.parameters);
   // The greeting plays first; Twilio reports it heard.
   await vi.waitFor(() => expect(client.marks()).toContain("greeting-1"), { timeout: 5000 });
   client.echoMarks(["greeting-1"]);
@@ -146,7 +147,7 @@ describe("a call in stream mode", { timeout: 30_000 }, () => {
     const unsigned = await MediaStreamClient.connect(call.url, call.sid, "bad-signature");
     expect(unsigned.status).toBe(403);
     const { client } = await MediaStreamClient.connect(call.url, call.sid);
-    client?.start({ token: `${Date.now() + 60_000}.forged` });
+    client?.start({ ...call.parameters, token: `${Date.now() + 60_000}.forged` });
     await vi.waitFor(() => expect(client?.closed?.code).toBe(1008));
     expect(client?.mediaCount()).toBe(0);
   });

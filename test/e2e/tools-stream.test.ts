@@ -5,7 +5,7 @@ import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
 import { callEnded, callSid, incomingCall, twilioPost } from "../support/twilio.ts";
-import { parseTwiml } from "../support/twiml.ts";
+import { parseTwiml, streamParameters } from "../support/twiml.ts";
 import { concat, fixtureSamples } from "../unit/audio/signals.ts";
 
 /**
@@ -42,10 +42,10 @@ async function streamCall(tools: unknown[], overrides: Record<string, unknown> =
 /** Twilio opening the Media Stream a <Connect><Stream> answer asks for, up to the first words played. */
 async function openStream(twimlBody: string, sid: string) {
   const stream = parseTwiml(twimlBody)[0]?.children[0];
-  const token = stream?.children.find((p) => p.attributes.name === "token")?.attributes.value ?? "";
+  const parameters = streamParameters(stream);
   const { client } = await MediaStreamClient.connect(stream?.attributes.url ?? "", sid);
   if (!client) throw new Error("the stream was refused");
-  client.start({ token });
+  client.start(parameters);
   // The greeting's mark: Twilio has played it.
   await vi.waitFor(() => expect(client.marks().length).toBeGreaterThan(0), { timeout: 8000 });
   client.echoMarks(client.marks());

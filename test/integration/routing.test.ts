@@ -1,8 +1,15 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
+import { MediaStreamClient } from "../support/media-stream-client.ts";
 import { callSid } from "../support/twilio.ts";
+import { streamParameters, type TwimlVerb } from "../support/twiml.ts";
 import { callForm, signedWebhook } from "../support/voice-call.ts";
+
+/** A signed call snapshot's content (its first part is base64url JSON). */
+function snapshotOf(token: string): { variant: string | null; rule: string | null; after_hours: boolean } {
+  return JSON.parse(atob((token.split(".")[0] ?? "").replace(/-/g, "+").replace(/_/g, "/")));
+}
 
 /** Routing through signed webhooks: which number, variants, schedule, caller rules, preview. */
 
@@ -15,14 +22,49 @@ async function createNumber(overrides: Record<string, unknown>): Promise<string>
   return phone;
 }
 
+/** Each answered call's <Stream>, until its Media Stream starts (see call). */
+const streams = new Map<string, TwimlVerb>();
+/** Each answered turns call's <Redirect> (where Twilio goes when the caller says nothing). */
+const redirects = new Map<string, URL>();
+
+/**
+ * The call's log entry. An answered stream call has none until its Media Stream starts (the
+ * session is created from the answer's snapshot then): the stream is started as Twilio would,
+ * the entry read while the call is in progress, and the stream stopped.
+ */
 async function call(sid: string) {
+  const stream = streams.get(sid);
+  streams.delete(sid);
+  const redirect = redirects.get(sid);
+  redirects.delete(sid);
+  // A turns call's session starts at its first recording webhook: here, the caller's silence.
+  if (redirect) {
+    await signedWebhook(`${redirect.pathname}${redirect.search}`, {
+      ...callForm(sid, { from: "+14155550100" }),
+      CallStatus: "in-progress",
+    });
+  }
+  let client: MediaStreamClient | null = null;
+  if (stream) {
+    ({ client } = await MediaStreamClient.connect(stream.attributes.url ?? "", sid));
+    client?.start(streamParameters(stream));
+    await vi.waitFor(async () => expect((await admin("GET", `/admin/calls/${sid}`)).status).toBe(200));
+  }
   const res = await admin("GET", `/admin/calls/${sid}`);
+  client?.stop();
+  if (client) await vi.waitFor(() => expect(client.closed).not.toBeNull());
   expect(res.status, JSON.stringify(res.json)).toBe(200);
   return res.json.call;
 }
 
-const voice = (sid: string, fields: { from: string; to?: string; direction?: string }, env?: object) =>
-  signedWebhook("/webhooks/twilio/voice", callForm(sid, fields), env);
+async function voice(sid: string, fields: { from: string; to?: string; direction?: string }, env?: object) {
+  const answer = await signedWebhook("/webhooks/twilio/voice", callForm(sid, fields), env);
+  const stream = answer.verbs[0]?.name === "Connect" ? answer.verbs[0].children[0] : undefined;
+  if (stream) streams.set(sid, stream);
+  const redirect = answer.verbs.find((v) => v.name === "Redirect")?.text;
+  if (redirect) redirects.set(sid, new URL(redirect));
+  return answer;
+}
 
 const verbNames = (verbs: { name: string }[]) => verbs.map((v) => v.name);
 
@@ -241,7 +283,12 @@ describe("POST /admin/phone-config/{n}/preview", () => {
       const real = await voice(sid, { from, to: phone });
       vi.useRealTimers();
 
-      const logged = await call(sid);
+      // What the call was answered with: its signed snapshot (its session is built from it), or
+      // the log entry of a rejected or forwarded call.
+      const token =
+        real.verbs[0]?.name === "Connect" ? streamParameters(real.verbs[0].children[0]).call : undefined;
+      const logged = token ? snapshotOf(token) : await call(sid);
+      streams.delete(sid);
       const p = preview.json;
       const what = `${from} at ${at.toISOString()}`;
       expect({ variant: logged.variant, rule: logged.rule, after_hours: logged.after_hours }, what).toEqual({

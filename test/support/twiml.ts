@@ -72,3 +72,12 @@ export function parseTwiml(xml: string): TwimlVerb[] {
   checkSayLengths(root.children);
   return root.children;
 }
+
+/** A <Stream>'s <Parameter>s by name: what Twilio sends back in the `start` message's customParameters. */
+export function streamParameters(stream: TwimlVerb | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (stream?.children ?? [])
+      .filter((p) => p.name === "Parameter")
+      .map((p) => [p.attributes.name ?? "", p.attributes.value ?? ""]),
+  );
+}

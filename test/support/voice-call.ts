@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { createApp } from "../../src/app.ts";
 import { computeSignature } from "../../src/twilio/signature.ts";
 import { testEnv } from "./env.ts";
-import { ACCOUNT_SID } from "./twilio.ts";
+import { ACCOUNT_SID, recordingPath, rememberActions } from "./twilio.ts";
 import { parseTwiml, type TwimlVerb } from "./twiml.ts";
 
 /**
@@ -14,7 +14,7 @@ export async function signedWebhook(
   params: Record<string, string>,
   env: object = testEnv,
 ): Promise<{ status: number; verbs: TwimlVerb[] }> {
-  const url = `${testEnv.PUBLIC_BASE_URL}${path}`;
+  const url = `${testEnv.PUBLIC_BASE_URL}${recordingPath(path, params.CallSid)}`;
   const signature = await computeSignature(testEnv.TWILIO_AUTH_TOKEN, url, params);
   const ctx = createExecutionContext();
   const res = await createApp().fetch(
@@ -27,6 +27,7 @@ export async function signedWebhook(
     ctx,
   );
   const body = await res.text();
+  rememberActions(params.CallSid, body);
   await waitOnExecutionContext(ctx);
   return { status: res.status, verbs: parseTwiml(body) };
 }

@@ -146,6 +146,7 @@ describe("parseVoiceWebhook: call status callback", () => {
       callDuration: 42,
       from: "+15005550006",
       to: "+15005550001",
+      direction: "inbound",
     });
   });
 
