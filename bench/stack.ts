@@ -63,11 +63,14 @@ export class OpenAIFakeControl {
     await this.post("/__openai/script", { realtime });
   }
 
-  /** When the fake Realtime server sent each `speech_stopped`, on this process's performance clock, in order. */
-  async speechStoppedSentAt(): Promise<number[]> {
-    const response = await fetch(`${this.server.url}/__openai/realtime/speech-stopped`);
-    if (!response.ok) throw new Error(`OpenAI fake: speech-stopped answered ${response.status}`);
-    return (await response.json()) as number[];
+  /**
+   * When the fake Realtime server sent each `speech_stopped`, and the first audio delta of the
+   * answer to it, on this process's performance clock, in order.
+   */
+  async realtimeTurns(): Promise<Array<{ speech_stopped_at: number; first_audio_at?: number }>> {
+    const response = await fetch(`${this.server.url}/__openai/realtime/turns`);
+    if (!response.ok) throw new Error(`OpenAI fake: turns answered ${response.status}`);
+    return (await response.json()) as Array<{ speech_stopped_at: number; first_audio_at?: number }>;
   }
 
   /** How many Realtime sockets the fake holds open now (the Worker's calls still connected). */
@@ -75,6 +78,16 @@ export class OpenAIFakeControl {
     const response = await fetch(`${this.server.url}/__openai/realtime/sockets`);
     if (!response.ok) throw new Error(`OpenAI fake: sockets answered ${response.status}`);
     return ((await response.json()) as { open: number }).open;
+  }
+
+  /**
+   * Forget the recorded requests, keeping the script: the Realtime fake records every event a
+   * call sends (fifty appends a second), which a long ramp would otherwise keep in this
+   * process's memory.
+   */
+  async forgetRequests(): Promise<void> {
+    const response = await fetch(`${this.server.url}/__fake/requests`, { method: "DELETE" });
+    if (!response.ok) throw new Error(`OpenAI fake: forgetting requests answered ${response.status}`);
   }
 
   /** Forget recorded requests and the script (delays included). */
@@ -118,6 +131,13 @@ export class WorkerLogs {
     const seen = this.counts.get(key);
     if (seen) seen.count += 1;
     else this.counts.set(key, { count: 1, example: message.slice(0, 600) });
+  }
+
+  /** How many lines of this event the Worker has logged so far, at any level. */
+  count(event: string): number {
+    let total = 0;
+    for (const [key, { count }] of this.counts) if (key.endsWith(` ${event}`)) total += count;
+    return total;
   }
 
   /** "warn config_store_failed x3", for warn and error lines only, with the first line of each. */

@@ -9,6 +9,7 @@ import { ROUTING_OPERATIONS, ROUTING_PREPARATIONS } from "./worker-routing.ts";
  * The bench-only Worker (bench/wrangler.bench.toml): the real app, unchanged, plus timing
  * routes under /__bench/* that production (src/index.ts) never serves:
  *   GET  /__bench/empty                 an empty response: the runtime's floor
+ *   GET  /__bench/echo                  a WebSocket echoing each message: the runtime's socket round trip
  *   GET  /__bench/op/<name>?n=N&...     run an operation N times (bench/worker-ops.ts)
  *   POST /__bench/prepare/<name>?...    put the caches and stores in the state an operation expects
  */
@@ -19,6 +20,7 @@ export { EmbeddedConfigStore } from "./worker-history.ts";
 
 async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
   if (url.pathname === "/__bench/empty") return new Response(null, { status: 204 });
+  if (url.pathname === "/__bench/echo") return echoSocket(request);
   const match = /^\/__bench\/(op|prepare)\/([a-z-]+)$/.exec(url.pathname);
   const table =
     match?.[1] === "op"
@@ -45,6 +47,17 @@ async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionCo
     log.error("bench_route_failed", { route: url.pathname, ...errorFields(err) });
     return Response.json({ error: errorFields(err).error }, { status: 500 });
   }
+}
+
+/** A WebSocket that sends every text message straight back: the runtime's own round trip. */
+function echoSocket(request: Request): Response {
+  if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket")
+    return new Response("expected a WebSocket upgrade", { status: 426 });
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  server.addEventListener("message", (event) => server.send(event.data));
+  return new Response(null, { status: 101, webSocket: client });
 }
 
 export default {

@@ -7,6 +7,7 @@ import {
   incomingCall,
   newCallSid,
   newRecordingSid,
+  recordActionPath,
   recordingDone,
   signedForm,
 } from "../bench/twilio-client.ts";
@@ -48,10 +49,13 @@ try {
   for (let i = 0; i < 3; i++) {
     const sid = newCallSid();
     const to = "+14155550123";
-    await stack.client.expectOk(signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(sid, to)));
+    // Each recording goes where the previous answer's <Record action> says, as Twilio posts it.
+    let answer = await stack.client.expectOk(
+      signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(sid, to)),
+    );
     for (let t = 0; t < 2; t++) {
-      await stack.client.expectOk(
-        signedForm(stack.base, "/webhooks/twilio/recording", recordingDone(sid, newRecordingSid(), to)),
+      answer = await stack.client.expectOk(
+        signedForm(stack.base, recordActionPath(answer.body), recordingDone(sid, newRecordingSid(), to)),
       );
     }
     await stack.client.expectOk(signedForm(stack.base, "/webhooks/twilio/status", callEnded(sid, to)));

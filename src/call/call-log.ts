@@ -223,12 +223,30 @@ export class CallLog extends DurableObject<Env> {
     return indexedNumber(this.indexSql(), callSid);
   }
 
+  /**
+   * The index's tables, created on first use. The shards registered by then hold calls from
+   * before the index: they are noted in `index_pending`, which the one-time fill reads (with the
+   * legacy log); shards registered later are indexed as their calls are written.
+   */
   private indexSql(): SqlStorage {
+    const sql = this.ctx.storage.sql;
     if (!this.indexReady) {
-      createCallIndex(this.ctx.storage.sql);
+      const existed = tableExists(sql, "call_index");
+      createCallIndex(sql);
+      if (!existed) sql.exec("CREATE TABLE IF NOT EXISTS index_pending AS SELECT phone_number FROM shards");
       this.indexReady = true;
     }
-    return this.ctx.storage.sql;
+    return sql;
+  }
+
+  /** Directory role: the shards whose calls may predate the index (all of them if unknown). */
+  async unindexedShards(): Promise<string[]> {
+    const sql = this.indexSql();
+    const table = tableExists(sql, "index_pending") ? "index_pending" : "shards";
+    return sql
+      .exec<{ phone_number: string }>(`SELECT phone_number FROM ${table} ORDER BY phone_number`)
+      .toArray()
+      .map((r) => r.phone_number);
   }
 
   /** Directory role: every number that has a shard. */
@@ -238,6 +256,10 @@ export class CallLog extends DurableObject<Env> {
       .toArray()
       .map((r) => r.phone_number);
   }
+}
+
+function tableExists(sql: SqlStorage, name: string): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
 }
 
 /** The call log of one number (E.164, or "unknown" for calls no number was found for). */
@@ -337,12 +359,12 @@ export async function recentCalls(env: Env, filter: CallFilter): Promise<CallLis
 }
 
 /**
- * Adds every call the shards and the legacy log hold to the index, FAN_OUT shards at a time,
- * without touching rows the index already has (live writes are newer), then marks it filled.
- * Idempotent: two lists racing to fill it both add the same rows.
+ * Adds the calls of the shards registered before the index existed, and of the legacy log, to
+ * the index, FAN_OUT shards at a time, without touching rows it already has (live writes are
+ * newer), then marks it filled. Idempotent: two lists racing to fill it add the same rows.
  */
 async function fillCallIndex(env: Env): Promise<void> {
-  const numbers = await callLogNumbers(env);
+  const numbers = await directory(env).unindexedShards();
   await fanOut([...numbers, LEGACY], FAN_OUT, async (n) => {
     const log = n === LEGACY ? legacyLog(env) : callLog(env, n);
     await directory(env).fillIndex(await log.listItems());

@@ -7,6 +7,7 @@ import {
   incomingCall,
   newCallSid,
   newRecordingSid,
+  recordActionPath,
   recordingDone,
   signedForm,
 } from "../../bench/twilio-client.ts";
@@ -48,9 +49,11 @@ describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
     const { client, base } = app.stack;
     for (let i = 0; i < CALLS; i++) {
       callSid = newCallSid();
-      await client.expectOk(signedForm(base, "/webhooks/twilio/voice", incomingCall(callSid, PHONE)));
+      const answer = await client.expectOk(
+        signedForm(base, "/webhooks/twilio/voice", incomingCall(callSid, PHONE)),
+      );
       await client.expectOk(
-        signedForm(base, "/webhooks/twilio/recording", recordingDone(callSid, newRecordingSid(), PHONE)),
+        signedForm(base, recordActionPath(answer.body), recordingDone(callSid, newRecordingSid(), PHONE)),
       );
       await client.expectOk(signedForm(base, "/webhooks/twilio/status", callEnded(callSid, PHONE)));
     }
@@ -139,10 +142,14 @@ describe.skipIf(!CHROMIUM)(`calls pages in Chromium${NO_CHROMIUM}`, () => {
     const callSid = newCallSid();
     const post = (path: string, params: Record<string, string>) =>
       client.expectOk(signedForm(base, path, params));
-    await post("/webhooks/twilio/voice", incomingCall(callSid, TOOLS_PHONE));
-    await post("/webhooks/twilio/recording", recordingDone(callSid, newRecordingSid(), TOOLS_PHONE));
+    // Each recording goes where the previous answer's <Record action> says, as Twilio posts it.
+    const answered = await post("/webhooks/twilio/voice", incomingCall(callSid, TOOLS_PHONE));
+    const looked = await post(
+      recordActionPath(answered.body),
+      recordingDone(callSid, newRecordingSid(), TOOLS_PHONE),
+    );
     const dialled = await post(
-      "/webhooks/twilio/recording",
+      recordActionPath(looked.body),
       recordingDone(callSid, newRecordingSid(), TOOLS_PHONE),
     );
     expect(dialled.body).toContain("<Dial");

@@ -27,8 +27,12 @@ export interface RealtimeScript {
   transcripts: string[];
   /** shared with Chat Completions: a scripted tool call is answered here with its `content` */
   replies: Array<string | { content?: string }>;
-  /** when each speech_stopped was sent, on this process's performance clock (GET /__openai/realtime/speech-stopped) */
-  speechStoppedAt: number[];
+  /**
+   * Each utterance the VAD ended (GET /__openai/realtime/turns), on this process's performance
+   * clock: when its speech_stopped was sent, and when the first audio delta of the answer to it
+   * was (so a bench subtracts what the fake really waited, not the delay it was asked for).
+   */
+  turns: Array<{ speech_stopped_at: number; first_audio_at?: number }>;
   /** Realtime sockets open now (GET /__openai/realtime/sockets): a bench waits for 0 between call levels */
   openSockets: number;
   realtime: {
@@ -443,7 +447,8 @@ class RealtimeSession {
   ): Promise<void> {
     this.send({ type: "input_audio_buffer.speech_stopped", audio_end_ms: audioEndMs, item_id: itemId });
     // When it left, on this process's performance clock (bench:voice measures from it).
-    this.script.speechStoppedAt.push(performance.now());
+    const turn: RealtimeScript["turns"][number] = { speech_stopped_at: performance.now() };
+    this.script.turns.push(turn);
     this.send({ type: "input_audio_buffer.committed", item_id: itemId, previous_item_id: this.lastItemId });
     const item = {
       id: itemId,
@@ -465,7 +470,7 @@ class RealtimeSession {
           null,
         );
       } else {
-        void this.respond(null);
+        void this.respond(null, turn);
       }
     }
     if (this.session.audio?.input?.transcription) {
@@ -495,8 +500,8 @@ class RealtimeSession {
     void this.respond(typeof options.instructions === "string" ? options.instructions : null);
   }
 
-  /** One assistant response: audio deltas and their transcript, then response.done. */
-  private async respond(instructions: string | null): Promise<void> {
+  /** One assistant response: audio deltas and their transcript, then response.done. `turn`: the utterance it answers. */
+  private async respond(instructions: string | null, turn?: RealtimeScript["turns"][number]): Promise<void> {
     const quoted = instructions ? /"([^"]+)"/.exec(instructions)?.[1] : undefined;
     const toolCall = this.script.realtime.toolCall;
     if (!quoted && toolCall && this.session.tools?.some((t) => t.name === toolCall.name)) {
@@ -542,6 +547,7 @@ class RealtimeSession {
       this.audioProduced = true;
       if (stored) stored.audioBytes += delta.length;
       this.send({ type: "response.output_audio.delta", ...where, delta: delta.toString("base64") });
+      if (turn) turn.first_audio_at ??= performance.now();
       const upTo = Math.ceil((words.length * (at + delta.length)) / audio.length);
       for (; word < upTo; word++)
         this.send({ type: "response.output_audio_transcript.delta", ...where, delta: words[word] });

@@ -33,7 +33,8 @@ import { tone, wavFile } from "./wav.ts";
  *                                  over 4,096 characters gets OpenAI's 400 string_too_long
  *   WS   /v1/realtime?model=…       the Realtime API's GA event protocol (test/fakes/openai-realtime.ts)
  *   POST /__openai/script          {transcripts?, replies?, delayMs?, realtime?} (not under /v1, no auth)
- *   GET  /__openai/realtime/speech-stopped   when the Realtime fake sent each speech_stopped (performance.now())
+ *   GET  /__openai/realtime/turns            [{speech_stopped_at, first_audio_at}]: when the Realtime fake
+ *                                            sent each speech_stopped and the answer's first delta (performance.now())
  *   GET  /__openai/realtime/sockets          {open}: Realtime sockets open now
  * Every /v1 request needs `Authorization: Bearer <any key>`. Control requests are recorded
  * too, like every request the frame receives: filter records by path.
@@ -274,7 +275,7 @@ export function startOpenAIFake(): Promise<FakeServer> {
     async (req, res, state) => {
       const script = scriptOf(state);
       if (req.path === "/__openai/script" && req.method === "POST") return applyScript(req, res, script);
-      if (req.path === "/__openai/realtime/speech-stopped") return json(res, 200, script.speechStoppedAt);
+      if (req.path === "/__openai/realtime/turns") return json(res, 200, script.turns);
       if (req.path === "/__openai/realtime/sockets") return json(res, 200, { open: script.openSockets });
       if (!/^Bearer \S+$/.test(req.headers.authorization ?? "")) {
         return openaiError(
@@ -300,7 +301,7 @@ export function startOpenAIFake(): Promise<FakeServer> {
 function scriptOf(state: NamespaceState): Script {
   let script = state.get("openai") as Script | undefined;
   if (!script) {
-    script = { transcripts: [], replies: [], delayMs: {}, realtime: {}, speechStoppedAt: [], openSockets: 0 };
+    script = { transcripts: [], replies: [], delayMs: {}, realtime: {}, turns: [], openSockets: 0 };
     state.set("openai", script);
   }
   return script;

@@ -12,6 +12,7 @@ export type { Behavior, RecordedRequest };
  * and the fake's own state (say, a collection) are kept per namespace. Tests (inside workerd)
  * drive it over HTTP (test/fakes/client.ts):
  *   GET  [/ns/<id>]/__fake/requests  -> RecordedRequest[]
+ *   DELETE [/ns/<id>]/__fake/requests -> forgets the records only (a long bench run's memory)
  *   POST [/ns/<id>]/__fake/reset     -> clears records, behaviour and state
  *   POST [/ns/<id>]/__fake/behavior  -> Behavior, applied to the next matching requests
  */
@@ -71,6 +72,10 @@ export async function startFakeServer(
       const match = /^\/ns\/([^/]+)(\/.*)?$/.exec(url.pathname);
       const ns = namespace(match?.[1] ?? "");
       const path = match ? (match[2] ?? "/") : url.pathname;
+      if (path === "/__fake/requests" && req.method === "DELETE") {
+        ns.records.length = 0;
+        return json(res, 200, { ok: true });
+      }
       if (path === "/__fake/requests") return json(res, 200, ns.records);
       if (path === "/__fake/reset") {
         namespaces.delete(match?.[1] ?? "");

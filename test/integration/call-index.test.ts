@@ -1,7 +1,7 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callLog, findCall, legacyLog, recentCalls } from "../../src/call/call-log.ts";
+import { type CallLog, callLog, findCall, legacyLog, recentCalls } from "../../src/call/call-log.ts";
 import type { CallSummary } from "../../src/call/summary.ts";
 import { uniquePhone } from "../support/admin.ts";
 import { summary } from "../support/call-summary.ts";
@@ -79,6 +79,13 @@ describe("call index", () => {
   });
 
   it("fills itself once from calls the shards and the legacy log held before it existed", async () => {
+    // A directory from before the index: no index tables, and its object restarted (a deploy).
+    await runInDurableObject(directory(), async (_i, state) => {
+      state.storage.sql.exec("DROP TABLE IF EXISTS call_index");
+      state.storage.sql.exec("DROP TABLE IF EXISTS index_pending");
+      state.storage.sql.exec("DELETE FROM meta WHERE key = 'index_filled'");
+    });
+    await evictDurableObject(directory());
     const phone = uniquePhone();
     const sharded = summary(phone, { started_at: at(50) });
     const legacy = summary(phone, { started_at: at(45) });
@@ -101,13 +108,20 @@ describe("call index", () => {
     });
     await runInDurableObject(directory(), async (_i, state) => {
       state.storage.sql.exec("INSERT OR IGNORE INTO shards (phone_number) VALUES (?)", phone);
-      // An index that has never been filled.
-      state.storage.sql.exec("DELETE FROM meta WHERE key = 'index_filled'");
     });
     expect(sids(await recentCalls(env, { phoneNumber: phone, limit: 10 }))).toEqual([
       sharded.call_sid,
       legacy.call_sid,
     ]);
     await expect(findCall(env, legacy.call_sid)).resolves.toMatchObject({ call_sid: legacy.call_sid });
+  });
+
+  it("has nothing to fill when it existed before the numbers' first calls", async () => {
+    const phone = uniquePhone();
+    await callLog(env, phone).record(summary(phone, { started_at: at(55) }));
+    const pending = await runInDurableObject(directory(), async (instance: CallLog) =>
+      instance.unindexedShards(),
+    );
+    expect(pending).not.toContain(phone);
   });
 });
