@@ -21,7 +21,7 @@ import {
   session,
   streamAnswer,
   xml,
-} from "./twilio-voice-reply.ts";
+} from "./twilio-reply.ts";
 
 /**
  * The incoming-call answer (Twilio's voice webhook, POST /webhooks/twilio/voice): find the number

@@ -16,21 +16,13 @@ import {
   recordingKey,
 } from "../twilio/webhook.ts";
 import { answerIncomingCall } from "./twilio-incoming-call.ts";
-import {
-  answerFailure,
-  type Ctx,
-  callSidOf,
-  formOf,
-  render,
-  session,
-  streamAnswer,
-  xml,
-} from "./twilio-voice-reply.ts";
+import type { Ctx } from "./twilio-reply.ts";
+import { answerFailure, callSidOf, formOf, render, session, streamAnswer, xml } from "./twilio-reply.ts";
 
 /**
  * Twilio's voice webhooks. Each answers TwiML whatever happens inside, because a caller
  * must never hear Twilio's "application error": a failure becomes an apology. The incoming-call
- * answer is in twilio-incoming-call.ts; the TwiML and form helpers in twilio-voice-reply.ts.
+ * answer is in twilio-incoming-call.ts; the TwiML and form helpers in twilio-reply.ts.
  */
 
 /**
