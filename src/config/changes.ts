@@ -130,11 +130,11 @@ export class ConfigChanges {
 
   /**
    * Writes `next(current)` over the current document; 404 when there is none. `next` may
-   * throw (a 400 for a merge that breaks a rule) and may return null to write nothing.
+   * throw (a 400 for a merge that breaks a rule); settings equal to the current ones write nothing.
    */
   async update(
     phone: E164,
-    next: (current: PhoneConfig) => PhoneSettings | null,
+    next: (current: PhoneConfig) => PhoneSettings,
     change: ChangeInfo,
     pre: Preconditions = {},
     /** under an Idempotency-Key: whether a document already holds this change */
@@ -162,7 +162,8 @@ export class ConfigChanges {
         );
       }
       const settings = next(current);
-      if (settings === null) return { config: current, written: false };
+      // No change, no version: the answer is the current document (and its ETag).
+      if (sameSettings(current, settings)) return { config: current, written: false };
       try {
         const { config } = await this.store.put(phone, settings, {
           now: new Date(),
@@ -252,7 +253,7 @@ export class ConfigChanges {
     }
     return this.update(
       phone,
-      (current) => (sameSettings(current, settings.data) ? null : settings.data),
+      () => settings.data,
       { reason: `rollback to version ${version}`, ...change },
       pre,
       (current) => current !== null && sameSettings(current, settings.data),
@@ -263,11 +264,7 @@ export class ConfigChanges {
   async apply(phone: E164, settings: PhoneSettings, change: ChangeInfo): Promise<ApplyOutcome> {
     const current = await this.store.get(phone);
     if (!current) return (await this.save(phone, settings, change)).created ? "created" : "updated";
-    const { written } = await this.update(
-      phone,
-      (c) => (sameSettings(c, settings) ? null : settings),
-      change,
-    );
+    const { written } = await this.update(phone, () => settings, change);
     return written ? "updated" : "unchanged";
   }
 

@@ -15,6 +15,7 @@ import {
   type RevisionQuery,
   revisionOf,
   SYSTEM_ACTOR,
+  sameSettings,
   summaryOf,
 } from "./revision.ts";
 import {
@@ -218,13 +219,17 @@ export class EmbeddedConfigStore extends DurableObject<Env> {
     });
   }
 
-  /** Inside a transaction: the revision first, then the document, then retention. */
+  /**
+   * Inside a transaction: the revision first, then the document, then retention. Settings that
+   * are already current write nothing (no version): the stored document is the answer.
+   */
   private commit(
     previous: PhoneConfig | null,
     phone: string,
     settings: PhoneSettings,
     write: EmbeddedWrite,
   ): PhoneConfig {
+    if (previous && sameSettings(previous, settings)) return previous;
     const sql = this.ctx.storage.sql;
     const version = (previous?.version ?? 0) + 1;
     const config: PhoneConfig = {

@@ -10,6 +10,7 @@ import {
   type RevisionQuery,
   revisionOf,
   SYSTEM_ACTOR,
+  sameSettings,
   summaryOf,
 } from "./revision.ts";
 import { type PutOptions, type StoredTemplate, StoreError } from "./store.ts";
@@ -227,7 +228,10 @@ export class MongoDocuments {
     return this.ops.deleteTemplate(name);
   }
 
-  /** Steps 1-3 (top of file) of writing `settings` over `current`. */
+  /**
+   * Steps 1-3 (top of file) of writing `settings` over `current`; settings that are already
+   * current write nothing (no version), and `current` is the answer.
+   */
   private async commit(
     phone: E164,
     current: PhoneConfig | null,
@@ -236,6 +240,7 @@ export class MongoDocuments {
     change: ChangeInfo,
     givenWriteId?: string,
   ): Promise<{ config: PhoneConfig; created: boolean }> {
+    if (current && sameSettings(current, settings)) return { config: current, created: false };
     const version = (current?.version ?? 0) + 1;
     const nowIso = now.toISOString();
     let config: PhoneConfig = {

@@ -59,13 +59,19 @@ export interface ConfigStore {
    * RangeError for an offset or limit out of bounds.
    */
   query(query: ConfigQuery): Promise<ConfigPage>;
-  /** Create or update in one atomic write; `version` +1; `created_at` set on insert only. */
+  /**
+   * Create or update in one atomic write; `version` +1; `created_at` set on insert only.
+   * Settings equal to the stored ones write nothing: the stored document, unchanged.
+   */
   put(
     phone: E164,
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<{ config: PhoneConfig; created: boolean }>;
-  /** Soft delete (is_active=false, version +1, a revision); null when there is no such document. */
+  /**
+   * Soft delete (is_active=false, version +1, a revision); null when there is no such document;
+   * an already inactive one is returned unchanged, with no new version.
+   */
   deactivate(phone: E164, now: Date, change?: ChangeInfo): Promise<PhoneConfig | null>;
   /** Hard delete of the document and all its revisions; false when there was nothing to delete. */
   remove(phone: E164): Promise<boolean>;

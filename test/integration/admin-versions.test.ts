@@ -139,6 +139,30 @@ describe.each(STORE_BACKENDS)("versions over HTTP, %s store", (backend) => {
     expect((await admin("POST", "/admin/phone-config", { body: sampleBody(fresh) })).status).toBe(201);
   });
 
+  it("writes no version when nothing changes: PUT {}, the same POST, deleting an inactive number", async () => {
+    const { admin, phone } = await setup();
+    await admin("POST", "/admin/phone-config", { body: sampleBody(phone) });
+    for (const [method, path, body] of [
+      ["PUT", `/admin/phone-config/${phone}`, {}],
+      ["PUT", `/admin/phone-config/${phone}`, { is_active: true }],
+      ["POST", "/admin/phone-config", sampleBody(phone)],
+    ] as const) {
+      const res = await admin(method, path, { body });
+      expect(res.status, `${method} ${JSON.stringify(body)}`).toBe(200);
+      expect(res.headers.get("ETag")).toBe('"1"');
+      expect(res.json.config.version).toBe(1);
+    }
+    expect((await admin("DELETE", `/admin/phone-config/${phone}`)).status).toBe(200);
+    expect((await admin("DELETE", `/admin/phone-config/${phone}`)).status).toBe(200);
+    const versions = await admin("GET", `/admin/phone-config/${phone}/versions`);
+    expect(
+      versions.json.versions.map((v: { version: number; changed_fields: string[] }) => v.changed_fields),
+    ).toEqual([["is_active"], expect.arrayContaining(["greeting"])]);
+    const got = await admin("GET", `/admin/phone-config/${phone}`);
+    expect(got.headers.get("ETag")).toBe('"2"');
+    expect(got.json.config.is_active).toBe(false);
+  });
+
   it("gives 20 parallel PUTs to one number versions 2..21, each with exactly one revision", async () => {
     const { admin, phone } = await setup();
     await admin("POST", "/admin/phone-config", { body: sampleBody(phone) });

@@ -108,7 +108,9 @@ describe("mongodb store", () => {
     // Readers never see it; a writer that needs version 2 meanwhile is a conflict.
     expect(await store.revision(A, 2)).toBeNull();
     expect((await store.revisions(A, { limit: 10 })).total).toBe(1);
-    const err = await rejection(store.put(A, sampleSettings(), { now: NOW, expectedVersion: 1 }));
+    const err = await rejection(
+      store.put(A, sampleSettings({ greeting: "Changed." }), { now: NOW, expectedVersion: 1 }),
+    );
     expect(err.kind).toBe("conflict");
     expect(await store.get(A)).toMatchObject({ version: 1, greeting: sampleSettings().greeting });
   });

@@ -147,6 +147,22 @@ export function describeStoreConformance(
       expect(await store.list({ includeInactive: false })).toEqual([]);
     });
 
+    it("writes nothing when nothing changes: same settings or an inactive number deactivated again", async () => {
+      const first = await store.put(A, UNUSUAL, { now: T1 });
+      const again = await store.put(A, { ...UNUSUAL }, { now: T2, expectedVersion: 1 });
+      expect(again).toStrictEqual({ config: first.config, created: false });
+      expect((await store.put(A, UNUSUAL, { now: T2 })).config).toStrictEqual(first.config);
+      const off = await store.deactivate(A, T2);
+      expect(off?.version).toBe(2);
+      expect(await store.deactivate(A, T3)).toStrictEqual(off);
+      expect(await store.get(A)).toStrictEqual(off);
+      const history = await store.revisions(A, { limit: 100 });
+      expect(history.versions.map((v) => [v.version, v.changed_fields])).toEqual([
+        [2, ["is_active"]],
+        [1, expect.arrayContaining(["greeting"])],
+      ]);
+    });
+
     it("deactivating an unknown number returns null and creates nothing", async () => {
       expect(await store.deactivate(UNKNOWN, T1)).toBeNull();
       expect(await store.get(UNKNOWN)).toBeNull();

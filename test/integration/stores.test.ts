@@ -96,7 +96,7 @@ describe("data-api store on the wire", () => {
     const { fake, store } = dataApi();
     await store.put(A, sampleSettings(), { now: NOW });
     const earlier = (await fake.requests()).length;
-    await store.put(A, sampleSettings(), { now: LATER, expectedVersion: 1 });
+    await store.put(A, sampleSettings({ greeting: "Changed." }), { now: LATER, expectedVersion: 1 });
 
     const requests = (await fake.requests()).slice(earlier);
     expect(requests.map((r) => r.path)).toEqual([
