@@ -25,18 +25,10 @@ export async function signedWebhook(
   const signedBase = (settings.PUBLIC_BASE_URL ?? base).replace(/\/+$/, "");
   const to = settings.TWILIO_PHONE_NUMBER ?? "+18668134984";
   const from = "+14155550100";
-  const params: Record<string, string> = {
-    AccountSid: `AC${"0".repeat(32)}`,
-    ApiVersion: "2010-04-01",
-    CallSid: `CA${crypto.randomUUID().replaceAll("-", "")}`,
-    CallStatus: "ringing",
-    Direction: "inbound",
-    From: from,
-    To: to,
-    Caller: from,
-    Called: to,
-    ...overrides,
-  };
+  // The form Twilio posts for a new inbound call (Caller/Called repeat From/To).
+  const call = { CallSid: `CA${crypto.randomUUID().replaceAll("-", "")}`, CallStatus: "ringing" };
+  const account = { AccountSid: `AC${"0".repeat(32)}`, ApiVersion: "2010-04-01", Direction: "inbound" };
+  const params = { ...account, ...call, From: from, To: to, Caller: from, Called: to, ...overrides };
   return {
     url: `${base}${path}`,
     init: {
