@@ -129,7 +129,8 @@ export function dashboardRoutes(): Hono<DashboardEnv> {
       return c.redirect(next, 303);
     }
     await recordFailure(kv, client, failures);
-    const wait = delayAfter(failures + 1);
+    // `failures` counts the earlier attempts, as delayAfter expects: the first FREE_ATTEMPTS answer at once.
+    const wait = delayAfter(failures);
     c.var.services.log.warn("console_sign_in_refused", { failures: failures + 1 });
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const error =
