@@ -49,8 +49,19 @@ export function preconditionFailed(phone: string, current: number): AppError {
   );
 }
 
-function checkIfMatch(phone: string, current: PhoneConfig, ifMatch: IfMatch | undefined): void {
-  if (ifMatch && !ifMatch.any && !ifMatch.versions.includes(current.version)) {
+/**
+ * 412 unless If-Match names the current version (`*`: any). With no document there is nothing to
+ * match (RFC 9110 §13.1.1), so any If-Match fails: a create must be sent without it.
+ */
+function checkIfMatch(phone: string, current: PhoneConfig | null, ifMatch: IfMatch | undefined): void {
+  if (ifMatch && !current) {
+    throw new AppError(
+      "PRECONDITION_FAILED",
+      `${phone} has no configuration, so If-Match cannot match; send the write without If-Match to create it`,
+      { details: [{ field: "If-Match", rule: "precondition", message: "no current version to match" }] },
+    );
+  }
+  if (current && ifMatch && !ifMatch.any && !ifMatch.versions.includes(current.version)) {
     throw preconditionFailed(phone, current.version);
   }
 }
@@ -78,29 +89,40 @@ export class ConfigChanges {
     this.resolver = resolver;
   }
 
-  /** Create or replace (POST): whatever version is current, unless under an Idempotency-Key. */
+  /**
+   * Create or replace (POST): whatever version is current, unless If-Match (412 when it does not
+   * name the current version, or there is none) or an Idempotency-Key makes it conditional.
+   */
   async save(
     phone: E164,
     settings: PhoneSettings,
     change: ChangeInfo,
-    pre: Pick<Preconditions, "idempotency"> = {},
+    pre: Pick<Preconditions, "idempotency" | "ifMatch"> = {},
   ): Promise<{ config: PhoneConfig; created: boolean }> {
-    const idem = pre.idempotency;
+    const { idempotency: idem, ifMatch } = pre;
     let result: { config: PhoneConfig; created: boolean };
-    if (!idem) {
+    if (!idem && !ifMatch) {
       result = await this.store.put(phone, settings, { now: new Date(), change });
     } else {
       const existing = await this.store.get(phone);
       const decision = await decideWrite(idem, phone, existing, (current) => holds(current, settings));
-      result =
-        decision === "applied" && existing
-          ? { config: existing, created: idem.previous?.baseVersion === 0 }
-          : await this.store.put(phone, settings, {
-              now: new Date(),
-              change,
-              writeId: idem.id,
-              ...withExpected(expectedVersionOf(existing)),
-            });
+      if (decision === "applied" && existing) {
+        result = { config: existing, created: idem?.previous?.baseVersion === 0 };
+      } else {
+        checkIfMatch(phone, existing, ifMatch);
+        try {
+          result = await this.store.put(phone, settings, {
+            now: new Date(),
+            change,
+            ...(idem && { writeId: idem.id }),
+            ...withExpected(expectedVersionOf(existing)),
+          });
+        } catch (err) {
+          if (!ifMatch || !(err instanceof StoreError) || err.kind !== "conflict") throw err;
+          const now = await this.store.get(phone);
+          throw now ? preconditionFailed(phone, now.version) : err;
+        }
+      }
     }
     await this.resolver.publish(phone, result.config);
     return result;

@@ -73,6 +73,7 @@ export async function saveConfig(
   const { phone, settings } = createSettings(services, input);
   const { config, created } = await services.changes.save(phone, settings, changeOf(context), {
     idempotency: context.idempotency,
+    ifMatch: context.ifMatch,
   });
   services.log.info("phone_config_saved", {
     via: context.via,

@@ -27,6 +27,8 @@ const MAX_PARAMETERS_BYTES = 8 * 1024;
 export const TRANSFER_TOOL_NAME = "transfer_call";
 export const END_CALL_TOOL_NAME = "end_call";
 export const DEFAULT_ANNOUNCEMENT = "Connecting you now.";
+/** Names only the built-in kinds may give the model, compared case-insensitively. */
+const RESERVED_TOOL_NAMES = new Set([TRANSFER_TOOL_NAME, END_CALL_TOOL_NAME]);
 
 const JSON_TYPES = new Set(["object", "array", "string", "number", "integer", "boolean", "null"]);
 
@@ -187,7 +189,15 @@ const WebhookTool = z
     name: z
       .string()
       .regex(TOOL_NAME_PATTERN, "must match ^[A-Za-z0-9_-]{1,64}$")
-      .openapi({ example: "lookup_order" }),
+      .refine((name) => !RESERVED_TOOL_NAMES.has(name.toLowerCase()), {
+        params: { rule: "reserved" },
+        error: (issue) =>
+          `"${String(issue.input)}" is reserved for the built-in ${String(issue.input).toLowerCase() === TRANSFER_TOOL_NAME ? "transfer" : "end_call"} tool (names ${[...RESERVED_TOOL_NAMES].join(", ")} in any case)`,
+      })
+      .openapi({
+        example: "lookup_order",
+        description: "not transfer_call or end_call (any case): reserved",
+      }),
     description: z
       .string()
       .trim()

@@ -1,18 +1,15 @@
-import type {
-  RealtimeClientEvent,
-  RealtimeFunctionTool,
-  RealtimeServerEvent,
-  RealtimeSessionCreateRequest,
-} from "openai/resources/realtime/realtime";
+import type { RealtimeClientEvent, RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import { asBase64Mulaw, type MulawAudio, mulawBase64 } from "../audio/mulaw-audio.ts";
-import type { TurnRecord } from "../call/summary.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { RealtimeConnection, RealtimeHandlers } from "../providers/openai-realtime.ts";
 import type { ChatMessage } from "../providers/types.ts";
 import type { ConversationEngine, EngineOptions, EngineSink } from "./engine.ts";
 import { heardPart, RealtimePlayback } from "./realtime-playback.ts";
-import { carryOutIntent, type ToolCallRecord, type ToolIntent } from "./tools/index.ts";
+import { historyItems, realtimeSession } from "./realtime-session.ts";
+import { type RealtimeTools, runToolCalls } from "./realtime-tools.ts";
+import { exchange, newTurn, type RealtimeTurn, settleTurn, turnRecord } from "./realtime-turns.ts";
+import { carryOutIntent, type ToolIntent } from "./tools/index.ts";
 
 /**
  * The realtime engine (conversation_mode "realtime"): the caller's μ-law goes to OpenAI's
@@ -33,20 +30,6 @@ export const GREETING_START_TIMEOUT_MS = 3000;
 /** Caller audio kept while the socket opens: the open limit's worth of 20 ms frames. */
 const MAX_BUFFERED_FRAMES = REALTIME_OPEN_TIMEOUT_MS / 20;
 
-/** The number's tools as Realtime function tools, and how to run one (src/conversation/tools). */
-export interface RealtimeTools {
-  definitions: RealtimeFunctionTool[];
-  /**
-   * Runs one function call (the model's JSON arguments); resolves to the output for the model,
-   * what the call log keeps of it, and what must happen once the answer has played. Never rejects.
-   */
-  call(call: { id: string; name: string; arguments: string }): Promise<{
-    output: string;
-    record?: ToolCallRecord;
-    intent: ToolIntent | null;
-  }>;
-}
-
 export interface RealtimeEngineDeps
   extends Pick<EngineSink, "send" | "onTurn">,
     Partial<Pick<EngineSink, "onEnd" | "onTransfer" | "onProgress">> {
@@ -62,25 +45,6 @@ export interface RealtimeEngineDeps
 
 export type RealtimeFailure = "connect_failed" | "session_refused" | "greeting_timeout" | "socket_dropped";
 
-/** A caller utterance the server's VAD ended, and the answer to it. */
-interface Turn {
-  seq: number;
-  at: string;
-  userItemId: string;
-  /** undefined until the transcription completes (null: it failed) */
-  transcript: string | null | undefined;
-  speechStoppedAt: number;
-  /** where the utterance ended in the caller's audio (ms since the stream began), from the server */
-  speechStoppedMs: number;
-  /** the tools the model called for this turn, and what to do once its answer has played */
-  tools: ToolCallRecord[];
-  intent: ToolIntent | null;
-  firstDeltaAt?: number;
-  firstFrameAt?: number;
-  record?: TurnRecord;
-  messages: ChatMessage[];
-}
-
 export class RealtimeEngine implements ConversationEngine {
   private readonly deps: RealtimeEngineDeps;
   private readonly config: CallConfig;
@@ -90,11 +54,11 @@ export class RealtimeEngine implements ConversationEngine {
   private readonly opening: Promise<void>;
   private readonly buffered: MulawAudio[] = [];
   private stopped = false;
-  private readonly turns: Turn[] = [];
+  private readonly turns: RealtimeTurn[] = [];
   /** turns (or the greeting) waiting for their response, oldest first */
-  private readonly awaiting: Array<Turn | "greeting"> = [];
-  private response: { id: string; owner: Turn | null; active: boolean } | null = null;
-  private readonly playback: RealtimePlayback<Turn | null>;
+  private readonly awaiting: Array<RealtimeTurn | "greeting"> = [];
+  private response: { id: string; owner: RealtimeTurn | null; active: boolean } | null = null;
+  private readonly playback: RealtimePlayback<RealtimeTurn | null>;
   private greetingTimer: ReturnType<typeof setTimeout> | undefined;
   private respondWhenDone = false;
 
@@ -103,7 +67,7 @@ export class RealtimeEngine implements ConversationEngine {
     this.config = options.config;
     this.history = options.history;
     this.nextSeq = options.nextSeq;
-    this.playback = new RealtimePlayback<Turn | null>(deps.send, (item) => {
+    this.playback = new RealtimePlayback<RealtimeTurn | null>(deps.send, (item) => {
       if (item.owner) item.owner.firstFrameAt ??= this.deps.now();
     });
     this.opening = this.open();
@@ -139,7 +103,7 @@ export class RealtimeEngine implements ConversationEngine {
 
   markPlayed(name: string): void {
     for (const item of this.playback.played(name)) {
-      if (item.owner) this.settle(item.owner, item.transcript, false);
+      if (item.owner) settleTurn(item.owner, item.transcript, false);
     }
     this.report();
   }
@@ -178,53 +142,14 @@ export class RealtimeEngine implements ConversationEngine {
       return;
     }
     this.conn = conn;
-    this.emit({ type: "session.update", event_id: "session_update", session: this.session() });
-    // A new stream of a call already under way (the caller back from a transfer that failed, or
-    // an evicted session): the conversation so far goes back into the new Realtime session.
-    for (const message of this.history) {
-      if (message.role === "user") {
-        this.emit({
-          type: "conversation.item.create",
-          item: { type: "message", role: "user", content: [{ type: "input_text", text: message.content }] },
-        });
-      } else if (message.role === "assistant") {
-        this.emit({
-          type: "conversation.item.create",
-          item: {
-            type: "message",
-            role: "assistant",
-            content: [{ type: "output_text", text: message.content }],
-          },
-        });
-      }
-    }
+    this.emit({
+      type: "session.update",
+      event_id: "session_update",
+      session: realtimeSession(this.config, this.deps.tools?.definitions ?? []),
+    });
+    // A new stream of a call already under way: the conversation so far goes back into the new session.
+    for (const event of historyItems(this.history)) this.emit(event);
     for (const frame of this.buffered.splice(0)) this.pushAudio(frame);
-  }
-
-  /** The number's values as a GA session. Temperature is not a Realtime session parameter. */
-  private session(): RealtimeSessionCreateRequest {
-    const { config } = this;
-    const tools = this.deps.tools?.definitions ?? [];
-    return {
-      type: "realtime",
-      instructions: config.system_prompt,
-      output_modalities: ["audio"],
-      audio: {
-        input: {
-          format: { type: "audio/pcmu" },
-          transcription: { model: config.stt_model },
-          turn_detection: {
-            type: "server_vad",
-            silence_duration_ms: config.end_of_speech_ms,
-            interrupt_response: config.enable_interrupts,
-            create_response: true,
-          },
-        },
-        output: { format: { type: "audio/pcmu" }, voice: config.tts_voice },
-      },
-      max_output_tokens: config.max_tokens,
-      ...(tools.length > 0 && { tools, tool_choice: "auto" as const }),
-    };
   }
 
   private receive(event: RealtimeServerEvent): void {
@@ -316,22 +241,12 @@ export class RealtimeEngine implements ConversationEngine {
       content_index: 0,
       audio_end_ms: audioEndMs,
     });
-    if (item.owner) this.settle(item.owner, heardPart(item), true);
+    if (item.owner) settleTurn(item.owner, heardPart(item), true);
     this.report();
   }
 
   private speechStopped(userItemId: string, audioEndMs: number): void {
-    const turn: Turn = {
-      seq: this.nextSeq++,
-      at: new Date().toISOString(),
-      userItemId,
-      transcript: undefined,
-      speechStoppedAt: this.deps.now(),
-      speechStoppedMs: audioEndMs,
-      tools: [],
-      intent: null,
-      messages: [],
-    };
+    const turn = newTurn(this.nextSeq++, userItemId, audioEndMs, this.deps.now());
     this.turns.push(turn);
     this.awaiting.push(turn);
   }
@@ -348,7 +263,7 @@ export class RealtimeEngine implements ConversationEngine {
   }
 
   /** A turn before its record, to a live view: the caller's words once known, the answer so far. */
-  private progress(turn: Turn, reply: string): void {
+  private progress(turn: RealtimeTurn, reply: string): void {
     this.deps.onProgress?.({ seq: turn.seq, transcript: turn.transcript ?? null, reply });
   }
 
@@ -376,81 +291,21 @@ export class RealtimeEngine implements ConversationEngine {
     if (this.response?.id === response.id) this.response = null;
     const calls = (response.output ?? []).filter((o) => o.type === "function_call");
     if (calls.length > 0 && this.deps.tools) {
-      void this.runTools(calls, owner);
+      void runToolCalls(this.deps.tools, calls, owner, {
+        emit: (event) => this.emit(event),
+        stopped: () => this.stopped,
+      });
       return;
     }
     if (response.status === "failed" && owner && !owner.record) {
       this.deps.log.warn("realtime_response_failed", { seq: owner.seq });
-      owner.record = this.recordOf(owner, { outcome: "failed", reply: null, failed_stage: "realtime" });
+      owner.record = turnRecord(owner, { outcome: "failed", reply: null, failed_stage: "realtime" });
       this.report();
     }
     if (this.respondWhenDone) {
       this.respondWhenDone = false;
       this.emit({ type: "response.create" });
     }
-  }
-
-  /**
-   * Function calls: each tool's output goes back as an item, then the model answers with it. A
-   * transfer's announcement is what the model says next, word for word; the transfer or the
-   * hang-up itself waits until that answer has played.
-   */
-  private async runTools(
-    calls: Array<{ call_id?: string; name?: string; arguments?: string }>,
-    turn: Turn | null,
-  ): Promise<void> {
-    const tools = this.deps.tools;
-    if (!tools) return;
-    for (const call of calls) {
-      const id = call.call_id ?? "";
-      const result = await tools.call({ id, name: call.name ?? "", arguments: call.arguments ?? "{}" });
-      if (this.stopped) return;
-      if (turn) {
-        if (result.record) turn.tools.push(result.record);
-        turn.intent ??= result.intent;
-      }
-      this.emit({
-        type: "conversation.item.create",
-        item: { type: "function_call_output", call_id: id, output: result.output },
-      });
-    }
-    const intent = turn?.intent;
-    this.emit({
-      type: "response.create",
-      ...(intent?.kind === "transfer" && {
-        response: {
-          instructions: `Say exactly the following, word for word, and nothing else: "${intent.announcement}"`,
-        },
-      }),
-    });
-  }
-
-  private settle(turn: Turn, reply: string, interrupted: boolean): void {
-    if (turn.record) return;
-    turn.record = this.recordOf(turn, { outcome: "reply", reply, ...(interrupted && { interrupted }) });
-  }
-
-  private recordOf(
-    turn: Turn,
-    result: Pick<TurnRecord, "outcome" | "reply" | "failed_stage" | "interrupted">,
-  ): TurnRecord {
-    const since = (at: number | undefined) => (at === undefined ? 0 : Math.max(0, at - turn.speechStoppedAt));
-    turn.messages = result.outcome === "reply" ? exchange(turn.transcript ?? null, result.reply) : [];
-    return {
-      seq: turn.seq,
-      at: turn.at,
-      outcome: result.outcome,
-      transcript: turn.transcript ?? null,
-      reply: result.reply,
-      ...(result.failed_stage !== undefined && { failed_stage: result.failed_stage }),
-      ...(turn.tools.length > 0 && { tools: turn.tools }),
-      timings: {
-        speech_stopped_ms: turn.speechStoppedMs,
-        first_audio_delta_ms: since(turn.firstDeltaAt),
-        first_frame_ms: since(turn.firstFrameAt),
-      },
-      ...(result.interrupted && { interrupted: true }),
-    };
   }
 
   /** Report finished turns in seq order, each once its caller transcript is known. */
@@ -470,7 +325,7 @@ export class RealtimeEngine implements ConversationEngine {
   }
 
   /** The turn's answer has all played: hand the caller to the transfer target, or hang up. */
-  private carryOut(turn: Turn, intent: ToolIntent): void {
+  private carryOut(turn: RealtimeTurn, intent: ToolIntent): void {
     this.deps.log.info("realtime_tool_intent", { seq: turn.seq, intent: intent.kind });
     carryOutIntent(intent, turn.seq, this.deps, (text) => {
       if (this.stopped) return;
@@ -491,7 +346,7 @@ export class RealtimeEngine implements ConversationEngine {
     for (const turn of this.turns) {
       if (turn.record) continue;
       const item = this.playback.find(turn);
-      this.settle(turn, item?.transcript ?? "", item !== undefined && !item.allSent);
+      settleTurn(turn, item?.transcript ?? "", item !== undefined && !item.allSent);
     }
     this.report(true);
   }
@@ -515,11 +370,4 @@ export class RealtimeEngine implements ConversationEngine {
       this.fail("socket_dropped", err);
     }
   }
-}
-
-function exchange(transcript: string | null, reply: string | null): ChatMessage[] {
-  const messages: ChatMessage[] = [];
-  if (transcript) messages.push({ role: "user", content: transcript });
-  if (reply) messages.push({ role: "assistant", content: reply });
-  return messages;
 }

@@ -10,7 +10,6 @@ import {
   PhoneParam,
   requireJson,
   security,
-  WriteHeaders,
 } from "../http/admin-openapi.ts";
 import { changeOf, etagOf, ifMatchOf } from "../http/change.ts";
 import { idempotency } from "../http/idempotency.ts";
@@ -67,7 +66,7 @@ const createConfig = createRoute({
   security,
   middleware: [requireJson, limitBody, idempotency, applyTemplate] as const,
   request: {
-    headers: WriteHeaders,
+    headers: ChangeHeaders,
     body: {
       ...json(
         CreateConfigRequest,
@@ -79,7 +78,7 @@ const createConfig = createRoute({
   responses: {
     200: json(ConfigResponse, "Updated"),
     201: json(ConfigResponse, "Created"),
-    ...errorResponses(...WRITE_ERRORS),
+    ...errorResponses(...WRITE_ERRORS, 412),
   },
 });
 
@@ -163,7 +162,9 @@ export function registerPhoneConfigRoutes(app: App): void {
       via: "api",
       idempotency: c.var.idempotency,
       change: changeOf(c, c.var.template),
+      ifMatch: ifMatchOf(c),
     });
+    c.header("ETag", etagOf(config.version));
     return c.json(
       {
         success: true as const,

@@ -107,6 +107,38 @@ describe.each(STORE_BACKENDS)("versions over HTTP, %s store", (backend) => {
     expect(bad.json.error.details[0].field).toBe("If-Match");
   });
 
+  it("honours If-Match on POST (create or replace): 412 with the current version, or when the number does not exist", async () => {
+    const { admin, phone } = await setup();
+    await admin("POST", "/admin/phone-config", { body: sampleBody(phone) });
+    const stale = await admin("POST", "/admin/phone-config", {
+      body: sampleBody(phone, { greeting: "Lost update." }),
+      headers: { "If-Match": '"99"' },
+    });
+    expect(stale.status).toBe(412);
+    expect(stale.json.error).toMatchObject({ code: "PRECONDITION_FAILED", current_version: 1 });
+    expect((await admin("GET", `/admin/phone-config/${phone}`)).json.config.version).toBe(1);
+
+    const ok = await admin("POST", "/admin/phone-config", {
+      body: sampleBody(phone, { greeting: "Replaced." }),
+      headers: { "If-Match": '"1"' },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("ETag")).toBe('"2"');
+    expect(ok.json.config).toMatchObject({ version: 2, greeting: "Replaced." });
+
+    const fresh = uniquePhone();
+    for (const tag of ['"1"', "*"]) {
+      const none = await admin("POST", "/admin/phone-config", {
+        body: sampleBody(fresh),
+        headers: { "If-Match": tag },
+      });
+      expect(none.status, tag).toBe(412);
+      expect(none.json.error.details[0].field).toBe("If-Match");
+    }
+    expect((await admin("GET", `/admin/phone-config/${fresh}`)).status).toBe(404);
+    expect((await admin("POST", "/admin/phone-config", { body: sampleBody(fresh) })).status).toBe(201);
+  });
+
   it("gives 20 parallel PUTs to one number versions 2..21, each with exactly one revision", async () => {
     const { admin, phone } = await setup();
     await admin("POST", "/admin/phone-config", { body: sampleBody(phone) });
