@@ -10,7 +10,7 @@ import type { Settings } from "../env.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import { connectRealtime } from "../providers/openai-realtime.ts";
-import type { ChatMessage } from "../providers/types.ts";
+import { type ChatMessage, ProviderError } from "../providers/types.ts";
 import type { AudioStore } from "./audio-store.ts";
 import { type CallState, historyOf, MAX_FAILURES, type StoredTurn } from "./call-state.ts";
 import { greetingAudio } from "./greeting.ts";
@@ -193,6 +193,13 @@ export class StreamMode {
       return (await greetingAudio(this.host.audioStore(), this.host.providers().tts, config, "mulaw", signal))
         .bytes;
     } catch (err) {
+      if (refusedCredentials(err)) {
+        // No turn of this call can work either (no key, or a key OpenAI refuses): say so and end
+        // it now, in Twilio's voice, rather than leave the caller in silence.
+        this.host.log().error("stream_provider_unauthorized", { ...errorFields(err) });
+        this.host.waitUntil(this.host.hangUp("errors", PHRASES.unavailable));
+        return null;
+      }
       this.host.log().warn("stream_greeting_failed", { ...errorFields(err) });
       return null;
     }
@@ -223,4 +230,9 @@ export class StreamMode {
       ...toolLogFields(record.tools),
     });
   }
+}
+
+/** OpenAI answered 401 or 403 (src/providers/openai.ts answers 401 itself when no key is set). */
+function refusedCredentials(err: unknown): boolean {
+  return err instanceof ProviderError && (err.status === 401 || err.status === 403);
 }

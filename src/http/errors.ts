@@ -1,10 +1,12 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { PHRASES } from "../call/reply.ts";
 import { SettingsError } from "../env.ts";
 import { AppError, errorBody } from "../errors.ts";
 import { errorFields, log } from "../log.ts";
 import type { Services } from "../services.ts";
 import { StoreError } from "../stores/store.ts";
+import { goodbyeTwiml } from "../twilio/call-twiml.ts";
 
 const STORE_ERROR_CODES = {
   conflict: "CONFLICT",
@@ -56,6 +58,15 @@ function writeOutcomeUnknown(err: AppError, method: string): AppError {
   });
 }
 
+/**
+ * Twilio's voice webhooks are POSTs under /webhooks/twilio/; a 5xx there would make Twilio play
+ * "an application error has occurred". Each route answers TwiML for its own failures, so this is
+ * for what fails before a route runs (invalid settings): the caller hears a goodbye.
+ */
+function isVoiceWebhook(c: Context): boolean {
+  return c.req.method === "POST" && c.req.path.startsWith("/webhooks/twilio/");
+}
+
 /** The one error handler: ours, Hono's HTTPException and unknown errors, each as the same JSON body. */
 export function onError(err: Error, c: Context): Response {
   const appError = writeOutcomeUnknown(toAppError(err), c.req.method);
@@ -65,6 +76,9 @@ export function onError(err: Error, c: Context): Response {
   const fields = { method: c.req.method, path: c.req.path, code: appError.code };
   if (appError.status >= 500) requestLog.error("request_failed", { ...fields, ...errorFields(err) });
   else requestLog.info("request_rejected", { ...fields, message: appError.message });
+  if (appError.status >= 500 && isVoiceWebhook(c)) {
+    return c.body(goodbyeTwiml(PHRASES.unavailable), 200, { "Content-Type": "text/xml; charset=utf-8" });
+  }
   const response = c.json(
     errorBody(appError.code, appError.message, appError.details, requestId, appError.facts),
     appError.status as 400,

@@ -50,7 +50,42 @@ export interface OpenAIProviders {
 /** Generous on purpose: callers pass tighter budgets as signals; this only ends a hung request. */
 export const DEFAULT_OPENAI_TIMEOUT_MS = 15_000;
 
+/**
+ * Every operation fails as OpenAI would answer a request without a key (401), so a Worker with
+ * no OPENAI_API_KEY (the quick start's state) gets an apology path, not an exception: the SDK
+ * throws "Missing credentials" on construction.
+ */
+function unconfigured(): OpenAIProviders {
+  const fail = (operation: ProviderOperation) =>
+    Promise.reject(
+      new ProviderError(
+        { provider: PROVIDER, operation, kind: "http", status: 401 },
+        "OpenAI is not configured: OPENAI_API_KEY is not set",
+      ),
+    );
+  return {
+    stt: { transcribe: () => fail("transcribe") },
+    llm: {
+      complete: () => fail("complete"),
+      async *stream() {
+        yield await fail("stream");
+      },
+      async *streamEvents() {
+        yield await fail("stream");
+      },
+    },
+    tts: {
+      synthesize: () => fail("synthesize"),
+      async *synthesizeStream() {
+        yield await fail("synthesizeStream");
+      },
+    },
+  };
+}
+
+/** The three providers on one SDK client; with no `apiKey`, providers that each answer 401. */
 export function createOpenAIProviders(options: OpenAIProviderOptions): OpenAIProviders {
+  if (!options.apiKey) return unconfigured();
   const client = new OpenAI({
     apiKey: options.apiKey,
     baseURL: options.baseUrl,

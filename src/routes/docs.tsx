@@ -29,6 +29,7 @@ export function registerDocsRoutes(app: App): void {
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>Edge voice agent API</title>
           <link rel="stylesheet" href="/vendor/swagger-ui-dist/swagger-ui.css" />
+          <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
         </head>
         <body>
           <div id="swagger-ui" data-spec-url="/openapi.json" />

@@ -179,6 +179,25 @@ describe.skipIf(!CHROMIUM)(`console in Chromium${NO_CHROMIUM}`, () => {
     expect(await numbersShown()).toEqual([phone(7)]);
   });
 
+  it("links an icon from its own origin, and shows a bad Number filter at its field", async () => {
+    for (const path of ["/dashboard/calls", "/dashboard/analytics"]) {
+      await page.goto(`${app.base}${path}`);
+      const href = await page.locator('link[rel="icon"]').getAttribute("href");
+      const icon = await page.request.get(new URL(href ?? "/favicon.ico", app.base).href);
+      expect(icon.status(), path).toBe(200);
+      expect(icon.headers()["content-type"], path).toContain("image/svg+xml");
+
+      await page.getByLabel("Number").fill("12ab");
+      await page.getByLabel("Number").press("Enter");
+      await page.locator("#number-error").waitFor();
+      await expect(page.locator("#number-error").textContent()).resolves.toContain(
+        "must contain only digits",
+      );
+      await expect(page.getByLabel("Number").inputValue()).resolves.toBe("12ab");
+      await expect(page.getByLabel("Number").getAttribute("aria-invalid")).resolves.toBe("true");
+    }
+  });
+
   it("is usable by keyboard: a skip link, labelled fields, a visible focus ring", async () => {
     await page.goto(`${app.base}/dashboard/numbers/new`);
     await page.keyboard.press("Tab");

@@ -150,6 +150,22 @@ describe("Workers KV throwing", () => {
   });
 });
 
+describe("the Worker's own settings invalid", () => {
+  it("every voice webhook still answers TwiML, a goodbye, never Twilio's application error", async () => {
+    const env = { ...testEnv, CONFIG_CACHE_TTL_SECONDS: "10" } as Env;
+    const sid = callSid();
+    const phone = uniquePhone();
+    for (const [path, form] of [
+      ["/webhooks/twilio/voice", incomingCall(sid, phone)],
+      ["/webhooks/twilio/recording", recordingDone(sid, recordingSid(), phone)],
+    ] as const) {
+      const verbs = await post(env, path, form);
+      expect(names(verbs)).toEqual(["Say", "Hangup"]);
+      expect(verbs[0]?.text).toContain("can't take your call");
+    }
+  });
+});
+
 describe("OpenAI misbehaving during a turns-mode call", { timeout: 30_000 }, () => {
   const cases: Array<[string, Behavior, string]> = [
     ["answering 500", { status: 500, pathIncludes: "/chat/completions" }, "failed"],

@@ -55,6 +55,42 @@ async function connected(call: Awaited<ReturnType<typeof streamingCall>>) {
   return client;
 }
 
+describe("a stream call OpenAI will not serve", { timeout: 30_000 }, () => {
+  it("a refused key (401) for the greeting: the caller hears the apology in Twilio's voice and the call ends", async () => {
+    const twilio = fakeControl(testEnv.FAKE_TWILIO_URL, null);
+    await openai.behave({
+      status: 401,
+      pathIncludes: "/audio/speech",
+      body: JSON.stringify({
+        error: {
+          message: "Incorrect API key provided.",
+          type: "invalid_request_error",
+          param: null,
+          code: "invalid_api_key",
+        },
+      }),
+    });
+    const call = await streamingCall({ greeting: "A greeting no key can synthesise." });
+    const { client } = await MediaStreamClient.connect(call.url, call.sid);
+    if (!client) throw new Error("the stream was refused");
+    client.start(call.parameters);
+    await vi.waitFor(async () => {
+      const updates = (await twilio.requests()).filter((r) => r.path.endsWith(`/Calls/${call.sid}.json`));
+      expect(updates).toHaveLength(1);
+      const verbs = parseTwiml(new URLSearchParams(updates[0]?.body).get("Twiml") ?? "");
+      expect(verbs.map((v) => v.name)).toEqual(["Say", "Hangup"]);
+      expect(verbs[0]?.text).toContain("can't take your call");
+    });
+    client.stop();
+    await vi.waitFor(async () =>
+      expect((await admin("GET", `/admin/calls/${call.sid}`)).json.call).toMatchObject({
+        status: "ended",
+        end_reason: "errors",
+      }),
+    );
+  });
+});
+
 describe("a call in stream mode", { timeout: 30_000 }, () => {
   it("connects a signed Media Stream, greets in the number's voice and answers what the caller says", async () => {
     await openaiScript(openai.url, { transcripts: ["Hello there."], replies: ["Hi! How can I help?"] });

@@ -42,4 +42,30 @@ describe("console calls filters", () => {
     // No variant chosen: every call of the number.
     expect(sidsIn(await list({}))).toHaveLength(5);
   });
+
+  it("shows a bad number filter at its field on Calls and Analytics, keeping the other filters", async () => {
+    const { jar } = await signIn();
+    for (const [path, kept] of [
+      [
+        "/dashboard/calls?number=12ab&variant=warm",
+        /<input id="variant" name="variant" type="search" value="warm"/,
+      ],
+      [
+        "/dashboard/analytics?number=12ab&from=2026-06-01&to=2026-06-07",
+        /<input id="from" name="from" type="date" value="2026-06-01"/,
+      ],
+    ] as const) {
+      const page = await fetchPage(path, { cookie: jar.header() });
+      expect(page.status, path).toBe(400);
+      const html = await page.text();
+      expect(html, path).toContain('<form method="get"');
+      expect(html, path).toMatch(
+        /<input id="number" name="number" type="search" value="12ab"[^>]*aria-invalid="true" aria-describedby="number-error"/,
+      );
+      expect(html, path).toContain(
+        '<p class="error" id="number-error">must contain only digits and + ( ) - . /</p>',
+      );
+      expect(html, path).toMatch(kept);
+    }
+  });
 });

@@ -314,6 +314,23 @@ describe("OpenAI provider failures", () => {
     expect(deltas.join("")).toBe(reply);
   });
 
+  it("with no API key, every operation fails as a 401 ProviderError and nothing is thrown at creation", async () => {
+    const { stt, llm, tts } = createOpenAIProviders({ apiKey: "", baseUrl: "http://127.0.0.1:1/v1" });
+    const audio = { data: new Uint8Array(64), contentType: "audio/wav", filename: "turn.wav" };
+    const speech = { text: "Hello.", model: "tts-1", voice: "alloy" } as const;
+    const failures = [
+      await failureOf(stt.transcribe(audio, { model: "whisper-1" })),
+      await failureOf(llm.complete(chat)),
+      await failureOf(collect(llm.stream(chat))),
+      await failureOf(tts.synthesize({ ...speech, format: "wav" })),
+      await failureOf(collect(tts.synthesizeStream({ ...speech, format: "pcm" }))),
+    ];
+    for (const err of failures) {
+      expect(err).toMatchObject({ kind: "http", status: 401 });
+      expect(err.message).toContain("OPENAI_API_KEY is not set");
+    }
+  });
+
   it("an unreachable provider is a network error", async () => {
     const { llm } = createOpenAIProviders({ apiKey: API_KEY, baseUrl: "http://127.0.0.1:1/v1" });
     expect(await failureOf(llm.complete(chat))).toMatchObject({ kind: "network", operation: "complete" });

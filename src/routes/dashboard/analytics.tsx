@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { phoneOf } from "../../config/service.ts";
 import { type Analytics, analyticsFor } from "./analytics-data.ts";
 import { Layout } from "./layout.tsx";
+import { NumberField, type NumberFilter, readNumberFilter } from "./number-filter.tsx";
 import type { DashboardEnv } from "./types.ts";
 
 /**
@@ -27,7 +27,7 @@ function AnalyticsPage({
   csrf,
 }: {
   data: Analytics;
-  number: string;
+  number: NumberFilter;
   from: string;
   to: string;
   csrf: string;
@@ -39,12 +39,9 @@ function AnalyticsPage({
       csrf={csrf}
       scripts={["/vendor/chart.js/chart.umd.min.js", "/console/charts.js"]}
     >
-      <h1>Analytics {number && <span class="sub">{number}</span>}</h1>
+      <h1>Analytics {number.phone && <span class="sub">{number.phone}</span>}</h1>
       <form method="get" action="/dashboard/analytics" class="filters">
-        <div class="field">
-          <label for="number">Number</label>
-          <input id="number" name="number" type="search" value={number} placeholder="all numbers" />
-        </div>
+        <NumberField filter={number} placeholder="all numbers" />
         <div class="field">
           <label for="from">From</label>
           <input id="from" name="from" type="date" value={from} />
@@ -177,11 +174,11 @@ export function analyticsPages(): Hono<DashboardEnv> {
     const q = c.req.query();
     const to = isDate(q.to) ? q.to : today();
     const from = isDate(q.from) && q.from <= to ? q.from : daysBefore(to, DEFAULT_DAYS - 1);
-    const number = (q.number ?? "").trim();
-    const phone = number ? phoneOf(c.var.services, number, "number") : undefined;
-    const data = await analyticsFor(c.env, phone ?? null, from, to);
+    const number = readNumberFilter(c.var.services, q.number);
+    const data = await analyticsFor(c.env, number.phone ?? null, from, to);
     return c.html(
-      <AnalyticsPage data={data} number={phone ?? ""} from={from} to={to} csrf={c.var.session.csrf} />,
+      <AnalyticsPage data={data} number={number} from={from} to={to} csrf={c.var.session.csrf} />,
+      number.error ? 400 : 200,
     );
   });
   return app;

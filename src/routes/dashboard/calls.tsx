@@ -2,9 +2,9 @@ import { Hono } from "hono";
 import type { CallListItem } from "../../call/call-index.ts";
 import { type CallFilter, findCall, recentCalls } from "../../call/call-log.ts";
 import { END_REASONS as CALL_END_REASONS, type CallSummary, type TurnRecord } from "../../call/summary.ts";
-import { phoneOf } from "../../config/service.ts";
 import { AppError } from "../../errors.ts";
 import { Layout } from "./layout.tsx";
+import { NumberField, type NumberFilter, readNumberFilter } from "./number-filter.tsx";
 import { numberPath } from "./numbers.tsx";
 import type { DashboardEnv } from "./types.ts";
 import { Waterfall } from "./waterfall.tsx";
@@ -67,15 +67,22 @@ function EndBadge({ call }: { call: Pick<CallSummary, "status" | "end_reason"> }
   return <span class={bad ? "badge bad" : "badge off"}>{call.end_reason}</span>;
 }
 
-function CallsList({ calls, query, csrf }: { calls: CallListItem[]; query: CallsQuery; csrf: string }) {
+function CallsList({
+  calls,
+  query,
+  number,
+  csrf,
+}: {
+  calls: CallListItem[];
+  query: CallsQuery;
+  number: NumberFilter;
+  csrf: string;
+}) {
   return (
     <Layout title="Calls" section="calls" csrf={csrf}>
       <h1>Calls</h1>
       <form method="get" action="/dashboard/calls" class="filters">
-        <div class="field">
-          <label for="number">Number</label>
-          <input id="number" name="number" type="search" value={query.number} placeholder="+18668134984" />
-        </div>
+        <NumberField filter={number} placeholder="+18668134984" />
         <div class="field">
           <label for="from">From</label>
           <input id="from" name="from" type="date" value={query.from} />
@@ -295,9 +302,13 @@ export function callsPages(): Hono<DashboardEnv> {
 
   app.get("/", async (c) => {
     const query = parseCallsQuery(c.req.query());
-    const phone = query.number ? phoneOf(c.var.services, query.number, "number") : undefined;
-    const calls = await recentCalls(c.env, callFilter(query, phone));
-    return c.html(<CallsList calls={calls} query={query} csrf={c.var.session.csrf} />);
+    const number = readNumberFilter(c.var.services, query.number);
+    // A number that does not parse lists nothing rather than every number's calls.
+    const calls = number.error ? [] : await recentCalls(c.env, callFilter(query, number.phone));
+    return c.html(
+      <CallsList calls={calls} query={query} number={number} csrf={c.var.session.csrf} />,
+      number.error ? 400 : 200,
+    );
   });
 
   app.get("/:sid", async (c) => {

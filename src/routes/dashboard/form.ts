@@ -31,7 +31,7 @@ const LABELS: Record<string, { label: string; hint?: string }> = {
   display_name: { label: "Display name" },
   stt_model: { label: "Speech-to-text model" },
   tts_model: { label: "Text-to-speech model" },
-  tts_voice: { label: "Voice", hint: "must be one the chosen TTS model speaks" },
+  tts_voice: { label: "Voice", hint: "must be one that the chosen TTS model speaks" },
   inference_model: { label: "LLM" },
   temperature: { label: "Temperature" },
   max_tokens: { label: "Max tokens", hint: "per reply" },

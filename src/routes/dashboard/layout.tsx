@@ -28,6 +28,7 @@ export function Layout({ title, section, csrf, scripts = [], children }: LayoutP
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · Voice agent console`}</title>
         <link rel="stylesheet" href="/console/console.css" />
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
       </head>
       <body>
         <a class="skip" href="#main">
