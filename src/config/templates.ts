@@ -39,8 +39,29 @@ export const CreateConfigRequest = CreateConfigBody.safeExtend({
   },
 });
 
-/** Any subset of the settings, each under its field's rule; `phone_number` has no place here. */
-export const TemplateSettings = UpdateConfigBody.omit({ phone_number: true }).openapi("TemplateSettings");
+/**
+ * What a create from nothing but the template gives: the fields a create must have, so the
+ * cross-field rules are checked on the template's own fields, with the defaults for the rest.
+ */
+const CREATE_PLACEHOLDER = {
+  phone_number: "+10000000000",
+  display_name: "Template check",
+  system_prompt: "Template check.",
+  greeting: "Template check.",
+};
+
+/**
+ * Any subset of the settings, each under its field's rule, and the cross-field rules (a voice
+ * the TTS model speaks, realtime models and voices, routing layers) as a create from the
+ * template alone would meet them; `phone_number` has no place here.
+ */
+export const TemplateSettings = UpdateConfigBody.omit({ phone_number: true })
+  .superRefine((settings, ctx) => {
+    const create = CreateConfigBody.safeParse({ ...CREATE_PLACEHOLDER, ...settings });
+    for (const issue of create.error?.issues ?? [])
+      ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
+  })
+  .openapi("TemplateSettings");
 
 export const TemplateBody = z
   .strictObject({
@@ -177,9 +198,7 @@ export function templateSettings(settings: unknown): Partial<PhoneSettings> {
     throw new AppError(
       "VALIDATION_ERROR",
       `Invalid template settings: ${details.map((d) => d.message).join("; ")}`,
-      {
-        details,
-      },
+      { details },
     );
   }
   return parsed.data as Partial<PhoneSettings>;

@@ -97,7 +97,10 @@ describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
           { phone_number: "not a number", display_name: "x", system_prompt: "x", greeting: "x" },
           sampleBody(good),
         ],
-        templates: [{ name: "support", settings: {} }],
+        templates: [
+          { name: "support", settings: {} },
+          { name: "bad-voice", settings: { tts_voice: "zzz" } },
+        ],
       },
     });
     expect(res.status).toBe(400);
@@ -108,6 +111,7 @@ describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
         "configs[2].phone_number",
         "configs[3].phone_number",
         "templates[0].name",
+        "templates[1].settings.tts_voice",
       ]),
     );
     expect(JSON.stringify(res.json.error.details)).toContain(bad);

@@ -85,6 +85,34 @@ describe.each(STORE_BACKENDS)("templates over HTTP, %s store", (backend) => {
     const fields = invalid.json.error.details.map((d: { field: string }) => d.field);
     expect(fields).toEqual(expect.arrayContaining(["settings.temperature", "settings.phone_number"]));
 
+    // The cross-field rules too, as a create from the template would meet them.
+    for (const [settings, field, message] of [
+      [{ tts_voice: "zzz" }, "settings.tts_voice", /voice "zzz" is not available for tts-1/],
+      [{ tts_model: "tts-1", tts_voice: "marin" }, "settings.tts_voice", /not available for tts-1/],
+      [{ conversation_mode: "realtime" }, "settings.inference_model", /not a realtime model/],
+      [
+        {
+          tools: [
+            {
+              type: "webhook",
+              name: "END_CALL",
+              description: "x",
+              url: "https://a.example/x",
+              parameters: { type: "object" },
+            },
+          ],
+        },
+        "settings.tools.0.name",
+        /reserved/,
+      ],
+    ] as const) {
+      const refused = await admin("POST", "/admin/templates", { body: { name: `${name}-v`, settings } });
+      expect(refused.status, JSON.stringify(settings)).toBe(400);
+      const detail = refused.json.error.details.find((d: { field: string }) => d.field === field);
+      expect(detail?.message, JSON.stringify(refused.json.error.details)).toMatch(message);
+    }
+    expect((await admin("GET", `/admin/templates/${name}-v`)).status).toBe(404);
+
     expect((await admin("PUT", "/admin/templates/support", { body: { settings: {} } })).status).toBe(403);
     expect((await admin("DELETE", "/admin/templates/sales")).status).toBe(403);
 
