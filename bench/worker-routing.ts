@@ -8,6 +8,7 @@ import { ConfigResolver } from "../src/config/resolver.ts";
 import { routeCall } from "../src/config/routing.ts";
 import { CreateConfigBody, type PhoneConfig } from "../src/config/schema.ts";
 import { settingsOf } from "../src/env.ts";
+import { log } from "../src/log.ts";
 import { createStore } from "../src/stores/index.ts";
 import { ANALYTICS_PHONE, PLAIN_PHONE, ROUTED_PHONE } from "./numbers.ts";
 import type { OpInput } from "./worker-ops.ts";
@@ -94,7 +95,9 @@ const decide = async (input: OpInput) => {
   memory.set(phone, { doc: DOCS[phone] as PhoneConfig, fetchedAt: Date.now() });
   const store = createStore(input.env, settings);
   const resolver = new ConfigResolver({ store, kv: input.env.CONFIG_CACHE, settings, memory });
-  const services = { settings, store, resolver } as Parameters<typeof decideCall>[0];
+  const services = { settings, store, resolver, log: log.with({ bench: "decide-call" }) } as Parameters<
+    typeof decideCall
+  >[0];
   for (let i = 0; i < input.n; i++) {
     const number = { phone, rule: "to" as const, caller: CALLERS[i % 64] as string };
     await decideCall(services, number, { callSid: SIDS[i % 64] as string, at: new Date() });
