@@ -1,28 +1,14 @@
-import {
-  createExecutionContext,
-  runDurableObjectAlarm,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../src/app.ts";
-import { computeSignature } from "../../src/twilio/signature.ts";
 import { fakeControl } from "../fakes/client.ts";
 import { openaiScript } from "../fakes/openai-client.ts";
 import type { Behavior } from "../fakes/types.ts";
 import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
-import {
-  callEnded,
-  callSid,
-  incomingCall,
-  recordingDone,
-  recordingPath,
-  recordingSid,
-  rememberActions,
-} from "../support/twilio.ts";
-import { parseTwiml, streamParameters, type TwimlVerb } from "../support/twiml.ts";
+import { callEnded, callSid, incomingCall, recordingDone, recordingSid } from "../support/twilio.ts";
+import { streamParameters, type TwimlVerb } from "../support/twiml.ts";
+import { signedWebhook } from "../support/voice-call.ts";
 import { concat, fixtureSamples } from "../unit/audio/signals.ts";
 
 /**
@@ -43,26 +29,10 @@ type Env = typeof testEnv;
 
 /** Plays Twilio against the Worker with `env` (some bindings replaced), waiting for its waitUntil work. */
 async function post(env: Env, path: string, params: Record<string, string>) {
-  const url = `${testEnv.PUBLIC_BASE_URL}${recordingPath(path, params.CallSid)}`;
-  const ctx = createExecutionContext();
-  const response = await createApp().fetch(
-    new Request(url, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": await computeSignature(testEnv.TWILIO_AUTH_TOKEN, url, params),
-      },
-      body: new URLSearchParams(params),
-    }),
-    env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  expect(response.status, `${path} answers 200`).toBe(200);
-  expect(response.headers.get("content-type")).toContain("text/xml");
-  const body = await response.text();
-  rememberActions(params.CallSid, body);
-  return parseTwiml(body);
+  const answer = await signedWebhook(path, params, env);
+  expect(answer.status, `${path} answers 200`).toBe(200);
+  expect(answer.contentType).toContain("text/xml");
+  return answer.verbs;
 }
 
 const names = (verbs: TwimlVerb[]) => verbs.map((v) => v.name);

@@ -1,14 +1,11 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.ts";
 import { greetingId } from "../../src/call/audio-store.ts";
-import { computeSignature } from "../../src/twilio/signature.ts";
 import { fakeControl } from "../fakes/client.ts";
 import { sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { adminClient, envFor, STORE_BACKENDS } from "../support/store-envs.ts";
 import { callSid, incomingCall } from "../support/twilio.ts";
-import { parseTwiml } from "../support/twiml.ts";
+import { signedWebhook } from "../support/voice-call.ts";
 
 /**
  * Safe changes end to end: an edit reaches the next call, and a rollback brings the old
@@ -24,24 +21,9 @@ beforeEach(async () => {
 
 /** The greeting a call plays: the cache id of its audio names text, model and voice. */
 async function greetingPlayed(env: object, phone: string): Promise<string> {
-  const url = `${testEnv.PUBLIC_BASE_URL}/webhooks/twilio/voice`;
-  const params = incomingCall(callSid(), phone);
-  const ctx = createExecutionContext();
-  const res = await createApp().fetch(
-    new Request(url, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": await computeSignature(testEnv.TWILIO_AUTH_TOKEN, url, params),
-      },
-      body: new URLSearchParams(params),
-    }),
-    env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  expect(res.status).toBe(200);
-  const play = parseTwiml(await res.text()).find((verb) => verb.name === "Play");
+  const answer = await signedWebhook("/webhooks/twilio/voice", incomingCall(callSid(), phone), env);
+  expect(answer.status).toBe(200);
+  const play = answer.verbs.find((verb) => verb.name === "Play");
   return decodeURIComponent(
     /\/audio\/([^/?]+)\.mp3/.exec(play?.text ?? "")?.[1] ?? "no <Play> in the answer",
   );

@@ -16,6 +16,7 @@ import {
   twilioPost,
 } from "../support/twilio.ts";
 import { parseTwiml, type TwimlVerb } from "../support/twiml.ts";
+import { signedWebhook } from "../support/voice-call.ts";
 
 /**
  * Whole record→reply calls, driven over HTTP exactly as Twilio drives them (form-encoded,
@@ -373,27 +374,10 @@ describe("a call in turns mode", () => {
     const down = fakeControl(testEnv.FAKE_DATA_API_URL);
     await down.behave({ status: 503 });
     const env = { ...testEnv, CONFIG_STORE: "data-api", DATA_API_URL: down.url, DATA_API_KEY: "k" };
-    const { createApp } = await import("../../src/app.ts");
-    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
     const params = incomingCall(callSid(), uniquePhone());
-    const url = `${testEnv.PUBLIC_BASE_URL}/webhooks/twilio/voice`;
-    const { computeSignature } = await import("../../src/twilio/signature.ts");
-    const ctx = createExecutionContext();
-    const res = await createApp().fetch(
-      new Request(url, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/x-www-form-urlencoded",
-          "X-Twilio-Signature": await computeSignature(testEnv.TWILIO_AUTH_TOKEN, url, params),
-        },
-        body: new URLSearchParams(params),
-      }),
-      env,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
-    expect(res.status).toBe(200);
-    expect(parseTwiml(await res.text()).map((v) => v.name)).toEqual(["Connect"]);
+    const answer = await signedWebhook("/webhooks/twilio/voice", params, env);
+    expect(answer.status).toBe(200);
+    expect(answer.verbs.map((v) => v.name)).toEqual(["Connect"]);
     const call = await admin("GET", `/admin/calls/${params.CallSid}`);
     expect(call.json.call).toMatchObject({ uses_defaults: true, config_source: "default" });
   });

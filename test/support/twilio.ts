@@ -33,7 +33,7 @@ export function recordingPath(path: string, callSid: string | undefined): string
 export async function twilioPost(
   path: string,
   params: Record<string, string>,
-  options: { signature?: string; env?: object } = {},
+  options: { signature?: string } = {},
 ): Promise<{ status: number; body: string; contentType: string | null }> {
   const url = `${testEnv.PUBLIC_BASE_URL}${recordingPath(path, params.CallSid)}`;
   const signature = options.signature ?? (await computeSignature(testEnv.TWILIO_AUTH_TOKEN, url, params));

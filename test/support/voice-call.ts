@@ -13,7 +13,7 @@ export async function signedWebhook(
   path: string,
   params: Record<string, string>,
   env: object = testEnv,
-): Promise<{ status: number; verbs: TwimlVerb[] }> {
+): Promise<{ status: number; contentType: string | null; verbs: TwimlVerb[] }> {
   const url = `${testEnv.PUBLIC_BASE_URL}${recordingPath(path, params.CallSid)}`;
   const signature = await computeSignature(testEnv.TWILIO_AUTH_TOKEN, url, params);
   const ctx = createExecutionContext();
@@ -29,7 +29,7 @@ export async function signedWebhook(
   const body = await res.text();
   rememberActions(params.CallSid, body);
   await waitOnExecutionContext(ctx);
-  return { status: res.status, verbs: parseTwiml(body) };
+  return { status: res.status, contentType: res.headers.get("content-type"), verbs: parseTwiml(body) };
 }
 
 /** Twilio's incoming-call parameters for any kind of call; `To` left out when undefined. */
