@@ -9,7 +9,7 @@ import type { CallState, StartInput } from "./call-state.ts";
 import { initialRecording } from "./recording.ts";
 import { PHRASES } from "./reply.ts";
 import { type CallSnapshot, openSnapshot } from "./snapshot.ts";
-import { summarize } from "./summary.ts";
+import { type EndReason, summarize } from "./summary.ts";
 
 /**
  * A call's session coming into being. Usually from the signed snapshot its answer carried
@@ -41,7 +41,7 @@ export interface StartHost {
   readonly env: Env;
   /** the call held (null: none yet) */
   state(): CallState | null;
-  /** Hold `state` as the call: store it and arm its alarm. */
+  /** Hold `state` as the call: store it and arm its alarm. Throws holding nothing (state() stays null). */
   hold(state: CallState): Promise<void>;
   /** The Durable Object's blockConcurrencyWhile: nothing else reaches it until the call exists. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
@@ -93,7 +93,7 @@ export class CallStart {
    * A message on a socket before the call exists: a `start` carrying a good snapshot creates it
    * (true: handle the message). Anything before the `start` (Twilio's `connected`) is skipped; a
    * bad snapshot closes the socket (1008). If the call cannot start, the caller hears an apology
-   * in Twilio's voice and the stream closes (1011); the status callback then logs the call.
+   * in Twilio's voice and the stream closes (1011); the call log has it ended as `start_failed`.
    */
   async fromStream(ws: WebSocket, message: string | ArrayBuffer): Promise<boolean> {
     const start = streamStart(message);
@@ -134,7 +134,13 @@ export class CallStart {
       callLine.info("call_start_refused", { reason: "call_already_ended" });
       return null;
     }
-    await this.host.hold(state);
+    try {
+      await this.host.hold(state);
+    } catch (err) {
+      // Nothing holds the call to end it: its in-progress entry is closed here, with why.
+      await this.logEnd(state, "start_failed", callLine);
+      throw err;
+    }
     return state;
   }
 
@@ -148,6 +154,15 @@ export class CallStart {
     } catch (err) {
       callLine.warn("call_log_write_failed", { ...errorFields(err) });
       return true;
+    }
+  }
+
+  /** Writes the ended entry of a call that never started. A failed write is logged, not thrown. */
+  private async logEnd(state: CallState, reason: EndReason, callLine: Logger): Promise<void> {
+    try {
+      await callLog(this.host.env, state.to).record(summarize(state, [], reason, undefined));
+    } catch (err) {
+      callLine.warn("call_log_write_failed", { ...errorFields(err) });
     }
   }
 

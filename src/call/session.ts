@@ -189,12 +189,20 @@ export class CallSession extends DurableObject<Env> {
     return this.turnsMode.turn(input);
   }
 
-  /** The new call: stored, its alarm armed, and logged. */
+  /**
+   * The new call: stored, its alarm armed, and logged. Throws (SQLite's or the alarm's error)
+   * holding nothing: a call that could not be stored must not run on memory alone.
+   */
   private async hold(state: CallState): Promise<void> {
-    this.storage.ensureSchema();
-    this.state = state;
-    this.save();
-    await this.scheduleAlarm();
+    try {
+      this.storage.ensureSchema();
+      this.state = state;
+      this.save();
+      await this.scheduleAlarm();
+    } catch (err) {
+      this.state = null;
+      throw err;
+    }
     this.log.info("call_started", {
       to: state.to,
       number_rule: state.routing?.number_rule,

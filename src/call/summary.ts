@@ -62,6 +62,8 @@ export const END_REASONS = [
   "agent_hangup",
   /** the caller was connected to a transfer target, and that call ended */
   "transferred",
+  /** the call's session could not be stored: the caller heard an apology and was hung up on */
+  "start_failed",
 ] as const;
 
 /** Twilio's final call status, or why we ended the call ourselves. */

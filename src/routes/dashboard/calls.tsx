@@ -63,7 +63,9 @@ const duration = (s: number | null) =>
 
 function EndBadge({ call }: { call: Pick<CallSummary, "status" | "end_reason"> }) {
   if (call.status === "in_progress") return <span class="badge ok">in progress</span>;
-  const bad = ["failed", "errors", "stream_closed", "abandoned"].includes(call.end_reason ?? "");
+  const bad = ["failed", "errors", "stream_closed", "abandoned", "start_failed"].includes(
+    call.end_reason ?? "",
+  );
   return <span class={bad ? "badge bad" : "badge off"}>{call.end_reason}</span>;
 }
 
