@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { computeSignature } from "../../src/twilio/signature.ts";
 import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
+import { captureLog } from "../support/log-capture.ts";
 import { callEnded, callSid, incomingCall, twilioPost } from "../support/twilio.ts";
 
 afterEach(() => vi.restoreAllMocks());
@@ -25,16 +26,8 @@ describe("one logger per request", () => {
 });
 
 describe("one logger per call", () => {
-  const capture = () => {
-    const out: string[] = [];
-    for (const level of ["log", "warn", "error"] as const) {
-      vi.spyOn(console, level).mockImplementation((line: unknown) => out.push(String(line)));
-    }
-    return () => out.flatMap((l) => (l.startsWith("{") ? [JSON.parse(l) as Record<string, unknown>] : []));
-  };
-
   it("every line about a call carries its call_sid, from the webhook to the call's own object", async () => {
-    const lines = capture();
+    const lines = captureLog();
     const phone = uniquePhone();
     await admin("POST", "/admin/phone-config", { body: sampleBody(phone, { conversation_mode: "turns" }) });
     const sid = callSid();
@@ -49,7 +42,7 @@ describe("one logger per call", () => {
   });
 
   it("twilio_webhook_failed and twilio_status_failed name the call", async () => {
-    const lines = capture();
+    const lines = captureLog();
     const sid = callSid();
     const { From: _, ...noFrom } = incomingCall(sid, "+18668134984");
     const voice = await twilioPost("/webhooks/twilio/voice", noFrom);

@@ -5,6 +5,7 @@ import type { CallSession } from "../../src/call/session.ts";
 import { fakeControl } from "../fakes/client.ts";
 import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
+import { captureLog } from "../support/log-capture.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
 import {
   callEnded,
@@ -28,15 +29,6 @@ import { parseTwiml, streamParameters } from "../support/twiml.ts";
 const twilio = fakeControl(testEnv.FAKE_TWILIO_URL, null);
 beforeEach(() => twilio.reset());
 afterEach(() => vi.restoreAllMocks());
-
-/** Every JSON line the Worker and its Durable Objects log from now on. */
-function captureLog() {
-  const out: string[] = [];
-  for (const level of ["log", "warn", "error"] as const) {
-    vi.spyOn(console, level).mockImplementation((line: unknown) => out.push(String(line)));
-  }
-  return () => out.flatMap((l) => (l.startsWith("{") ? [JSON.parse(l) as Record<string, unknown>] : []));
-}
 
 async function number(mode: "turns" | "stream") {
   const phone = uniquePhone();
