@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { CallConfig } from "../config/defaults.ts";
 import { ToolRunner } from "../conversation/tools/index.ts";
 import { type Settings, settingsOf } from "../env.ts";
-import { errorFields, type Logger, log } from "../log.ts";
+import { type Logger, log } from "../log.ts";
 import { type OpenAIProviders, openAIProvidersFor } from "../providers/openai.ts";
 import { servicesFor } from "../services.ts";
 import { type TwilioRest, twilioRestFor } from "../twilio/rest.ts";
@@ -10,6 +10,7 @@ import type { DialCallStatus, FinalCallStatus } from "../twilio/webhook.ts";
 import { AudioStore } from "./audio-store.ts";
 import { dueAt, FINALIZE_GRACE_MS, nextAlarmAt } from "./call-clock.ts";
 import { CallEnding } from "./call-end.ts";
+import { CallSockets } from "./call-sockets.ts";
 import { CallStart } from "./call-start.ts";
 import type { CallState, StartInput, StoredTurn } from "./call-state.ts";
 import { CallStorage } from "./call-storage.ts";
@@ -88,6 +89,14 @@ export class CallSession extends DurableObject<Env> {
     transfer: (intent, seq) => this.transfers.start(intent, seq),
     stopped: (reason) => this.ending.streamStopped(reason),
     waitUntil: (promise) => this.ctx.waitUntil(promise),
+    log: () => this.log,
+  });
+  private readonly sockets = new CallSockets({
+    message: async (ws, data) => {
+      if (!this.state && !(await this.starter.fromStream(ws, data))) return;
+      await this.streamMode.receive(ws, data);
+    },
+    closed: () => this.ending.streamStopped("stream_closed"),
     log: () => this.log,
   });
 
@@ -224,7 +233,8 @@ export class CallSession extends DurableObject<Env> {
   /**
    * Stream mode: Twilio's WebSocket for this call (the route checked X-Twilio-Signature on the
    * handshake). The only URL-level entry into the object, because a socket cannot cross RPC.
-   * Hibernatable. Accepted before the call's session exists: its `start` message creates it.
+   * Accepted before the call's session exists: its `start` message creates it. A regular socket,
+   * not a hibernatable one (call-sockets.ts says why).
    */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -232,27 +242,10 @@ export class CallSession extends DurableObject<Env> {
     }
     if (this.state?.mode === "turns") return new Response("no streaming call here", { status: 404 });
     // A browser test call has one socket: a second one (a replay) is refused.
-    if (this.state?.channel === "web" && this.ctx.getWebSockets().length > 0) {
+    if (this.state?.channel === "web" && this.sockets.size > 0) {
       return new Response("this test call is already connected", { status: 409 });
     }
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
-    return new Response(null, { status: 101, webSocket: pair[0] });
-  }
-
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (!this.state && !(await this.starter.fromStream(ws, message))) return;
-    await this.streamMode.receive(ws, message);
-  }
-
-  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    ws.close(code === 1005 ? 1000 : code, "closing");
-    await this.ending.streamStopped("stream_closed");
-  }
-
-  override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
-    this.log.warn("stream_socket_error", { ...errorFields(error) });
-    await this.ending.streamStopped("stream_closed");
+    return this.sockets.accept();
   }
 
   /** Twilio's <Dial action>: how a transfer ended (see transfer.ts). */
@@ -293,7 +286,7 @@ export class CallSession extends DurableObject<Env> {
   private async clear(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    for (const ws of this.ctx.getWebSockets()) ws.close(1000, "call ended");
+    this.sockets.closeAll(1000, "call ended");
     this.state = null;
     this.turns = [];
   }

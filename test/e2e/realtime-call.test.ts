@@ -12,7 +12,7 @@ import { concat, fixtureSamples } from "../unit/audio/signals.ts";
 /**
  * Whole calls in conversation_mode "realtime": Twilio's Media Stream into the Worker, the
  * Worker's Realtime socket to the fake Realtime server, and the pipeline taking over when that
- * socket is refused or drops. Also a mid-call eviction of the CallSession for each engine.
+ * socket is refused or drops. Also a mid-call restart of the CallSession for each engine.
  */
 const openai = fakeControl(testEnv.FAKE_OPENAI_URL, null);
 beforeEach(() => openai.reset());
@@ -163,7 +163,7 @@ describe("a call in realtime mode", { timeout: 30_000 }, () => {
   });
 });
 
-describe("a CallSession evicted mid-call", { timeout: 30_000 }, () => {
+describe("a CallSession restarted mid-call (a deploy)", { timeout: 30_000 }, () => {
   it("realtime: restarted mid-call, the call ends cleanly with its log", async () => {
     await openaiScript(openai.url, { transcripts: ["Hi, it's Ana."], replies: ["Hello Ana."] });
     const { sid, client } = await call(REALTIME);
@@ -190,11 +190,8 @@ describe("a CallSession evicted mid-call", { timeout: 30_000 }, () => {
     ]);
   });
 
-  it("pipeline: the engine is rebuilt with its history and the call goes on", async () => {
-    await openaiScript(openai.url, {
-      transcripts: ["Hi, it's Ana.", "What did I say my name was?"],
-      replies: ["Hello Ana.", "You said Ana."],
-    });
+  it("pipeline: restarted mid-call, the call ends cleanly with its log", async () => {
+    await openaiScript(openai.url, { transcripts: ["Hi, it's Ana."], replies: ["Hello Ana."] });
     const { sid, client, stub } = await call({ conversation_mode: "stream" });
     await vi.waitFor(() => expect(client.marks()).toContain("greeting-1"), { timeout: 5000 });
     playAll(client);
@@ -202,27 +199,32 @@ describe("a CallSession evicted mid-call", { timeout: 30_000 }, () => {
     await vi.waitFor(() => expect(client.marks().some((m) => m.startsWith("turn-1"))).toBe(true), {
       timeout: 8000,
     });
-    await new Promise((r) => setTimeout(r, 100));
     playAll(client);
     await vi.waitFor(async () => expect((await summary(sid)).turns).toHaveLength(1), { timeout: 8000 });
-
-    await evictDurableObject(stub);
-    client.speak(utterance());
-    await vi.waitFor(() => expect(client.marks().some((m) => m.startsWith("turn-2"))).toBe(true), {
-      timeout: 8000,
+    // Twilio's socket is a regular one (src/call/call-sockets.ts): the object is not evicted
+    // while it is open. A graceful eviction gives up; a restart drops the stream.
+    expect(await Promise.race([evictDurableObject(stub).then(() => "evicted"), settle(1000)])).toBe(
+      "still held",
+    );
+    expect(client.closed).toBeNull();
+    await abortAllDurableObjects();
+    await vi.waitFor(() => expect(client.closed).not.toBeNull());
+    await twilioPost("/webhooks/twilio/status", callEnded(sid, "+15550100", 6));
+    const log = await summary(sid);
+    expect(log).toMatchObject({
+      status: "ended",
+      mode: "stream",
+      end_reason: "completed",
+      duration_seconds: 6,
     });
-    const chats = await chatRequests();
-    expect(chats[1]?.messages.slice(1)).toEqual([
-      { role: "user", content: "Hi, it's Ana." },
-      { role: "assistant", content: "Hello Ana." },
-      { role: "user", content: "What did I say my name was?" },
+    expect(log.turns).toEqual([
+      expect.objectContaining({ transcript: "Hi, it's Ana.", reply: "Hello Ana." }),
     ]);
-    // Not greeted twice.
-    expect(client.marks().filter((m) => m.startsWith("greeting-"))).toEqual(["greeting-1"]);
-    client.stop();
-    await vi.waitFor(async () => expect((await summary(sid)).status).toBe("ended"));
   });
 });
+
+/** Resolves "still held" after `ms` (the other side of a race with an eviction). */
+const settle = (ms: number) => new Promise<string>((resolve) => setTimeout(() => resolve("still held"), ms));
 
 describe("realtime mode validation", () => {
   it("refuses a model or voice the Realtime API does not have, listing what the mode accepts", async () => {
