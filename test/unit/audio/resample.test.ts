@@ -50,6 +50,17 @@ describe("24 kHz -> 8 kHz (TTS to the phone line)", () => {
     expect(amplitudeAt(out, 1000, 8000)).toBeLessThan(10100);
   });
 
+  it("keeps a 3.3 kHz tone, near the top of the telephone band (G.712: 300 to 3,400 Hz), within 0.5 dB", () => {
+    const out = resample(tone(3300, 24000, 1, 10000), 24000, 8000);
+    expect(Math.abs(db(amplitudeAt(out, 3300, 8000) / 10000))).toBeLessThan(0.5);
+  });
+
+  it("attenuates a 4.7 kHz tone, which would alias into the band at 3.3 kHz, by at least 60 dB", () => {
+    const input = tone(4700, 24000, 1, 10000);
+    const out = resample(input, 24000, 8000);
+    expect(db(middleRms(out) / middleRms(input))).toBeLessThan(-60);
+  });
+
   it("attenuates a 5 kHz tone, which would alias to 3 kHz, by at least 60 dB", () => {
     const input = tone(5000, 24000, 1, 10000);
     const out = resample(input, 24000, 8000);
