@@ -1,3 +1,4 @@
+import { memoize } from "../memo.ts";
 import { sign, verify } from "./tokens.ts";
 
 /**
@@ -14,7 +15,9 @@ export const AUDIO_CONTENT_TYPE = "audio/mpeg";
 
 /**
  * A greeting's cache id: the same text in the same model and voice is the same audio.
- * `mp3` is for <Play>; `mulaw` is 8 kHz μ-law for Media Streams.
+ * `mp3` is for <Play>; `mulaw` is 8 kHz μ-law for Media Streams. Remembered per isolate, since
+ * every incoming call to a number asks for the same one (a SHA-256 of up to 1,000 characters
+ * otherwise).
  */
 export async function greetingId(
   text: string,
@@ -22,13 +25,14 @@ export async function greetingId(
   voice: string,
   format: "mp3" | "mulaw" = "mp3",
 ): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(`${model}\n${voice}\n${text}`),
-  );
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${format === "mp3" ? "g" : "u"}-${hex}`;
+  return `${format === "mp3" ? "g" : "u"}-${await sha256Hex(`${model}\n${voice}\n${text}`)}`;
 }
+
+/** SHA-256 of the text's UTF-8, as lowercase hex; remembered per isolate (src/memo.ts). */
+const sha256Hex = memoize(async (text: string) => {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}, 1000);
 
 export class AudioStore {
   private readonly kv: KVNamespace;

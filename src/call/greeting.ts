@@ -53,21 +53,21 @@ export async function greetingAudio(
 
 /**
  * Turns mode's greeting as speech for <Play>: from this isolate's memory of the cache when it can
- * (no I/O), else from the cache or synthesised once. Falls back to Twilio's voice (`<Say>`) when
+ * (no I/O), else from the cache or synthesised once within `timeoutMs`. Falls back to Twilio's voice (`<Say>`) when
  * it cannot be synthesised, so the caller always hears it. Never throws.
  */
 export async function greetingSpeech(
   audio: AudioStore,
   tts: TextToSpeech,
   config: CallConfig,
-  signal: AbortSignal,
+  timeoutMs: number,
   log: Logger,
   now = Date.now(),
 ): Promise<Speech> {
   try {
     const id = await greetingId(config.greeting, config.tts_model, config.tts_voice, "mp3");
     if ((cachedGreetings.get(id) ?? 0) > now) return { text: config.greeting, audioId: id };
-    await greetingAudio(audio, tts, config, "mp3", signal);
+    await greetingAudio(audio, tts, config, "mp3", AbortSignal.timeout(timeoutMs));
     return { text: config.greeting, audioId: id };
   } catch (err) {
     log.warn("greeting_tts_fell_back_to_say", errorFields(err));

@@ -9,8 +9,10 @@ import { type Routing, routeCall } from "./routing.ts";
 /**
  * The decision a call gets, for the voice webhook and for the admin preview alike: the
  * number's config through the resolver (memory → KV → store → defaults), then `routeCall`.
- * Never throws: the resolver falls back to defaults and routing is pure. Logs `call_routed`
- * through the request's logger (`services.log`), with `call_sid` and `logFields`.
+ * Never throws: the resolver falls back to defaults and routing is pure. Logs one line,
+ * `call_routed`, through the request's logger (`services.log`), with `call_sid`, `logFields`,
+ * where the config came from (`source`, `version`, `uses_defaults`, `display_name`,
+ * `resolve_ms`) and what routing decided.
  */
 
 export interface CallDecision {
@@ -31,6 +33,7 @@ export async function decideCall(
   logFields: LogFields = {},
 ): Promise<CallDecision> {
   const fields = { call_sid: call.callSid, ...logFields };
+  const started = Date.now();
   const resolved: ResolvedConfig = number.phone
     ? await services.resolver.resolve(number.phone, fields)
     : { config: defaultCallConfig(services.settings, UNKNOWN_NUMBER as E164), source: "default" };
@@ -39,6 +42,11 @@ export async function decideCall(
   services.log.info("call_routed", {
     ...fields,
     phone_number: phoneNumber,
+    source: resolved.source,
+    uses_defaults: resolved.config.uses_defaults,
+    version: resolved.config.version,
+    display_name: resolved.config.display_name,
+    resolve_ms: Date.now() - started,
     number_rule: number.rule,
     variant: routing.variant,
     rule: routing.rule,

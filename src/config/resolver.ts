@@ -56,20 +56,14 @@ export class ConfigResolver {
     this.now = deps.now ?? Date.now;
   }
 
-  /** `logFields` go on the resolution's line, e.g. `{ call_sid }`. */
-  async resolve(phone: E164, logFields: LogFields = {}): Promise<ResolvedConfig> {
-    const started = this.now();
-    const resolved = await this.lookup(phone);
-    this.log.info("config_resolved", {
-      ...logFields,
-      phone_number: phone,
-      source: resolved.source,
-      uses_defaults: resolved.config.uses_defaults,
-      version: resolved.config.version,
-      display_name: resolved.config.display_name,
-      ms: this.now() - started,
-    });
-    return resolved;
+  /**
+   * The number's config and where it came from. `logFields` (e.g. `{ call_sid }`) go on the line
+   * a store failure logs. A resolution that works logs nothing here: the caller's own line
+   * carries its source and version (`call_routed` at answer, `call_started` in the session), so
+   * an incoming call writes one line, not two.
+   */
+  resolve(phone: E164, logFields: LogFields = {}): Promise<ResolvedConfig> {
+    return this.lookup(phone, logFields);
   }
 
   /**
@@ -100,7 +94,7 @@ export class ConfigResolver {
     }
   }
 
-  private async lookup(phone: E164): Promise<ResolvedConfig> {
+  private async lookup(phone: E164, logFields: LogFields): Promise<ResolvedConfig> {
     const { settings } = this.deps;
     const now = this.now();
     const inMemory = this.memory.get(phone);
@@ -120,7 +114,7 @@ export class ConfigResolver {
       await this.remember(phone, doc);
       return this.answer(doc, phone, "store");
     } catch (err) {
-      this.log.warn("config_store_failed", { phone_number: phone, ...errorFields(err) });
+      this.log.warn("config_store_failed", { ...logFields, phone_number: phone, ...errorFields(err) });
       const stale = inMemory ?? inKv ?? (await this.readKv(lastGoodKey(phone)));
       if (stale) return this.answer(stale.doc, phone, "stale");
       return { config: defaultCallConfig(settings, phone), source: "default" };

@@ -153,7 +153,7 @@ export async function answerIncomingCall(c: Ctx): Promise<Response> {
       audioStore(c),
       lazyTts(c),
       config,
-      AbortSignal.timeout(GREETING_BUDGET_MS),
+      GREETING_BUDGET_MS,
       c.var.services.log.with({ call_sid: event.callSid }),
     );
     return render(c, { speech: [greeting], next: "listen", turns: 0 }, snapshot);

@@ -31,17 +31,23 @@ const NOT_XML =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding the controls XML forbids is the point
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** What each character that must not appear as itself is written as (one pass per string). */
+const TEXT_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
+// Tabs and line breaks are written as references because XML turns them into spaces in attributes.
+const ATTRIBUTE_ENTITIES: Record<string, string> = {
+  ...TEXT_ENTITIES,
+  '"': "&quot;",
+  "\t": "&#9;",
+  "\n": "&#10;",
+  "\r": "&#13;",
+};
+
 function escapeText(value: string): string {
-  return value.replace(NOT_XML, "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return value.replace(NOT_XML, "").replace(/[&<>]/g, (ch) => TEXT_ENTITIES[ch] as string);
 }
 
-// Tabs and line breaks are written as references because XML turns them into spaces in attributes.
 function escapeAttribute(value: string): string {
-  return escapeText(value)
-    .replace(/"/g, "&quot;")
-    .replace(/\t/g, "&#9;")
-    .replace(/\n/g, "&#10;")
-    .replace(/\r/g, "&#13;");
+  return value.replace(NOT_XML, "").replace(/[&<>"\t\n\r]/g, (ch) => ATTRIBUTE_ENTITIES[ch] as string);
 }
 
 function render(verb: Verb): string {
