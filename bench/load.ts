@@ -1,4 +1,5 @@
 import type { HttpClient, Reply, RequestSpec } from "./http.ts";
+import { workerdCpuMs } from "./process-cpu.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 /**
@@ -25,6 +26,10 @@ export interface LoadResult {
   seconds: number;
   perSecond: number;
   latencyMs: Summary;
+  /** every counted request's latency (ms), in completion order */
+  latencies: number[];
+  /** requests answered in all, warm-up included (what the Worker's CPU time was spent on) */
+  answered: number;
   errors: number;
   firstError?: string;
 }
@@ -35,6 +40,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const ends = warmupEnds + options.durationMs;
   const latencies: number[] = [];
   let errors = 0;
+  let answered = 0;
   let lastDone = warmupEnds;
   let firstError: string | undefined;
   // The slowest request that was not counted, for the error when none was.
@@ -52,6 +58,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       let reply: Reply;
       try {
         reply = await client.send(spec);
+        answered += 1;
       } catch (err) {
         if (sentAt >= warmupEnds) fail(err instanceof Error ? err.message : String(err));
         continue;
@@ -87,7 +94,62 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     seconds,
     perSecond: latencies.length / seconds,
     latencyMs: summarize(latencies),
+    latencies,
+    answered,
     errors,
+    ...(firstError !== undefined && { firstError }),
+  };
+}
+
+/** A side of alternateLoads: its load, and the Worker's CPU per answered request when measured. */
+export interface AlternateSide extends LoadResult {
+  /** workerd's CPU time (all its processes, wrangler's proxy included) per answered request, ms */
+  workerdCpuMsPerRequest: number | null;
+}
+
+/**
+ * Two loads taken in turn, `rounds` windows each (A, B, A, B, ...), each side's windows added
+ * up: on a shared machine whose speed drifts, the two sides meet the same conditions, and their
+ * ratio is steadier than that of two windows taken minutes apart.
+ */
+export async function alternateLoads(
+  a: LoadOptions,
+  b: LoadOptions,
+  rounds: number,
+): Promise<{ a: AlternateSide; b: AlternateSide }> {
+  const sides = [
+    { options: a, results: [] as LoadResult[], cpuMs: 0 },
+    { options: b, results: [] as LoadResult[], cpuMs: 0 },
+  ];
+  let cpuKnown = true;
+  for (let round = 0; round < rounds; round++) {
+    for (const side of sides) {
+      const before = workerdCpuMs();
+      side.results.push(await runLoad(side.options));
+      const after = workerdCpuMs();
+      if (before === null || after === null) cpuKnown = false;
+      else side.cpuMs += after - before;
+    }
+  }
+  const [sideA, sideB] = sides.map((side) => {
+    const load = combined(side.results);
+    return { ...load, workerdCpuMsPerRequest: cpuKnown ? side.cpuMs / load.answered : null };
+  }) as [AlternateSide, AlternateSide];
+  return { a: sideA, b: sideB };
+}
+
+function combined(results: LoadResult[]): LoadResult {
+  const latencies = results.flatMap((r) => r.latencies);
+  const seconds = results.reduce((sum, r) => sum + r.seconds, 0);
+  const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
+  return {
+    requests: latencies.length,
+    seconds,
+    perSecond: latencies.length / seconds,
+    latencyMs: summarize(latencies),
+    latencies,
+    answered: results.reduce((sum, r) => sum + r.answered, 0),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
     ...(firstError !== undefined && { firstError }),
   };
 }

@@ -65,7 +65,7 @@ export async function routingRows(stack: Stack, profile: Profile): Promise<Row[]
       "deciding a call: resolve (memory hit) + route, 5 variants + schedule + 20 caller rules, per call",
       plainDecide,
       routedDecide,
-      "what the voice webhook runs (decideCall), both log lines included; US callers that fall through all 20 rules",
+      "what the voice webhook runs (decideCall), its call_routed log line included; US callers that fall through all 20 rules",
     ),
     pairRow(
       "routing function alone (routeCall), 5 variants + schedule + 20 caller rules, per call",

@@ -1,9 +1,19 @@
-import type { RequestSpec } from "./http.ts";
+import type { Reply, RequestSpec } from "./http.ts";
 import { opCost } from "./in-worker.ts";
-import { type LoadResult, runLoad } from "./load.ts";
+import { type AlternateSide, alternateLoads, type LoadResult, runLoad } from "./load.ts";
 import { TURNS_PHONE } from "./numbers.ts";
 import { PROVIDER_DELAY_TOTAL_MS, PROVIDER_DELAYS, type Profile } from "./profile.ts";
-import { fmtMs, loadData, loadRatio, loadValue, opData, opNotes, opValue, type Row } from "./report.ts";
+import {
+  fmtMs,
+  fmtRatio,
+  loadData,
+  loadRatio,
+  loadValue,
+  opData,
+  opNotes,
+  opValue,
+  type Row,
+} from "./report.ts";
 import type { Stack } from "./stack.ts";
 import { median, summarize } from "./stats.ts";
 import {
@@ -26,6 +36,18 @@ import {
 
 const SPEECH = "/v1/audio/speech";
 const TURNS_PER_CALL = 5;
+/** workerd's CPU per answered request, "1.52 ms" ("n/a" where /proc is missing). */
+const cpuPerRequest = (side: AlternateSide) =>
+  side.workerdCpuMsPerRequest === null ? "n/a" : fmtMs(side.workerdCpuMsPerRequest);
+
+/** The throughput CPU time alone allows, as a ratio: floor's CPU per request over the route's. */
+const cpuRatio = (floor: AlternateSide, route: AlternateSide) =>
+  floor.workerdCpuMsPerRequest === null || route.workerdCpuMsPerRequest === null
+    ? "n/a"
+    : `${fmtRatio(floor.workerdCpuMsPerRequest / route.workerdCpuMsPerRequest)} by CPU`;
+
+/** Windows per side when the incoming-call webhook and its floor are measured in turn. */
+const LOAD_ROUNDS = 5;
 
 function answersWithPlay(body: string): string | null {
   // <Say> instead of <Play> means the greeting or reply fell back to Twilio's voice: a failure here.
@@ -40,7 +62,7 @@ function answersWithPlay(body: string): string | null {
 async function incomingCallLoads(
   stack: Stack,
   profile: Profile,
-): Promise<{ calls: LoadResult; retries: LoadResult }> {
+): Promise<{ calls: AlternateSide; retries: LoadResult; sameRequestFloor: AlternateSide }> {
   const voice = (callSid: string) =>
     signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(callSid, TURNS_PHONE));
   // The first call synthesises the greeting and caches it; the timed calls must all hit that cache.
@@ -49,17 +71,27 @@ async function incomingCallLoads(
   const problem = answersWithPlay(first.body);
   if (problem) throw new Error(`warm-up call: ${problem}`);
   const synthesisedBefore = (await stack.openai.requests(SPEECH)).length;
-  const load = (next: () => RequestSpec) =>
-    runLoad({ client: stack.client, ...profile.load, next, check: (reply) => answersWithPlay(reply.body) });
-  const calls = await load(() => voice(newCallSid()));
-  const retries = await load(() => voice(retried));
+  const options = (next: () => RequestSpec) => ({
+    client: stack.client,
+    ...profile.load,
+    next,
+    check: (reply: Reply) => answersWithPlay(reply.body),
+  });
+  // The empty route sent the webhook's own request: what carrying it costs the runtime and
+  // wrangler's proxy (a 600-byte signed form), before the Worker does anything with it.
+  const { a: sameRequestFloor, b: calls } = await alternateLoads(
+    { ...options(() => ({ ...voice(newCallSid()), path: "/__bench/empty" })), check: undefined },
+    options(() => voice(newCallSid())),
+    LOAD_ROUNDS,
+  );
+  const retries = await runLoad(options(() => voice(retried)));
   const synthesisedDuring = (await stack.openai.requests(SPEECH)).length - synthesisedBefore;
   if (synthesisedDuring > 0) {
     throw new Error(
       `the timed incoming calls synthesised the greeting ${synthesisedDuring} times: the cache was missed`,
     );
   }
-  return { calls, retries };
+  return { calls, retries, sameRequestFloor };
 }
 
 /** What the fakes themselves spend answering one turn's requests, with no artificial delay (ms). */
@@ -146,7 +178,7 @@ async function turnOverheads(stack: Stack, profile: Profile): Promise<number[]> 
 }
 
 export async function webhookRows(stack: Stack, profile: Profile, floor: LoadResult): Promise<Row[]> {
-  const { calls: incoming, retries } = await incomingCallLoads(stack, profile);
+  const { calls: incoming, retries, sameRequestFloor } = await incomingCallLoads(stack, profile);
   const signature = await opCost(stack.client, { op: "verify-signature", ...profile.op, maxN: 100_000 });
   const twiml = await opCost(stack.client, { op: "reply-twiml", ...profile.op, maxN: 100_000 });
   // The fake's default reply to the default transcript: the text the turns' speech requests carry.
@@ -161,9 +193,17 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       issue: "3",
       measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
       value: loadValue(incoming),
-      baseline: loadValue(floor),
-      notes: `${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
-      data: { ...loadData(incoming), retries_same_call_sid: loadData(retries) },
+      baseline: `${loadValue(sameRequestFloor)} (the same signed POST to the empty route)`,
+      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route, ${LOAD_ROUNDS} windows each taken in turn; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      data: {
+        ...loadData(incoming),
+        workerd_cpu_ms_per_request: incoming.workerdCpuMsPerRequest,
+        same_request_floor: {
+          ...loadData(sameRequestFloor),
+          workerd_cpu_ms_per_request: sameRequestFloor.workerdCpuMsPerRequest,
+        },
+        retries_same_call_sid: loadData(retries),
+      },
     },
     {
       issue: "3",
