@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors.ts";
 import { signedUrl, verifySignature } from "../twilio/signature.ts";
+import { twilioFormPairs } from "./twilio-form.ts";
 import type { AppEnv } from "./types.ts";
 
 /**
@@ -19,12 +20,7 @@ export const requireTwilioSignature: MiddlewareHandler<AppEnv> = async (c, next)
   }
   const signature = c.req.header("X-Twilio-Signature");
   const isUpgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
-  const params: [string, string][] = [];
-  if (c.req.method === "POST") {
-    const form = await c.req.parseBody({ all: false });
-    for (const [name, value] of Object.entries(form))
-      if (typeof value === "string") params.push([name, value]);
-  }
+  const params = c.req.method === "POST" ? await twilioFormPairs(c) : [];
   const url = signedUrl(c.req.url, settings.PUBLIC_BASE_URL, { websocket: isUpgrade });
   if (!signature || !(await verifySignature(settings.TWILIO_AUTH_TOKEN, signature, url, params))) {
     c.var.services.log.warn("twilio_signature_rejected", {

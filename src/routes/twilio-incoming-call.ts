@@ -5,6 +5,7 @@ import { signingSecret } from "../call/tokens.ts";
 import { recordSessionless, unansweredSummary } from "../call/unanswered.ts";
 import { type CallDecision, decideCall } from "../config/call-routing.ts";
 import { callerNumber } from "../config/caller-rules.ts";
+import { twilioForm } from "../http/twilio-form.ts";
 import { errorFields } from "../log.ts";
 import { openAIProvidersFor } from "../providers/openai.ts";
 import type { TextToSpeech } from "../providers/types.ts";
@@ -16,7 +17,6 @@ import {
   audioStore,
   baseUrl,
   type Ctx,
-  formOf,
   render,
   session,
   streamAnswer,
@@ -109,7 +109,7 @@ async function unanswered(
 export async function answerIncomingCall(c: Ctx): Promise<Response> {
   try {
     const answeredAt = Date.now();
-    const event = parseVoiceWebhook("incoming_call", await formOf(c));
+    const event = parseVoiceWebhook("incoming_call", await twilioForm(c));
     const { settings } = c.var.services;
     const at = new Date();
     const decision = await decideCall(

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { AudioStore } from "../call/audio-store.ts";
 import { type CallReply, PHRASES, saying } from "../call/reply.ts";
 import { sign, signingSecret } from "../call/tokens.ts";
+import { twilioForm } from "../http/twilio-form.ts";
 import type { AppEnv } from "../http/types.ts";
 import { errorFields } from "../log.ts";
 import { replyTwiml } from "../twilio/call-twiml.ts";
@@ -29,14 +30,6 @@ export function xml(c: Ctx, body: string): Response {
   return c.body(body, 200, { "Content-Type": "text/xml; charset=utf-8" });
 }
 
-/** The request's form (application/x-www-form-urlencoded, as Twilio posts it), string fields only. */
-export async function formOf(c: Ctx): Promise<Record<string, string>> {
-  const form = await c.req.parseBody();
-  return Object.fromEntries(
-    Object.entries(form).filter((e): e is [string, string] => typeof e[1] === "string"),
-  );
-}
-
 /**
  * A reply as TwiML. `snapshot`: the answer's signed call snapshot, carried in the query of the
  * recording webhooks (covered by Twilio's signature), so the first one can create the session.
@@ -58,8 +51,8 @@ export async function render(c: Ctx, reply: CallReply, snapshot?: string): Promi
 
 /** The CallSid the form names, for the log line of a request that failed (maybe while parsing it). */
 export async function callSidOf(c: Ctx): Promise<string | undefined> {
-  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
-  return typeof form.CallSid === "string" ? form.CallSid : undefined;
+  const form = await twilioForm(c).catch((): Record<string, string> => ({}));
+  return form.CallSid;
 }
 
 /** Any failure while answering: apologise in Twilio's voice, and keep listening or say goodbye. */

@@ -4,6 +4,7 @@ import { recordSessionless, unstartedSummary } from "../call/unanswered.ts";
 import { decideCall, UNKNOWN_NUMBER } from "../config/call-routing.ts";
 import { AppError } from "../errors.ts";
 import { requireTwilioSignature } from "../http/twilio-auth.ts";
+import { twilioForm } from "../http/twilio-form.ts";
 import type { AppEnv } from "../http/types.ts";
 import { errorFields } from "../log.ts";
 import { callNumber } from "../twilio/call-number.ts";
@@ -17,7 +18,7 @@ import {
 } from "../twilio/webhook.ts";
 import { answerIncomingCall } from "./twilio-incoming-call.ts";
 import type { Ctx } from "./twilio-reply.ts";
-import { answerFailure, callSidOf, formOf, render, session, streamAnswer, xml } from "./twilio-reply.ts";
+import { answerFailure, callSidOf, render, session, streamAnswer, xml } from "./twilio-reply.ts";
 
 /**
  * Twilio's voice webhooks. Each answers TwiML whatever happens inside, because a caller
@@ -60,7 +61,7 @@ export function twilioVoiceRoutes() {
 
   app.post("/recording", async (c) => {
     try {
-      const form = await formOf(c);
+      const form = await twilioForm(c);
       const silent = c.req.query("no_speech");
       // The answer's signed call snapshot: the first recording webhook creates the session from it.
       const snapshot = c.req.query("call");
@@ -95,7 +96,7 @@ export function twilioVoiceRoutes() {
   // A transfer's <Dial> ended: hang up after a connected call, else the caller is back with the agent.
   app.post("/dial", async (c) => {
     try {
-      const event = parseVoiceWebhook("dial", await formOf(c));
+      const event = parseVoiceWebhook("dial", await twilioForm(c));
       const back = await session(c, event.callSid).dialEnded({ status: event.dialCallStatus });
       return back.stream ? streamAnswer(c, event.callSid) : render(c, back.reply);
     } catch (err) {
@@ -114,7 +115,7 @@ export function twilioVoiceRoutes() {
   // The end of a forwarded call's <Dial>: its duration goes into the call's record.
   app.post("/forwarded", async (c) => {
     try {
-      const event = parseVoiceWebhook("dial", await formOf(c));
+      const event = parseVoiceWebhook("dial", await twilioForm(c));
       // The number's shard, named in the action URL we gave (covered by Twilio's signature).
       const number = c.req.query("number") ?? UNKNOWN_NUMBER;
       await callLog(c.env, number).forwardEnded(
@@ -133,7 +134,7 @@ export function twilioVoiceRoutes() {
 
   app.post("/status", async (c) => {
     try {
-      const event = parseVoiceWebhook("call_status", await formOf(c));
+      const event = parseVoiceWebhook("call_status", await twilioForm(c));
       if (isFinalStatus(event.callStatus)) {
         const ended = await session(c, event.callSid).end({
           status: event.callStatus,

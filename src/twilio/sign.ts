@@ -13,7 +13,11 @@ export type SignedParams = Record<string, string> | Iterable<readonly [string, s
 
 const encoder = new TextEncoder();
 
-function signingInput(url: string, params: SignedParams | undefined): string {
+/**
+ * The part of the signed text after the URL: every parameter's name and value, in name order
+ * (then value order); "" without parameters.
+ */
+export function signedParamsText(params: SignedParams | undefined): string {
   const pairs: (readonly [string, string])[] =
     params === undefined
       ? []
@@ -21,7 +25,7 @@ function signingInput(url: string, params: SignedParams | undefined): string {
         ? [...(params as Iterable<readonly [string, string]>)]
         : Object.entries(params);
   pairs.sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : av > bv ? 1 : 0) : a < b ? -1 : 1));
-  let data = url;
+  let data = "";
   let previous: readonly [string, string] | undefined;
   for (const pair of pairs) {
     // Twilio's helper libraries sort by name, then value, and count a repeated identical pair once.
@@ -32,10 +36,13 @@ function signingInput(url: string, params: SignedParams | undefined): string {
   return data;
 }
 
-export async function sign(key: CryptoKey, url: string, params: SignedParams | undefined): Promise<string> {
-  return encodeBase64(
-    new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput(url, params)))),
-  );
+/** Base64 of the HMAC-SHA1 of `text` (the URL, then `signedParamsText`) under `key`. */
+export async function signText(key: CryptoKey, text: string): Promise<string> {
+  return encodeBase64(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(text))));
+}
+
+function sign(key: CryptoKey, url: string, params: SignedParams | undefined): Promise<string> {
+  return signText(key, url + signedParamsText(params));
 }
 
 /** The signature Twilio would send for a request to `url` carrying `params` (omit for GETs and WebSockets). */

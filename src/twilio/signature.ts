@@ -1,5 +1,5 @@
 import { hmacKey } from "../hmac.ts";
-import { type SignedParams, sign } from "./sign.ts";
+import { type SignedParams, signedParamsText, signText } from "./sign.ts";
 
 export { computeSignature, type SignedParams } from "./sign.ts";
 
@@ -53,7 +53,8 @@ function undoParserEscapes(text: string): string {
  * runtime parses it back to this very URL, so no signature over another path or query is accepted.
  */
 function sentSpellings(url: string): string[] {
-  if (!URL.canParse(url)) return [url];
+  // Without an escape there is nothing to undo: the URL is the only spelling.
+  if (!url.includes("%") || !URL.canParse(url)) return [url];
   const href = new URL(url).href;
   const queryAt = url.indexOf("?");
   const head = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -92,9 +93,13 @@ export async function verifySignature(
 ): Promise<boolean> {
   if (!signature) return false;
   const key = await hmacKey(authToken, "SHA-1");
-  const candidates = sentSpellings(url).flatMap(portVariants);
-  const expected = await Promise.all(candidates.map((candidate) => sign(key, candidate, params)));
-  return expected.map((candidate) => sameString(signature, candidate)).includes(true);
+  const signedParams = signedParamsText(params);
+  // One HMAC for the usual request (the URL as it is); the other spellings only when it fails.
+  // Which spelling matched is not secret: each comparison is constant-time.
+  for (const candidate of sentSpellings(url).flatMap(portVariants)) {
+    if (sameString(signature, await signText(key, candidate + signedParams))) return true;
+  }
+  return false;
 }
 
 /**

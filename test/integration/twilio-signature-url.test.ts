@@ -45,3 +45,29 @@ describe("Twilio webhook signatures over the URL as Twilio sent it", () => {
     ).toBe(403);
   });
 });
+
+describe("Twilio webhook signatures over every form pair", () => {
+  const url = `${testEnv.PUBLIC_BASE_URL}/webhooks/twilio/voice`;
+  const send = async (signed: [string, string][], sent: [string, string][]) =>
+    (
+      await exports.default.fetch(url, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          "X-Twilio-Signature": await computeSignature(testEnv.TWILIO_AUTH_TOKEN, url, signed),
+        },
+        body: new URLSearchParams(sent).toString(),
+      })
+    ).status;
+  const form = Object.entries(incomingCall(callSid(), "+18668134984"));
+
+  it("accepts a form with a repeated name when Twilio signed each of its pairs", async () => {
+    const pairs: [string, string][] = [...form, ["SipHeader_X-Tag", "a"], ["SipHeader_X-Tag", "b"]];
+    expect(await send(pairs, pairs)).toBe(200);
+  });
+
+  it("refuses it when a repeated pair was added after signing", async () => {
+    const signed: [string, string][] = [...form, ["SipHeader_X-Tag", "a"]];
+    expect(await send(signed, [...signed, ["SipHeader_X-Tag", "b"]])).toBe(403);
+  });
+});
