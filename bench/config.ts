@@ -22,7 +22,7 @@ import { ADMIN_API_KEY, type Stack } from "./stack.ts";
  * latency per layer, and admin GET throughput against the runtime's floor.
  */
 
-/** The runtime's floor: an empty response through the same stack (the baseline of every req/s row). */
+/** The runtime's floor: an empty response through the same stack (the baseline of the req/s rows). */
 export async function measureFloor(stack: Stack, profile: Profile): Promise<LoadResult> {
   return runLoad({
     client: stack.client,
@@ -100,7 +100,7 @@ export async function configRows(
       value: loadValue(floor),
       baseline: "",
       notes:
-        "baseline of every req/s row; includes wrangler's local dev proxy (a second workerd) in front of the Worker",
+        "baseline of the req/s rows (the incoming-call webhook has its own: the same request to this route); includes wrangler's local dev proxy (a second workerd) in front of the Worker",
       data: loadData(floor),
     },
     {
