@@ -103,10 +103,16 @@ export function routingFields<S extends z.ZodType>(partialSettings: S) {
         "open on these days from `open` to `close`, local time; a close before open runs past midnight",
     });
 
-  const afterHours = z.union([
-    z.strictObject({ settings: partialSettings }),
-    z.strictObject({ action: z.literal("forward"), to: e164 }),
-  ]);
+  const afterHours = z.union(
+    [
+      z.strictObject({ settings: partialSettings }),
+      z.strictObject({ action: z.literal("forward"), to: e164 }),
+    ],
+    {
+      error: (issue) =>
+        `${issue.input === undefined ? "is required" : "is neither form"}: { "settings": { ... } } answers with other settings, { "action": "forward", "to": "+E.164" } forwards the call`,
+    },
+  );
 
   const schedule = z
     .strictObject({

@@ -23,7 +23,27 @@ function ruleOf(issue: z.core.$ZodIssue): string {
  * lets a message name the tool an issue is about.
  */
 export function issueDetails(error: z.ZodError, input?: unknown): ErrorDetail[] {
-  return error.issues.flatMap((issue): ErrorDetail[] => {
+  return detailsOf(error.issues, input);
+}
+
+/**
+ * An input that is none of a union's forms, but has the keys of exactly one (no unknown field
+ * there): that is the form meant, and its own issues say what is wrong, at their full path.
+ */
+function meantForm(issue: z.core.$ZodIssueInvalidUnion): z.core.$ZodIssue[] | null {
+  if (issue.input === undefined) return null;
+  const meant = issue.errors.filter(
+    (form) => !form.some((i) => i.code === "unrecognized_keys" && i.path.length === 0),
+  );
+  const [only] = meant;
+  if (meant.length !== 1 || !only) return null;
+  return only.map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+}
+
+function detailsOf(issues: readonly z.core.$ZodIssue[], input: unknown): ErrorDetail[] {
+  return issues.flatMap((issue): ErrorDetail[] => {
+    const meant = issue.code === "invalid_union" ? meantForm(issue) : null;
+    if (meant) return detailsOf(meant, input);
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => ({
         field: [...issue.path, key].join("."),

@@ -92,7 +92,7 @@ const importRoute = createRoute({
   tags,
   summary: "Import an export: all validated first (400 lists every problem, nothing written), then applied",
   description:
-    "Answers the plan per number: created, updated (with changed_fields) or unchanged (same settings: no new version). `prune=true` deactivates numbers the file does not hold. `dry_run=true` answers the same plan and writes nothing.",
+    "Answers the plan per number: created, updated (with changed_fields) or unchanged (same settings: no new version). `prune=true` deactivates numbers the file does not hold (refused, 400 `empty_import`, for a file with no numbers unless `dry_run=true`). `dry_run=true` answers the same plan and writes nothing.",
   security,
   middleware: [requireJson, limitImport] as const,
   request: {
@@ -235,6 +235,19 @@ export function registerImportExportRoutes(app: App): void {
       if (!current) plan.push({ phone_number: phone, action: "created" });
       else if (changed?.length === 0) plan.push({ phone_number: phone, action: "unchanged" });
       else plan.push({ phone_number: phone, action: "updated", changed_fields: changed ?? [] });
+    }
+    if (prune && configs.size === 0 && !dryRun) {
+      // An empty file with prune would silence every line at once: far more likely a mistake.
+      const active = [...existing.values()].filter((config) => config.is_active).length;
+      throw new AppError(
+        "VALIDATION_ERROR",
+        `prune=true with a file of no numbers would deactivate all ${active} active numbers; send the numbers to keep, or dry_run=true to see the plan`,
+        {
+          details: [
+            { field: "prune", rule: "empty_import", message: "prune needs at least one number in the file" },
+          ],
+        },
+      );
     }
     if (prune) {
       for (const [phone, config] of existing) {

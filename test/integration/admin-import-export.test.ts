@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { sampleBody, uniquePhone } from "../support/admin.ts";
 import { adminClient, envFor, STORE_BACKENDS } from "../support/store-envs.ts";
 
+/** An import's answer's plan, by number. */
+const planOf = (json: { plan: { phone_number: string }[] }) =>
+  Object.fromEntries(json.plan.map((p) => [p.phone_number, p]));
+
 describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
   it("exports every number and user template, and imports the same shape: plan, dry run, prune", async () => {
     const admin = adminClient(await envFor(backend));
@@ -44,8 +48,6 @@ describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
 
     const dry = await admin("POST", "/admin/phone-configs/import?dry_run=true", { body: file });
     expect(dry.status).toBe(200);
-    const planOf = (json: { plan: { phone_number: string }[] }) =>
-      Object.fromEntries(json.plan.map((p) => [p.phone_number, p]));
     expect(planOf(dry.json)[kept]).toEqual({ phone_number: kept, action: "unchanged" });
     expect(planOf(dry.json)[changed]).toEqual({
       phone_number: changed,
@@ -84,6 +86,24 @@ describe.each(STORE_BACKENDS)("export and import, %s store", (backend) => {
     expect(pruned.status).toBe(200);
     expect(planOf(pruned.json)[removed]).toEqual({ phone_number: removed, action: "deactivated" });
     expect((await admin("GET", `/admin/phone-config/${removed}`)).json.config.is_active).toBe(false);
+  });
+
+  it("refuses prune with a file of no numbers, which would deactivate them all; its dry run shows that plan", async () => {
+    const admin = adminClient(await envFor(backend));
+    const phone = uniquePhone();
+    expect((await admin("POST", "/admin/phone-config", { body: sampleBody(phone) })).status).toBe(201);
+    const empty = { configs: [], templates: [] };
+    const refused = await admin("POST", "/admin/phone-configs/import?prune=true", { body: empty });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.details).toEqual([
+      { field: "prune", rule: "empty_import", message: "prune needs at least one number in the file" },
+    ]);
+    expect(refused.json.error.message).toMatch(/would deactivate all \d+ active numbers/);
+    expect((await admin("GET", `/admin/phone-config/${phone}`)).json.config.is_active).toBe(true);
+    const plan = await admin("POST", "/admin/phone-configs/import?prune=true&dry_run=true", { body: empty });
+    expect(plan.status).toBe(200);
+    expect(planOf(plan.json)[phone]).toEqual({ phone_number: phone, action: "deactivated" });
+    expect((await admin("GET", `/admin/phone-config/${phone}`)).json.config.is_active).toBe(true);
   });
 
   it("refuses a file with any invalid document, listing every problem by number and field, and writes nothing", async () => {

@@ -359,4 +359,34 @@ describe("POST /admin/phone-config/{n}/preview", () => {
     const get = await admin("GET", `/admin/phone-config/${encodeURIComponent(phone)}`);
     expect(get.json.config.variants).toBeUndefined();
   });
+
+  it("400s a schedule without after_hours or with a bad one, saying which form and what in it", async () => {
+    const hours = { timezone: "UTC", hours: [{ days: ["mon"], open: "09:00", close: "17:00" }] };
+    const put = (schedule: object) =>
+      admin("POST", "/admin/phone-config", { body: sampleBody(uniquePhone(), { schedule }) });
+    const missing = await put(hours);
+    expect(missing.status).toBe(400);
+    expect(missing.json.error.details).toEqual([
+      {
+        field: "schedule.after_hours",
+        rule: "invalid_union",
+        message: expect.stringMatching(
+          /^schedule\.after_hours: is required: \{ "settings".*"action": "forward"/,
+        ),
+      },
+    ]);
+    const badForward = await put({ ...hours, after_hours: { action: "forward", to: "12345" } });
+    expect(badForward.status).toBe(400);
+    expect(badForward.json.error.details).toContainEqual(
+      expect.objectContaining({
+        field: "schedule.after_hours.to",
+        message: expect.stringContaining("E.164"),
+      }),
+    );
+    for (const detail of badForward.json.error.details) expect(detail.field).toBe("schedule.after_hours.to");
+    const badSettings = await put({ ...hours, after_hours: { settings: { temperature: 9 } } });
+    expect(badSettings.json.error.details).toContainEqual(
+      expect.objectContaining({ field: "schedule.after_hours.settings.temperature", rule: "too_big" }),
+    );
+  });
 });
