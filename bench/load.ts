@@ -89,15 +89,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         : "none was sent");
     throw new Error(`no request succeeded: ${why}`);
   }
+  return loadResult({ latencies, seconds, answered, errors, firstError });
+}
+
+function loadResult(r: {
+  latencies: number[];
+  seconds: number;
+  answered: number;
+  errors: number;
+  firstError: string | undefined;
+}): LoadResult {
   return {
-    requests: latencies.length,
-    seconds,
-    perSecond: latencies.length / seconds,
-    latencyMs: summarize(latencies),
-    latencies,
-    answered,
-    errors,
-    ...(firstError !== undefined && { firstError }),
+    requests: r.latencies.length,
+    seconds: r.seconds,
+    perSecond: r.latencies.length / r.seconds,
+    latencyMs: summarize(r.latencies),
+    latencies: r.latencies,
+    answered: r.answered,
+    errors: r.errors,
+    ...(r.firstError !== undefined && { firstError: r.firstError }),
   };
 }
 
@@ -139,17 +149,11 @@ export async function alternateLoads(
 }
 
 function combined(results: LoadResult[]): LoadResult {
-  const latencies = results.flatMap((r) => r.latencies);
-  const seconds = results.reduce((sum, r) => sum + r.seconds, 0);
-  const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
-  return {
-    requests: latencies.length,
-    seconds,
-    perSecond: latencies.length / seconds,
-    latencyMs: summarize(latencies),
-    latencies,
+  return loadResult({
+    latencies: results.flatMap((r) => r.latencies),
+    seconds: results.reduce((sum, r) => sum + r.seconds, 0),
     answered: results.reduce((sum, r) => sum + r.answered, 0),
     errors: results.reduce((sum, r) => sum + r.errors, 0),
-    ...(firstError !== undefined && { firstError }),
-  };
+    firstError: results.find((r) => r.firstError !== undefined)?.firstError,
+  });
 }
