@@ -53,8 +53,9 @@ export async function greetingAudio(
 
 /**
  * Turns mode's greeting as speech for <Play>: from this isolate's memory of the cache when it can
- * (no I/O), else from the cache or synthesised once within `timeoutMs`. Falls back to Twilio's voice (`<Say>`) when
- * it cannot be synthesised, so the caller always hears it. Never throws.
+ * (no I/O), else from the cache or synthesised once within `timeoutMs` (ms). Falls back to
+ * Twilio's voice (`<Say>`) when it cannot be synthesised, so the caller always hears it. Never
+ * throws.
  */
 export async function greetingSpeech(
   audio: AudioStore,

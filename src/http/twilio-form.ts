@@ -1,11 +1,12 @@
 import type { Context } from "hono";
 
 /**
- * A Twilio webhook's parameters: Twilio POSTs them as application/x-www-form-urlencoded
- * (https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides and the voice
- * webhook reference), and signs every pair (src/twilio/sign.ts). Parsed once per request: the
- * signature check and the route read the same pairs. URLSearchParams over the body text costs
- * about half of `parseBody()`, which builds a FormData (multipart-capable) and converts it.
+ * A Twilio webhook's parameters. Twilio POSTs them as application/x-www-form-urlencoded and signs
+ * the URL followed by every pair, sorted (https://www.twilio.com/docs/usage/webhooks/webhooks-security;
+ * src/twilio/sign.ts). Parsed once per request, so the signature check and the route read the
+ * same pairs, and as URLSearchParams: Hono's `parseBody()` builds a FormData (multipart-capable)
+ * and converts it, more work for the same pairs (and, as the check called it, it kept only a
+ * repeated name's last value).
  */
 
 const parsed = new WeakMap<Request, Promise<[string, string][]>>();
