@@ -196,6 +196,9 @@ describe.skipIf(!CHROMIUM)(`console in Chromium${NO_CHROMIUM}`, () => {
       await expect(page.getByLabel("Number").inputValue()).resolves.toBe("12ab");
       await expect(page.getByLabel("Number").getAttribute("aria-invalid")).resolves.toBe("true");
     }
+    // Analytics shows no figures for a Number that is not one (all numbers' would pass for its own).
+    await expect(page.getByRole("list", { name: "Totals" }).count()).resolves.toBe(0);
+    await expect(page.locator("#no-figures").textContent()).resolves.toContain("No figures");
   });
 
   it("is usable by keyboard: a skip link, labelled fields, a visible focus ring", async () => {

@@ -19,39 +19,10 @@ const daysBefore = (day: string, n: number) =>
   new Date(Date.parse(`${day}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
 const ms = (v: number | null) => (v === null ? "–" : `${Math.round(v)} ms`);
 
-function AnalyticsPage({
-  data,
-  number,
-  from,
-  to,
-  csrf,
-}: {
-  data: Analytics;
-  number: NumberFilter;
-  from: string;
-  to: string;
-  csrf: string;
-}) {
+/** The totals, the charts' data block and canvases, and the tables of one analytics answer. */
+function Figures({ data }: { data: Analytics }) {
   return (
-    <Layout
-      title="Analytics"
-      section="analytics"
-      csrf={csrf}
-      scripts={["/vendor/chart.js/chart.umd.min.js", "/console/charts.js"]}
-    >
-      <h1>Analytics {number.phone && <span class="sub">{number.phone}</span>}</h1>
-      <form method="get" action="/dashboard/analytics" class="filters">
-        <NumberField filter={number} placeholder="all numbers" />
-        <div class="field">
-          <label for="from">From</label>
-          <input id="from" name="from" type="date" value={from} />
-        </div>
-        <div class="field">
-          <label for="to">To</label>
-          <input id="to" name="to" type="date" value={to} />
-        </div>
-        <button type="submit">Show</button>
-      </form>
+    <>
       <ul class="stats" aria-label="Totals">
         <li>
           <strong data-total="calls">{data.totals.calls}</strong> calls
@@ -164,6 +135,51 @@ function AnalyticsPage({
           </table>
         </div>
       </details>
+    </>
+  );
+}
+
+function AnalyticsPage({
+  data,
+  number,
+  from,
+  to,
+  csrf,
+}: {
+  /** null: the Number filter does not parse, so no figures are shown (not every number's) */
+  data: Analytics | null;
+  number: NumberFilter;
+  from: string;
+  to: string;
+  csrf: string;
+}) {
+  return (
+    <Layout
+      title="Analytics"
+      section="analytics"
+      csrf={csrf}
+      scripts={data ? ["/vendor/chart.js/chart.umd.min.js", "/console/charts.js"] : []}
+    >
+      <h1>Analytics {number.phone && <span class="sub">{number.phone}</span>}</h1>
+      <form method="get" action="/dashboard/analytics" class="filters">
+        <NumberField filter={number} placeholder="all numbers" />
+        <div class="field">
+          <label for="from">From</label>
+          <input id="from" name="from" type="date" value={from} />
+        </div>
+        <div class="field">
+          <label for="to">To</label>
+          <input id="to" name="to" type="date" value={to} />
+        </div>
+        <button type="submit">Show</button>
+      </form>
+      {data ? (
+        <Figures data={data} />
+      ) : (
+        <p class="sub" id="no-figures">
+          No figures until the Number filter is a phone number.
+        </p>
+      )}
     </Layout>
   );
 }
@@ -175,7 +191,8 @@ export function analyticsPages(): Hono<DashboardEnv> {
     const to = isDate(q.to) ? q.to : today();
     const from = isDate(q.from) && q.from <= to ? q.from : daysBefore(to, DEFAULT_DAYS - 1);
     const number = readNumberFilter(c.var.services, q.number);
-    const data = await analyticsFor(c.env, number.phone ?? null, from, to);
+    // A Number that does not parse shows no figures: every number's would look like its own.
+    const data = number.error ? null : await analyticsFor(c.env, number.phone ?? null, from, to);
     return c.html(
       <AnalyticsPage data={data} number={number} from={from} to={to} csrf={c.var.session.csrf} />,
       number.error ? 400 : 200,
