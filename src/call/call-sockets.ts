@@ -8,9 +8,12 @@ import { errorFields, type Logger } from "../log.ts";
  * (https://www.twilio.com/docs/voice/media-streams/websocket-messages#media-message), so a call's
  * object is never idle long enough to hibernate, while the Hibernation API delivers every message
  * as its own invocation of the object, which cost about a tenth more workerd CPU per call-second
- * (`npm run bench:voice`, README's Benchmarks). The trade: an open socket keeps the object in
- * memory, so the runtime does not evict it mid-call; a restart (a deploy) drops Twilio's stream,
- * and Twilio's status callback then ends the call with the turns it logged.
+ * (`npm run bench:voice`, README's Benchmarks). The trades: an open socket keeps the object in
+ * memory, so the runtime does not evict it mid-call (a restart, a deploy, drops Twilio's stream,
+ * and Twilio's status callback then ends the call with the turns it logged); and on Cloudflare
+ * the object is billed for duration for the whole call, where a hibernatable one idle between
+ * frames is not (https://developers.cloudflare.com/durable-objects/platform/pricing/; README's
+ * "Eviction" has the figure).
  */
 
 /** What the session does with its sockets' events. */
