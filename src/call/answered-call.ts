@@ -63,11 +63,10 @@ async function answeredConfig(
   if (snapshot.uses_defaults) return defaultCallConfig(services.settings, phone);
   const fields = { call_sid: snapshot.call_sid };
   const found = await services.resolver.resolveVersion(phone, snapshot.config_version, fields);
-  if (found) return found.config;
-  const current = await services.resolver.resolve(phone, fields);
+  if (found.exact) return found.config;
   log.warn("call_config_version_unavailable", {
     version: snapshot.config_version,
-    using_version: current.config.version,
+    using_version: found.config.version,
   });
-  return current.config;
+  return found.config;
 }

@@ -62,39 +62,7 @@ export class ConfigResolver {
    * carries its source and version (`call_routed` at answer, `call_started` in the session), so
    * an incoming call writes one line, not two.
    */
-  resolve(phone: E164, logFields: LogFields = {}): Promise<ResolvedConfig> {
-    return this.lookup(phone, logFields);
-  }
-
-  /**
-   * The number's config at `version`, for a call answered with it whose session starts later:
-   * the current config when it still has that version (usually from memory, no I/O), else that
-   * version's revision from the store (within CONFIG_STORE_TIMEOUT_MS). Null when the version
-   * cannot be had (dropped by retention, or the store failing): the caller decides what then.
-   */
-  async resolveVersion(
-    phone: E164,
-    version: number,
-    logFields: LogFields = {},
-  ): Promise<ResolvedConfig | null> {
-    const current = await this.resolve(phone, logFields);
-    if (!current.config.uses_defaults && current.config.version === version) return current;
-    try {
-      const revision = await this.withStoreTimeout(this.deps.store.revision(phone, version));
-      if (!revision) return null;
-      return { config: callConfigFrom(revision.config, this.deps.settings, phone), source: "store" };
-    } catch (err) {
-      this.log.warn("config_store_failed", {
-        ...logFields,
-        phone_number: phone,
-        version,
-        ...errorFields(err),
-      });
-      return null;
-    }
-  }
-
-  private async lookup(phone: E164, logFields: LogFields): Promise<ResolvedConfig> {
+  async resolve(phone: E164, logFields: LogFields = {}): Promise<ResolvedConfig> {
     const { settings } = this.deps;
     const now = this.now();
     const inMemory = this.memory.get(phone);
@@ -119,6 +87,41 @@ export class ConfigResolver {
       if (stale) return this.answer(stale.doc, phone, "stale");
       return { config: defaultCallConfig(settings, phone), source: "default" };
     }
+  }
+
+  /**
+   * The number's config at `version`, for a call answered with it whose session starts later:
+   * the current config when it still has that version (usually from memory, no I/O), else that
+   * version's revision from the store (within CONFIG_STORE_TIMEOUT_MS). When the version cannot
+   * be had (dropped by retention, or the store failing), the current config with `exact: false`,
+   * from the same resolution: the caller decides whether it will do.
+   */
+  async resolveVersion(
+    phone: E164,
+    version: number,
+    logFields: LogFields = {},
+  ): Promise<ResolvedConfig & { exact: boolean }> {
+    const current = await this.resolve(phone, logFields);
+    if (!current.config.uses_defaults && current.config.version === version)
+      return { ...current, exact: true };
+    try {
+      const revision = await this.withStoreTimeout(this.deps.store.revision(phone, version));
+      if (revision) {
+        return {
+          config: callConfigFrom(revision.config, this.deps.settings, phone),
+          source: "store",
+          exact: true,
+        };
+      }
+    } catch (err) {
+      this.log.warn("config_store_failed", {
+        ...logFields,
+        phone_number: phone,
+        version,
+        ...errorFields(err),
+      });
+    }
+    return { ...current, exact: false };
   }
 
   /**
