@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeControl } from "../fakes/client.ts";
 import { openaiScript } from "../fakes/openai-client.ts";
 import type { Behavior } from "../fakes/types.ts";
-import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
+import { admin, loggedCall, newNumber, sampleBody, uniquePhone } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
 import { callEnded, callSid, incomingCall, recordingDone, recordingSid } from "../support/twilio.ts";
@@ -37,12 +37,6 @@ async function post(env: Env, path: string, params: Record<string, string>) {
 
 const names = (verbs: TwimlVerb[]) => verbs.map((v) => v.name);
 
-async function loggedCall(sid: string) {
-  const { status, json } = await admin("GET", `/admin/calls/${sid}`);
-  expect(status).toBe(200);
-  return json.call as { status: string; end_reason: string | null; turns: { outcome: string }[] };
-}
-
 /** A turns-mode call: answer, one recorded turn, then Twilio's end-of-call callback. */
 async function turnsCall(env: Env, to: string) {
   const sid = callSid();
@@ -50,15 +44,6 @@ async function turnsCall(env: Env, to: string) {
   const turn = await post(env, "/webhooks/twilio/recording", recordingDone(sid, recordingSid(), to));
   await post(env, "/webhooks/twilio/status", callEnded(sid, to, 20));
   return { sid, answer, turn, call: await loggedCall(sid) };
-}
-
-async function turnsNumber(overrides: Record<string, unknown> = {}) {
-  const phone = uniquePhone();
-  const res = await admin("POST", "/admin/phone-config", {
-    body: sampleBody(phone, { conversation_mode: "turns", enable_recording: false, ...overrides }),
-  });
-  expect(res.status).toBe(201);
-  return phone;
 }
 
 describe("the config store misbehaving", () => {
@@ -109,7 +94,7 @@ describe("Workers KV throwing", () => {
   });
 
   it("falls back to <Say> for a turns-mode greeting it cannot cache", async () => {
-    const phone = await turnsNumber({ greeting: "A greeting no cache will hold." });
+    const phone = await newNumber("turns", { greeting: "A greeting no cache will hold." });
     const broken = new Proxy({} as KVNamespace, {
       get: () => () => Promise.reject(new Error("KV is down")),
     });
@@ -168,7 +153,7 @@ describe("OpenAI misbehaving during a turns-mode call", { timeout: 30_000 }, () 
   it.each(cases)(
     "%s: the caller hears an apology or the reply, and the call is logged",
     async (_name, behavior, outcome) => {
-      const phone = await turnsNumber();
+      const phone = await newNumber("turns");
       await openai.behave(behavior);
       const { turn, call } = await turnsCall(testEnv, phone);
       expect(names(turn)).toContain("Record");
@@ -181,7 +166,7 @@ describe("OpenAI misbehaving during a turns-mode call", { timeout: 30_000 }, () 
 
 describe("OpenAI asking for a short wait during a turns-mode call", { timeout: 30_000 }, () => {
   it("a 429 with retry-after: 1 is retried once after that second: the caller hears the reply", async () => {
-    const phone = await turnsNumber();
+    const phone = await newNumber("turns");
     const rateLimited = {
       error: { message: "Rate limit reached", type: "requests", param: null, code: "rate_limit_exceeded" },
     };
@@ -213,7 +198,7 @@ describe("Twilio's REST API misbehaving", { timeout: 30_000 }, () => {
   it.each([429, 500])(
     "answering %i to the recording request: the call goes on and is logged",
     async (status) => {
-      const phone = await turnsNumber({ enable_recording: true });
+      const phone = await newNumber("turns", { enable_recording: true });
       await twilio.behave({ status, pathIncludes: "/Recordings.json" });
       const sid = callSid();
       await post(testEnv, "/webhooks/twilio/voice", incomingCall(sid, phone));
@@ -236,7 +221,7 @@ describe("Twilio's REST API misbehaving", { timeout: 30_000 }, () => {
   );
 
   it("answering 404 for a call that has ended: the hang-up is moot and the call is logged at once", async () => {
-    const phone = await turnsNumber({ max_call_duration: 60 });
+    const phone = await newNumber("turns", { max_call_duration: 60 });
     const sid = callSid();
     await post(testEnv, "/webhooks/twilio/voice", incomingCall(sid, phone));
     // The caller says nothing at first: Twilio follows the <Redirect>, which creates the session.

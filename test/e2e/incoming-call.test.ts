@@ -4,7 +4,7 @@ import type { CallState } from "../../src/call/call-state.ts";
 import type { CallSession } from "../../src/call/session.ts";
 import type { CallSnapshot } from "../../src/call/snapshot.ts";
 import { fakeControl } from "../fakes/client.ts";
-import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
+import { admin, newNumber } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
 import {
@@ -28,15 +28,6 @@ beforeEach(() => openai.reset());
 
 const sessionOf = (sid: string): DurableObjectStub<CallSession> =>
   testEnv.CALL_SESSION.get(testEnv.CALL_SESSION.idFromName(sid));
-
-async function number(mode: "turns" | "stream", overrides: Record<string, unknown> = {}) {
-  const phone = uniquePhone();
-  const res = await admin("POST", "/admin/phone-config", {
-    body: sampleBody(phone, { conversation_mode: mode, enable_recording: false, ...overrides }),
-  });
-  expect(res.status).toBe(201);
-  return phone;
-}
 
 /** The call's state in its Durable Object (null: no session). */
 async function stateOf(sid: string): Promise<CallState | null> {
@@ -70,7 +61,7 @@ async function answerStream(phone: string) {
 
 describe("the incoming call's answer", () => {
   it("creates no session: a stream call's starts when its Media Stream does, with the config it was answered with", async () => {
-    const phone = await number("stream", { greeting: "Answered greeting.", end_of_speech_ms: 300 });
+    const phone = await newNumber("stream", { greeting: "Answered greeting.", end_of_speech_ms: 300 });
     const call = await answerStream(phone);
     expect(await stateOf(call.sid)).toBeNull();
     expect((await admin("GET", `/admin/calls/${call.sid}`)).status).toBe(404);
@@ -97,7 +88,7 @@ describe("the incoming call's answer", () => {
   });
 
   it("refuses a stream whose call snapshot was tampered with, and starts nothing", async () => {
-    const phone = await number("stream");
+    const phone = await newNumber("stream");
     const call = await answerStream(phone);
     const forged = tampered(call.parameters.call ?? "", (s) => {
       s.config_version = 99;
@@ -117,7 +108,7 @@ describe("the incoming call's answer", () => {
   });
 
   it("creates a turns call's session at its first recording webhook; a tampered one says sorry and hangs up", async () => {
-    const phone = await number("turns");
+    const phone = await newNumber("turns");
     const sid = callSid();
     const answer = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
     const action = parseTwiml(answer.body).find((v) => v.name === "Record")?.attributes.action ?? "";
@@ -144,7 +135,7 @@ describe("the incoming call's answer", () => {
 
   it("logs a call that hangs up during the greeting, with its end reason and the number's config", async () => {
     for (const mode of ["turns", "stream"] as const) {
-      const phone = await number(mode, { display_name: `Greeting ${mode}` });
+      const phone = await newNumber(mode, { display_name: `Greeting ${mode}` });
       const sid = callSid();
       await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
       await twilioPost("/webhooks/twilio/status", { ...callEnded(sid, phone, 2), CallStatus: "completed" });
@@ -164,7 +155,7 @@ describe("the incoming call's answer", () => {
   });
 
   it("does not bring back a stream call that ended before its stream started", async () => {
-    const phone = await number("stream");
+    const phone = await newNumber("stream");
     const call = await answerStream(phone);
     await twilioPost("/webhooks/twilio/status", callEnded(call.sid, phone, 1));
     const { client } = await MediaStreamClient.connect(call.url, call.sid);
@@ -176,7 +167,7 @@ describe("the incoming call's answer", () => {
   });
 
   it("answers Twilio's retry the same way, idempotently: one call, one greeting synthesis", async () => {
-    const phone = await number("turns", { greeting: "Retry line." });
+    const phone = await newNumber("turns", { greeting: "Retry line." });
     const sid = callSid();
     const first = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
     const retry = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
@@ -195,7 +186,7 @@ describe("the incoming call's answer", () => {
   });
 
   it("counts max_call_duration from the answer, not from the session's creation", async () => {
-    const phone = await number("stream", { max_call_duration: 60 });
+    const phone = await newNumber("stream", { max_call_duration: 60 });
     const call = await answerStream(phone);
     const answeredAt = readSnapshot(call.parameters.call ?? "").answered_at;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -212,7 +203,7 @@ describe("the incoming call's answer", () => {
   });
 
   it("starts a recording number's session at answer, timing the recording from it", async () => {
-    const phone = await number("stream", { max_call_duration: 60, enable_recording: true });
+    const phone = await newNumber("stream", { max_call_duration: 60, enable_recording: true });
     const sid = callSid();
     const before = Date.now();
     await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { PHRASES } from "../../src/call/reply.ts";
 import type { CallSession } from "../../src/call/session.ts";
 import { fakeControl } from "../fakes/client.ts";
-import { admin, sampleBody, uniquePhone } from "../support/admin.ts";
+import { loggedCall, newNumber } from "../support/admin.ts";
 import { testEnv } from "../support/env.ts";
 import { captureLog } from "../support/log-capture.ts";
 import { MediaStreamClient } from "../support/media-stream-client.ts";
@@ -30,15 +30,6 @@ const twilio = fakeControl(testEnv.FAKE_TWILIO_URL, null);
 beforeEach(() => twilio.reset());
 afterEach(() => vi.restoreAllMocks());
 
-async function number(mode: "turns" | "stream") {
-  const phone = uniquePhone();
-  const created = await admin("POST", "/admin/phone-config", {
-    body: sampleBody(phone, { conversation_mode: mode, enable_recording: false }),
-  });
-  expect(created.status).toBe(201);
-  return phone;
-}
-
 /** The call's object gets a `call` table of another shape before its session is created. */
 async function corruptSessionStorage(sid: string) {
   const stub: DurableObjectStub<CallSession> = testEnv.CALL_SESSION.get(testEnv.CALL_SESSION.idFromName(sid));
@@ -46,13 +37,6 @@ async function corruptSessionStorage(sid: string) {
     state.storage.sql.exec("DROP TABLE IF EXISTS call");
     state.storage.sql.exec("CREATE TABLE call (id INTEGER PRIMARY KEY, state BLOB)");
   });
-}
-
-/** What the operator sees for the call at /admin/calls. */
-async function loggedCall(sid: string) {
-  const { status, json } = await admin("GET", `/admin/calls/${sid}`);
-  expect(status).toBe(200);
-  return json.call as { status: string; end_reason: string | null; turns: unknown[] };
 }
 
 function expectStartFailedLine(lines: Record<string, unknown>[], sid: string) {
@@ -64,7 +48,7 @@ function expectStartFailedLine(lines: Record<string, unknown>[], sid: string) {
 
 describe("a call whose session cannot be stored", { timeout: 20_000 }, () => {
   it("stream mode: an apology in Twilio's voice, a hang-up, the stream closed with 1011, and the call logged as start_failed", async () => {
-    const phone = await number("stream");
+    const phone = await newNumber("stream");
     const sid = callSid();
     const answer = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
     const stream = parseTwiml(answer.body)[0]?.children[0];
@@ -100,7 +84,7 @@ describe("a call whose session cannot be stored", { timeout: 20_000 }, () => {
   });
 
   it("turns mode: the first recording webhook answers an apology and <Hangup/>, and the call is logged as start_failed", async () => {
-    const phone = await number("turns");
+    const phone = await newNumber("turns");
     const sid = callSid();
     const answer = await twilioPost("/webhooks/twilio/voice", incomingCall(sid, phone));
     expect(parseTwiml(answer.body).map((v) => v.name)).toContain("Record");

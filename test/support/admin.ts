@@ -1,4 +1,5 @@
 import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { testEnv } from "./env.ts";
 
 /** A random, valid US number, so tests sharing the embedded store never touch each other's documents. */
@@ -50,4 +51,27 @@ export async function admin(method: string, path: string, options: AdminRequest 
   // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON came back
   const json = (await response.json().catch(() => null)) as any;
   return { status: response.status, json, headers: response.headers };
+}
+
+/**
+ * A new number answering in `mode`, created through the admin API (201 asserted). It does not
+ * record unless `overrides` says so: a number that records has its session created at answer.
+ */
+export async function newNumber(
+  mode: "turns" | "stream" | "realtime",
+  overrides: Record<string, unknown> = {},
+): Promise<string> {
+  const phone = uniquePhone();
+  const res = await admin("POST", "/admin/phone-config", {
+    body: sampleBody(phone, { conversation_mode: mode, enable_recording: false, ...overrides }),
+  });
+  expect(res.status).toBe(201);
+  return phone;
+}
+
+/** The call as an operator sees it at GET /admin/calls/{CallSid} (200 asserted). */
+export async function loggedCall(sid: string) {
+  const { status, json } = await admin("GET", `/admin/calls/${sid}`);
+  expect(status).toBe(200);
+  return json.call as { status: string; end_reason: string | null; turns: { outcome: string }[] };
 }
