@@ -1,3 +1,4 @@
+import { sha256Hex } from "../digest.ts";
 import { memoize } from "../memo.ts";
 import { sign, verify } from "./tokens.ts";
 
@@ -25,14 +26,11 @@ export async function greetingId(
   voice: string,
   format: "mp3" | "mulaw" = "mp3",
 ): Promise<string> {
-  return `${format === "mp3" ? "g" : "u"}-${await sha256Hex(`${model}\n${voice}\n${text}`)}`;
+  return `${format === "mp3" ? "g" : "u"}-${await rememberedSha256Hex(`${model}\n${voice}\n${text}`)}`;
 }
 
-/** SHA-256 of the text's UTF-8, as lowercase hex; remembered per isolate (src/memo.ts). */
-const sha256Hex = memoize(async (text: string) => {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}, 1000);
+/** sha256Hex remembered per isolate (src/memo.ts). */
+const rememberedSha256Hex = memoize(sha256Hex, 1000);
 
 export class AudioStore {
   private readonly kv: KVNamespace;

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
+import { sha256Hex } from "../digest.ts";
 import type { Settings } from "../env.ts";
 import { adminKeys, sameSecret } from "./admin-keys.ts";
 
@@ -29,8 +30,6 @@ export interface ConsoleSession {
   name?: string;
 }
 
-const encoder = new TextEncoder();
-
 function toBase64Url(bytes: Uint8Array): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
@@ -39,11 +38,6 @@ function toBase64Url(bytes: Uint8Array): string {
 
 export function randomToken(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(24)));
-}
-
-async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 const keyFingerprint = async (key: string) => (await sha256Hex(`console-key\n${key}`)).slice(0, 16);

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { sha256Hex } from "../digest.ts";
 import { AppError } from "../errors.ts";
 import type { WriteTarget } from "./idempotency-record.ts";
 import type { AppEnv } from "./types.ts";
@@ -48,9 +49,7 @@ async function fingerprintOf(c: Context<AppEnv>): Promise<string> {
   } catch {
     // Not JSON: the bytes themselves are the request (validation answers it, and that answer is kept).
   }
-  const data = new TextEncoder().encode(`${c.req.method} ${url.pathname}${url.search}\n${body}`);
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(`${c.req.method} ${url.pathname}${url.search}\n${body}`);
 }
 
 export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
