@@ -118,19 +118,12 @@ export interface AlternateSide extends LoadResult {
 }
 
 /**
- * Two loads taken in turn, `rounds` windows each (A, B, A, B, ...), each side's windows added
- * up: on a shared machine whose speed drifts, the two sides meet the same conditions, and their
- * ratio is steadier than that of two windows taken minutes apart.
+ * Loads taken in turn, `rounds` windows each (A, B, C, A, B, C, ...), each side's windows added
+ * up: on a shared machine whose speed drifts, the sides meet the same conditions, and their
+ * ratios are steadier than those of windows taken minutes apart. Returns the sides in order.
  */
-export async function alternateLoads(
-  a: LoadOptions,
-  b: LoadOptions,
-  rounds: number,
-): Promise<{ a: AlternateSide; b: AlternateSide }> {
-  const sides = [
-    { options: a, results: [] as LoadResult[], cpuMs: 0 },
-    { options: b, results: [] as LoadResult[], cpuMs: 0 },
-  ];
+export async function alternateLoads(loads: LoadOptions[], rounds: number): Promise<AlternateSide[]> {
+  const sides = loads.map((options) => ({ options, results: [] as LoadResult[], cpuMs: 0 }));
   let cpuKnown = true;
   for (let round = 0; round < rounds; round++) {
     for (const side of sides) {
@@ -141,13 +134,11 @@ export async function alternateLoads(
       else side.cpuMs += after - before;
     }
   }
-  const [sideA, sideB] = sides.map((side) => {
+  return sides.map((side) => {
     const load = combined(side.results);
     return { ...load, workerdCpuMsPerRequest: cpuKnown ? side.cpuMs / load.answered : null };
-  }) as [AlternateSide, AlternateSide];
-  return { a: sideA, b: sideB };
+  });
 }
-
 function combined(results: LoadResult[]): LoadResult {
   return loadResult({
     latencies: results.flatMap((r) => r.latencies),

@@ -1,7 +1,7 @@
 import { pcm16ToMulaw } from "../src/audio/mulaw.ts";
 import { FRAME_BYTES, FRAME_MS, LINE_RATE, MULAW_SILENCE } from "../src/audio/telephony.ts";
 import { decodeWav } from "../src/audio/wav.ts";
-import { encodeBase64 } from "../src/twilio/base64.ts";
+import { encodeBase64 } from "../src/base64.ts";
 
 /**
  * Twilio's inbound Media Streams frames, built the way Twilio sends them (20 ms of 8 kHz μ-law,

@@ -64,7 +64,12 @@ function answersWithPlay(body: string): string | null {
 async function incomingCallLoads(
   stack: Stack,
   profile: Profile,
-): Promise<{ calls: AlternateSide; retries: LoadResult; sameRequestFloor: AlternateSide }> {
+): Promise<{
+  calls: AlternateSide;
+  retries: LoadResult;
+  sameRequestFloor: AlternateSide;
+  answeredFloor: AlternateSide;
+}> {
   const voice = (callSid: string) =>
     signedForm(stack.base, "/webhooks/twilio/voice", incomingCall(callSid, TURNS_PHONE));
   // The first call synthesises the greeting and caches it; the timed calls must all hit that cache.
@@ -85,13 +90,22 @@ async function incomingCallLoads(
     ...options(() => ({ ...voice(newCallSid()), path: "/__bench/empty" })),
     check: undefined,
   };
+  // The empty route again, now reading the request and answering as many bytes as the TwiML:
+  // what carrying an answer costs the runtime and the proxy, with no work between.
+  const answeredLoad = {
+    ...options(() => ({ ...voice(newCallSid()), path: `/__bench/answered?bytes=${first.body.length}` })),
+    check: undefined,
+  };
   const callsLoad = options(() => voice(newCallSid()));
   // Steady state, as in an isolate serving calls all day: both routes run untimed first, since
   // the answer's first seconds go to compiling its code (in a probe of 4 s windows: 0.89× the
   // empty route's throughput in the first, 1.07× in the third).
-  await runLoad({ ...floorLoad, warmupMs: 0, durationMs: steadyStateMs(profile) });
-  await runLoad({ ...callsLoad, warmupMs: 0, durationMs: steadyStateMs(profile) });
-  const { a: sameRequestFloor, b: calls } = await alternateLoads(floorLoad, callsLoad, LOAD_ROUNDS);
+  for (const load of [floorLoad, answeredLoad, callsLoad])
+    await runLoad({ ...load, warmupMs: 0, durationMs: steadyStateMs(profile) });
+  const [sameRequestFloor, answeredFloor, calls] = (await alternateLoads(
+    [floorLoad, answeredLoad, callsLoad],
+    LOAD_ROUNDS,
+  )) as [AlternateSide, AlternateSide, AlternateSide];
   const retries = await runLoad(options(() => voice(retried)));
   const synthesisedDuring = (await stack.openai.requests(SPEECH)).length - synthesisedBefore;
   if (synthesisedDuring > 0) {
@@ -99,7 +113,7 @@ async function incomingCallLoads(
       `the timed incoming calls synthesised the greeting ${synthesisedDuring} times: the cache was missed`,
     );
   }
-  return { calls, retries, sameRequestFloor };
+  return { calls, retries, sameRequestFloor, answeredFloor };
 }
 
 /** What the fakes themselves spend answering one turn's requests, with no artificial delay (ms). */
@@ -186,7 +200,14 @@ async function turnOverheads(stack: Stack, profile: Profile): Promise<number[]> 
 }
 
 export async function webhookRows(stack: Stack, profile: Profile, floor: LoadResult): Promise<Row[]> {
-  const { calls: incoming, retries, sameRequestFloor } = await incomingCallLoads(stack, profile);
+  const {
+    calls: incoming,
+    retries,
+    sameRequestFloor,
+    answeredFloor,
+  } = await incomingCallLoads(stack, profile);
+  const answer = await opCost(stack.client, { op: "answer-call", ...profile.op, maxN: 100_000 });
+  const notFound = await opCost(stack.client, { op: "app-not-found", ...profile.op, maxN: 100_000 });
   const signature = await opCost(stack.client, { op: "verify-signature", ...profile.op, maxN: 100_000 });
   const twiml = await opCost(stack.client, { op: "reply-twiml", ...profile.op, maxN: 100_000 });
   // The fake's default reply to the default transcript: the text the turns' speech requests carry.
@@ -202,7 +223,7 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
       value: loadValue(incoming),
       baseline: `${loadValue(sameRequestFloor)} (the same signed POST to the empty route)`,
-      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route, ${LOAD_ROUNDS} windows each taken in turn after ${steadyStateMs(profile) / 1000} s of each untimed; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route, ${LOAD_ROUNDS} windows each taken in turn after ${steadyStateMs(profile) / 1000} s of each untimed; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); the empty route reading the request and answering as many bytes, in the same turns: ${loadValue(answeredFloor)}, CPU ${cpuPerRequest(answeredFloor)} (the webhook ${loadRatio(incoming, answeredFloor)}, ${cpuRatio(answeredFloor, incoming)}: the rest is the Worker's own code); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
       data: {
         ...loadData(incoming),
         workerd_cpu_ms_per_request: incoming.workerdCpuMsPerRequest,
@@ -210,8 +231,20 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
           ...loadData(sameRequestFloor),
           workerd_cpu_ms_per_request: sameRequestFloor.workerdCpuMsPerRequest,
         },
+        answered_floor: {
+          ...loadData(answeredFloor),
+          workerd_cpu_ms_per_request: answeredFloor.workerdCpuMsPerRequest,
+        },
         retries_same_call_sid: loadData(retries),
       },
+    },
+    {
+      issue: "3",
+      measurement: "the incoming-call answer inside the Worker (the app on a signed webhook), per call",
+      value: opValue(answer),
+      baseline: `${opValue(notFound)} (a request no route takes, through the same app)`,
+      notes: `everything the Worker's code does for the row above, from the Request to the TwiML read, without HTTP or wrangler's proxy; ${opNotes(answer)}`,
+      data: { ...opData(answer), app_not_found: opData(notFound) },
     },
     {
       issue: "3",

@@ -1,3 +1,4 @@
+import { encodeBase64 } from "../src/base64.ts";
 import { AudioStore, greetingId } from "../src/call/audio-store.ts";
 import type { CallReply } from "../src/call/reply.ts";
 import { signingSecret } from "../src/call/tokens.ts";
@@ -10,12 +11,12 @@ import type { OutboundAudio } from "../src/conversation/engine.ts";
 import { PipelineEngine } from "../src/conversation/pipeline.ts";
 import { RealtimeEngine } from "../src/conversation/realtime.ts";
 import { type Settings, settingsOf } from "../src/env.ts";
+import app from "../src/index.ts";
 import { log } from "../src/log.ts";
 import type { RealtimeHandlers } from "../src/providers/openai-realtime.ts";
 import type { ChatModel, SpeechToText, TextToSpeech } from "../src/providers/types.ts";
 import { createStore } from "../src/stores/index.ts";
 import type { ConfigStore } from "../src/stores/store.ts";
-import { encodeBase64 } from "../src/twilio/base64.ts";
 import { replyTwiml } from "../src/twilio/call-twiml.ts";
 import { clearMessage, markMessage, mediaMessage, parseStreamMessage } from "../src/twilio/media-stream.ts";
 import { computeSignature, verifySignature } from "../src/twilio/signature.ts";
@@ -165,6 +166,38 @@ const verifyTwilioSignature: Operation = async (input) => {
     if (!(await verifySignature(token, signature, TWILIO_URL, form))) {
       throw new Error("verifySignature rejected the bench's own signature");
     }
+  }
+};
+
+/**
+ * The whole incoming-call answer inside the Worker: the app's fetch handler on a signed voice
+ * webhook for TURNS_PHONE (config and greeting cached), its TwiML read to the end. HTTP and
+ * wrangler's proxy around it are not in it.
+ */
+const answerCall: Operation = async (input) => {
+  const settings = settingsOf(input.env);
+  const url = `${settings.PUBLIC_BASE_URL ?? "https://voice.example.test"}/webhooks/twilio/voice`;
+  const form = incomingCallForm();
+  const init = {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      "X-Twilio-Signature": await computeSignature(settings.TWILIO_AUTH_TOKEN ?? "bench-token", url, form),
+    },
+    body: new URLSearchParams(form).toString(),
+  };
+  for (let i = 0; i < input.n; i++) {
+    const twiml = await (await app.fetch(new Request(url, init), input.env, input.ctx)).text();
+    if (!twiml.includes("<Play>")) throw new Error(`the answer has no <Play>: ${twiml.slice(0, 200)}`);
+  }
+};
+
+/** A request no route takes, through the same app: its middleware, routing and error answer. */
+const appNotFound: Operation = async (input) => {
+  for (let i = 0; i < input.n; i++) {
+    const response = await app.fetch(new Request("https://voice.example.test/nowhere"), input.env, input.ctx);
+    if (response.status !== 404) throw new Error(`the app answered ${response.status} for no route`);
+    await response.text();
   }
 };
 
@@ -321,6 +354,8 @@ export const OPERATIONS: Record<string, Operation> = {
   "resolve-store": resolveStoreMiss,
   "verify-signature": verifyTwilioSignature,
   "reply-twiml": buildReplyTwiml,
+  "answer-call": answerCall,
+  "app-not-found": appNotFound,
   "stream-frames": streamFrames,
   "realtime-frames": realtimeFrames,
 };

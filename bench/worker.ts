@@ -9,6 +9,7 @@ import { ROUTING_OPERATIONS, ROUTING_PREPARATIONS } from "./worker-routing.ts";
  * The bench-only Worker (bench/wrangler.bench.toml): the real app, unchanged, plus timing
  * routes under /__bench/* that production (src/index.ts) never serves:
  *   GET  /__bench/empty                 an empty response: the runtime's floor
+ *   POST /__bench/answered?bytes=N      reads the request, answers N bytes: carrying an answer, no work
  *   GET  /__bench/echo                  a WebSocket echoing each message: the runtime's socket round trip
  *   GET  /__bench/op/<name>?n=N&...     run an operation N times (bench/worker-ops.ts)
  *   POST /__bench/prepare/<name>?...    put the caches and stores in the state an operation expects
@@ -20,6 +21,7 @@ export { EmbeddedConfigStore } from "./worker-history.ts";
 
 async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
   if (url.pathname === "/__bench/empty") return new Response(null, { status: 204 });
+  if (url.pathname === "/__bench/answered") return answered(request, url);
   if (url.pathname === "/__bench/echo") return echoSocket(request);
   const match = /^\/__bench\/(op|prepare)\/([a-z-]+)$/.exec(url.pathname);
   const table =
@@ -47,6 +49,20 @@ async function benchRoute(request: Request, url: URL, env: Env, ctx: ExecutionCo
     log.error("bench_route_failed", { route: url.pathname, ...errorFields(err) });
     return Response.json({ error: errorFields(err).error }, { status: 500 });
   }
+}
+
+/**
+ * The empty route that still takes the request and answers like a webhook: reads the body, and
+ * answers `bytes` (query) bytes of text/xml with a request id, as the app's TwiML answer is sent.
+ * What the runtime and wrangler's proxy charge for carrying a request and its answer, with no
+ * work done between them.
+ */
+async function answered(request: Request, url: URL): Promise<Response> {
+  await request.arrayBuffer();
+  const bytes = Number(url.searchParams.get("bytes") ?? "0");
+  return new Response(" ".repeat(bytes), {
+    headers: { "Content-Type": "text/xml; charset=utf-8", "X-Request-Id": crypto.randomUUID() },
+  });
 }
 
 /** A WebSocket that sends every text message straight back: the runtime's own round trip. */

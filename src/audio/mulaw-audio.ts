@@ -1,4 +1,4 @@
-import { decodeBase64, encodeBase64 } from "../twilio/base64.ts";
+import { decodeBase64, encodeBase64 } from "../base64.ts";
 
 /**
  * μ-law audio as conversation engines receive and send it: bytes, or the same bytes as base64

@@ -6,21 +6,10 @@
  * domain-separated by a purpose prefix so a token for one thing never verifies as another.
  */
 
+import { decodeBase64Url, encodeBase64Url } from "../base64.ts";
 import { hmacKey } from "../hmac.ts";
 
 const encoder = new TextEncoder();
-
-function toBase64Url(bytes: ArrayBuffer): string {
-  let binary = "";
-  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-}
 
 export type TokenPurpose = "audio" | "stream" | "call";
 
@@ -31,8 +20,10 @@ export async function sign(
   expiresAt: number,
 ): Promise<string> {
   const key = await hmacKey(secret, "SHA-256");
-  return toBase64Url(
-    await crypto.subtle.sign("HMAC", key, encoder.encode(`${purpose}\n${subject}\n${expiresAt}`)),
+  return encodeBase64Url(
+    new Uint8Array(
+      await crypto.subtle.sign("HMAC", key, encoder.encode(`${purpose}\n${subject}\n${expiresAt}`)),
+    ),
   );
 }
 
@@ -46,7 +37,7 @@ export async function verify(
   signature: string,
   now = Date.now(),
 ): Promise<TokenCheck> {
-  const bytes = fromBase64Url(signature);
+  const bytes = decodeBase64Url(signature);
   if (!bytes) return { ok: false, reason: "bad_signature" };
   const key = await hmacKey(secret, "SHA-256");
   const valid = await crypto.subtle.verify(
@@ -71,7 +62,7 @@ export async function seal(
   value: unknown,
   expiresAt: number,
 ): Promise<string> {
-  const payload = toBase64Url(encoder.encode(JSON.stringify(value)).buffer as ArrayBuffer);
+  const payload = encodeBase64Url(encoder.encode(JSON.stringify(value)));
   return `${payload}.${expiresAt}.${await sign(secret, purpose, payload, expiresAt)}`;
 }
 
@@ -90,7 +81,7 @@ export async function unseal(
   if (rest.length > 0 || !/^\d+$/.test(expires)) return { ok: false, reason: "bad_signature" };
   const check = await verify(secret, purpose, payload, Number(expires), signature, now);
   if (!check.ok) return check;
-  const bytes = fromBase64Url(payload);
+  const bytes = decodeBase64Url(payload);
   if (!bytes) return { ok: false, reason: "bad_signature" };
   try {
     return { ok: true, value: JSON.parse(new TextDecoder().decode(bytes)) };

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
+import { encodeBase64Url } from "../base64.ts";
 import { sha256Hex } from "../digest.ts";
 import type { Settings } from "../env.ts";
 import { adminKeys, sameSecret } from "./admin-keys.ts";
@@ -30,14 +31,8 @@ export interface ConsoleSession {
   name?: string;
 }
 
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 export function randomToken(): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(24)));
+  return encodeBase64Url(crypto.getRandomValues(new Uint8Array(24)));
 }
 
 const keyFingerprint = async (key: string) => (await sha256Hex(`console-key\n${key}`)).slice(0, 16);

@@ -1,5 +1,5 @@
+import { encodeBase64 } from "../base64.ts";
 import { hmacKey } from "../hmac.ts";
-import { encodeBase64 } from "./base64.ts";
 
 /**
  * Computing Twilio's request signature (the X-Twilio-Signature header): base64 of an HMAC-SHA1,

@@ -6,6 +6,7 @@ import type {
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { pcm16ToMulaw } from "../../src/audio/mulaw.ts";
 import { mulawBytes } from "../../src/audio/mulaw-audio.ts";
+import { decodeBase64 } from "../../src/base64.ts";
 import type { TurnRecord } from "../../src/call/summary.ts";
 import type { CallConfig } from "../../src/config/defaults.ts";
 import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
@@ -15,7 +16,6 @@ import type { RealtimeTools } from "../../src/conversation/realtime-tools.ts";
 import { log } from "../../src/log.ts";
 import { connectRealtime } from "../../src/providers/openai-realtime.ts";
 import type { ChatMessage } from "../../src/providers/types.ts";
-import { decodeBase64 } from "../../src/twilio/base64.ts";
 import { fakeControl } from "../fakes/client.ts";
 import { type OpenAIScript, openaiScript } from "../fakes/openai-client.ts";
 import { testEnv } from "../support/env.ts";

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { asBase64Mulaw, mulawBase64, mulawBytes, mulawLength } from "../../../src/audio/mulaw-audio.ts";
-import { decodeBase64, encodeBase64 } from "../../../src/twilio/base64.ts";
 import {
   clearMessage,
   markMessage,
@@ -201,24 +200,5 @@ describe("base64 μ-law", () => {
     expect(asBase64Mulaw("/38")).toBe("/38=");
     expect(asBase64Mulaw("/w")).toBe("/w==");
     for (const bad of ["ab-_", "abcde", "ab=", "é", 'ab"c']) expect(asBase64Mulaw(bad)).toBeNull();
-  });
-});
-
-describe("base64", () => {
-  it("agrees with the platform's base64 for every length around a frame and all byte values", () => {
-    for (let length = 0; length <= 170; length++) {
-      const bytes = new Uint8Array(length).map((_, i) => (i * 151 + length) & 0xff);
-      const expected = frame([...bytes]);
-      expect(encodeBase64(bytes)).toBe(expected);
-      expect(decodeBase64(expected)).toEqual(bytes);
-    }
-  });
-
-  it("decodes unpadded text and rejects text that is not base64", () => {
-    expect(decodeBase64("/38")).toEqual(new Uint8Array([0xff, 0x7f]));
-    expect(decodeBase64("ab-_")).toBeNull();
-    expect(decodeBase64("abcde")).toBeNull();
-    expect(decodeBase64("ab=")).toBeNull();
-    expect(decodeBase64("é")).toBeNull();
   });
 });
