@@ -134,6 +134,18 @@ export class CallLog extends DurableObject<Env> {
     return row ? (JSON.parse(row.summary) as CallSummary) : null;
   }
 
+  /** The calls of `callSids` this log holds, in no particular order (a list page's, at most 200). */
+  async getMany(callSids: string[]): Promise<CallSummary[]> {
+    if (callSids.length === 0) return [];
+    return this.ctx.storage.sql
+      .exec<SummaryRow>(
+        `SELECT summary FROM calls WHERE call_sid IN (${callSids.map(() => "?").join(", ")})`,
+        ...callSids,
+      )
+      .toArray()
+      .map((r) => JSON.parse(r.summary) as CallSummary);
+  }
+
   /**
    * Most recent first. `since`/`until` bound started_at (ISO 8601, inclusive/exclusive);
    * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet);
@@ -315,7 +327,7 @@ export async function queryAnalytics(
 }
 
 export interface CallFilter {
-  /** one number's shard (E.164 or "unknown"); without it, every shard */
+  /** one number's shard (E.164 or "unknown"); without it, every number */
   phoneNumber?: string;
   limit: number;
   since?: string;
@@ -326,22 +338,23 @@ export interface CallFilter {
 }
 
 /**
- * Recent calls, newest first: one number's shard, or every shard merged (FAN_OUT at a time),
- * with the legacy unsharded log's calls of that number (or all of them) merged in.
+ * The newest calls matching the filter, with their turns (the admin API's list): the call index
+ * picks them in one query (`recentCalls`), then each shard the page names is read once for its
+ * calls, FAN_OUT at a time. A page of 50 reads at most 50 shards however many numbers there
+ * are. Calls from before sharding are in the legacy log, read for what the shards lack.
  */
 export async function listCalls(env: Env, filter: CallFilter): Promise<CallSummary[]> {
-  const { phoneNumber, ...shardFilter } = filter;
-  const numbers = phoneNumber ? [phoneNumber] : await callLogNumbers(env);
-  // LEGACY cannot clash with a shard: shards are E.164 numbers or "unknown".
-  const lists = await fanOut([...numbers, LEGACY], FAN_OUT, (n) =>
-    n === LEGACY
-      ? legacyLog(env).list(phoneNumber ? { ...shardFilter, to: phoneNumber } : shardFilter)
-      : callLog(env, n).list(shardFilter),
-  );
-  return lists
-    .flat()
-    .sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0))
-    .slice(0, filter.limit);
+  const items = await recentCalls(env, filter);
+  const byShard = new Map<string, string[]>();
+  for (const item of items) byShard.set(item.to, [...(byShard.get(item.to) ?? []), item.call_sid]);
+  const found = new Map<string, CallSummary>();
+  const keep = (calls: CallSummary[]) => {
+    for (const call of calls) found.set(call.call_sid, call);
+  };
+  await fanOut([...byShard], FAN_OUT, async ([shard, sids]) => keep(await callLog(env, shard).getMany(sids)));
+  const elsewhere = items.filter((item) => !found.has(item.call_sid)).map((item) => item.call_sid);
+  if (elsewhere.length > 0) keep(await legacyLog(env).getMany(elsewhere));
+  return items.flatMap((item) => found.get(item.call_sid) ?? []);
 }
 
 /**

@@ -74,7 +74,7 @@ const listCallsRoute = createRoute({
   request: {
     query: z.object({
       phone_number: z.string().optional().openapi({
-        description: "only calls to this number (one shard); without it, every number's shard is read",
+        description: "only calls to this number; without it, the newest calls of every number (picked from the call index)",
       }),
       limit: z.coerce.number().int().min(1).max(200).default(50),
     }),

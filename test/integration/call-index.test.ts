@@ -1,8 +1,15 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type CallLog, callLog, findCall, legacyLog, recentCalls } from "../../src/call/call-log.ts";
-import type { CallSummary } from "../../src/call/summary.ts";
+import {
+  type CallLog,
+  callLog,
+  findCall,
+  legacyLog,
+  listCalls,
+  recentCalls,
+} from "../../src/call/call-log.ts";
+import type { CallSummary, TurnRecord } from "../../src/call/summary.ts";
 import { uniquePhone } from "../support/admin.ts";
 import { summary } from "../support/call-summary.ts";
 
@@ -59,6 +66,29 @@ describe("call index", () => {
       variant: null,
       turns: 0,
     });
+  });
+
+  it("pages the admin list from the index, with each call's whole summary from its shard", async () => {
+    const [busy, quiet] = [uniquePhone(), uniquePhone()];
+    const turn: TurnRecord = {
+      seq: 1,
+      at: at(57),
+      outcome: "reply",
+      transcript: "What are your hours?",
+      reply: "Nine to five.",
+      timings: { recording_ms: 80, stt_ms: 100, llm_ms: 200, tts_ms: 150, total_ms: 530 },
+    };
+    const calls = [
+      summary(busy, { started_at: at(56), turns: [turn] }),
+      summary(quiet, { started_at: at(57) }),
+      summary(busy, { started_at: at(58), turns: [turn, { ...turn, seq: 2 }] }),
+    ];
+    for (const call of calls) await callLog(env, call.to).record(call);
+    const window = { since: at(56), until: at(59) };
+    // Transcripts included (only the shards hold them), newest first, as the index orders them.
+    expect(await listCalls(env, { ...window, limit: 3 })).toEqual([...calls].reverse());
+    expect(await listCalls(env, { ...window, limit: 2 })).toEqual([calls[2], calls[1]]);
+    expect(await listCalls(env, { ...window, phoneNumber: busy, limit: 5 })).toEqual([calls[2], calls[0]]);
   });
 
   it("keeps a call's end when its in-progress write arrives late, and finds it by CallSid", async () => {
