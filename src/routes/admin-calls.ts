@@ -74,7 +74,8 @@ const listCallsRoute = createRoute({
   request: {
     query: z.object({
       phone_number: z.string().optional().openapi({
-        description: "only calls to this number; without it, the newest calls of every number (picked from the call index)",
+        description:
+          "only calls to this number; without it, the newest calls of every number (picked from the call index)",
       }),
       limit: z.coerce.number().int().min(1).max(200).default(50),
     }),
