@@ -41,8 +41,8 @@ export class Transfers {
   /**
    * Stream mode: the transfer's announcement has played. The live call leaves the Media Stream
    * for the <Dial> (REST update); the dial webhook brings the outcome. `seq`: the turn that asked.
-   * False when Twilio did not move the call: the caller is still on the stream, and the engine
-   * tells them.
+   * False when Twilio did not move the call: the caller is still on the stream, the engine tells
+   * them, and the turn's transfer record says `failed` (no <Dial> was ever placed).
    */
   async start(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean> {
     const state = this.host.state();
@@ -63,6 +63,7 @@ export class Transfers {
       this.host.log().error("call_transfer_failed", { target: intent.target.name, ...errorFields(err) });
       state.transfer = null;
     }
+    if (state.transfer === null) this.recordOutcome(seq, "failed", null);
     this.host.save();
     return state.transfer !== null;
   }
@@ -80,12 +81,7 @@ export class Transfers {
     state.transfer = null;
     const connected = transferConnected(status);
     const phrase = connected || !transfer ? null : transferFailedPhrase(transfer.target.name, status);
-    const index = transfer ? turns.findIndex((t) => t.record.seq === transfer.seq) : -1;
-    const turn = turns[index];
-    if (turn) {
-      turns[index] = withDialOutcome(turn, status, phrase);
-      this.host.saveTurn(index);
-    }
+    if (transfer) this.recordOutcome(transfer.seq, status, phrase);
     this.host.log().info("call_transfer_ended", { dial_status: status, target: transfer?.target.name });
     if (connected) {
       state.endReason = "transferred";
@@ -105,6 +101,16 @@ export class Transfers {
       reply: this.host.afterReply({ speech: [speech], next: "listen", turns: turns.length }),
       stream: false,
     };
+  }
+
+  /** The outcome on the transfer record of turn `seq` (and `phrase` in its history), if stored. */
+  private recordOutcome(seq: number, status: DialCallStatus, phrase: string | null): void {
+    const turns = this.host.turns();
+    const index = turns.findIndex((t) => t.record.seq === seq);
+    const turn = turns[index];
+    if (!turn) return;
+    turns[index] = withDialOutcome(turn, status, phrase);
+    this.host.saveTurn(index);
   }
 }
 

@@ -18,7 +18,10 @@ const ToolCall = z
     latency_ms: z.number(),
     result_bytes: z.number().int(),
     target: z.object({ name: z.string(), to: z.string() }).optional(),
-    dial_outcome: z.string().optional().openapi({ description: "Twilio's DialCallStatus of a transfer" }),
+    dial_outcome: z.string().optional().openapi({
+      description:
+        "Twilio's DialCallStatus of a transfer; failed also when Twilio refused to move the call to the <Dial>",
+    }),
   })
   .openapi("ToolCallRecord");
 const Turn = z.object({

@@ -231,7 +231,10 @@ describe("transfer and end_call over a Media Stream", { timeout: 40_000 }, () =>
     client.speak(concat(hello(), silence(600)));
     await vi.waitFor(() => expect(client.marks()).toContain("turn-2-0"), { timeout: 8000 });
     await lastChatEnds(REFUSED, "What are your hours?");
-    expect((await admin("GET", `/admin/calls/${sid}`)).json.call.status).toBe("in_progress");
+    const { json } = await admin("GET", `/admin/calls/${sid}`);
+    expect(json.call.status).toBe("in_progress");
+    // No <Dial> was placed: the transfer's record says so.
+    expect(json.call.turns[0].tools[0]).toMatchObject({ name: "transfer_call", dial_outcome: "failed" });
     client.stop();
   });
 
@@ -255,7 +258,9 @@ describe("transfer and end_call over a Media Stream", { timeout: 40_000 }, () =>
       { timeout: 10_000, interval: 50 },
     );
     expect(await callUpdates(sid)).toHaveLength(1);
-    expect((await admin("GET", `/admin/calls/${sid}`)).json.call.status).toBe("in_progress");
+    const { json } = await admin("GET", `/admin/calls/${sid}`);
+    expect(json.call.status).toBe("in_progress");
+    expect(json.call.turns[0].tools[0]).toMatchObject({ name: "transfer_call", dial_outcome: "failed" });
     client.stop();
   });
 

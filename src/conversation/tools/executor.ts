@@ -58,7 +58,10 @@ export interface ToolCallRecord {
   result_bytes: number;
   /** transfers: the chosen target */
   target?: { name: string; to: string };
-  /** transfers: how the <Dial> ended (Twilio's DialCallStatus), once known */
+  /**
+   * transfers: how the <Dial> ended (Twilio's DialCallStatus), once known; `failed` also when
+   * Twilio refused to move the live call to the <Dial>, so none was placed
+   */
   dial_outcome?: string;
 }
 
