@@ -5,7 +5,6 @@ import {
   accumulate,
   type CallFacts,
   callFacts,
-  mergeGroups,
   type PartialGroup,
 } from "./analytics.ts";
 import {
@@ -24,9 +23,10 @@ import type { CallSummary } from "./summary.ts";
  * (named `calls:<E.164>`), so no single object serves every call of the deployment. A call is
  * written when it starts (in progress) and again when it ends. Each write also goes to the
  * directory (the CallLog named `directory`): it keeps the list of shards, which is how
- * cross-number views that need whole summaries find them (they fan out at most FAN_OUT at a
- * time), and the call index (src/call/call-index.ts), one small row per call, which is what a
- * cross-number list reads instead, and how a call is found by its CallSid alone.
+ * cross-number views that need every shard find them, and the call index
+ * (src/call/call-index.ts), one small row per call, which is what a cross-number list reads,
+ * and how a call is found by its CallSid alone. The reads across shards are in
+ * call-log-reads.ts.
  */
 
 interface SummaryRow extends Record<string, SqlStorageValue> {
@@ -43,10 +43,7 @@ const DIRECTORY = "directory";
  * call_sid, to_number, started_at, summary) are still listed and found, read-only, so an
  * upgrade loses no history; nothing writes to it any more.
  */
-const LEGACY = "call-log";
-/** Shards read at once by a cross-number view: bounded so one request never opens hundreds. */
-export const FAN_OUT = 6;
-
+export const LEGACY = "call-log";
 /** The directory's meta key set once the index holds every call the shards held before it existed. */
 const INDEX_FILLED = "index_filled";
 
@@ -142,43 +139,6 @@ export class CallLog extends DurableObject<Env> {
         `SELECT summary FROM calls WHERE call_sid IN (${callSids.map(() => "?").join(", ")})`,
         ...callSids,
       )
-      .toArray()
-      .map((r) => JSON.parse(r.summary) as CallSummary);
-  }
-
-  /**
-   * Most recent first. `since`/`until` bound started_at (ISO 8601, inclusive/exclusive);
-   * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet);
-   * `variant` the A/B variant the call got; `to` the number called (the legacy log holds every number).
-   */
-  async list(filter: Omit<CallFilter, "phoneNumber"> & { to?: string }): Promise<CallSummary[]> {
-    const where: string[] = [];
-    const args: SqlStorageValue[] = [];
-    if (filter.since) {
-      where.push("started_at >= ?");
-      args.push(filter.since);
-    }
-    if (filter.until) {
-      where.push("started_at < ?");
-      args.push(filter.until);
-    }
-    if (filter.endReason === "in_progress") where.push("json_extract(summary, '$.end_reason') IS NULL");
-    else if (filter.endReason) {
-      where.push("json_extract(summary, '$.end_reason') = ?");
-      args.push(filter.endReason);
-    }
-    if (filter.to) {
-      where.push("json_extract(summary, '$.to') = ?");
-      args.push(filter.to);
-    }
-    if (filter.variant) {
-      where.push("json_extract(summary, '$.variant') = ?");
-      args.push(filter.variant);
-    }
-    const sql = `SELECT summary FROM calls ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY started_at DESC LIMIT ?`;
-    return this.ctx.storage.sql
-      .exec<SummaryRow>(sql, ...args, filter.limit)
       .toArray()
       .map((r) => JSON.parse(r.summary) as CallSummary);
   }
@@ -284,123 +244,7 @@ export function legacyLog(env: Env): DurableObjectStub<CallLog> {
   return env.CALL_LOG.get(env.CALL_LOG.idFromName(LEGACY));
 }
 
-function directory(env: Env): DurableObjectStub<CallLog> {
+/** The directory: the list of shards and the call index. */
+export function directory(env: Env): DurableObjectStub<CallLog> {
   return env.CALL_LOG.get(env.CALL_LOG.idFromName(DIRECTORY));
-}
-
-/** Every number with a call log. */
-export async function callLogNumbers(env: Env): Promise<string[]> {
-  return directory(env).shards();
-}
-
-/** `fn` over every item, at most `limit` at once; results in item order. */
-export async function fanOut<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-/**
- * Analytics groups over one number's shard (E.164 or "unknown") or, with null, every shard:
- * each shard folds its own stored facts, FAN_OUT at a time, and the partial groups merge
- * exactly. The one computation behind GET /admin/analytics and the console's analytics page.
- */
-export async function queryAnalytics(
-  env: Env,
-  phone: string | null,
-  range: AnalyticsRange & { from: string; to: string },
-): Promise<{ groups: PartialGroup[]; shards: number }> {
-  const numbers = phone ? [phone] : await callLogNumbers(env);
-  const partials = await fanOut(numbers, FAN_OUT, (n) => callLog(env, n).analytics(range));
-  return { groups: mergeGroups(partials), shards: numbers.length };
-}
-
-export interface CallFilter {
-  /** one number's shard (E.164 or "unknown"); without it, every number */
-  phoneNumber?: string;
-  limit: number;
-  since?: string;
-  until?: string;
-  endReason?: string;
-  /** the A/B variant's name (routing's `variants`) */
-  variant?: string;
-}
-
-/**
- * The newest calls matching the filter, with their turns (the admin API's list): the call index
- * picks them in one query (`recentCalls`), then each shard the page names is read once for its
- * calls, FAN_OUT at a time. A page of 50 reads at most 50 shards however many numbers there
- * are. Calls from before sharding are in the legacy log, read for what the shards lack.
- */
-export async function listCalls(env: Env, filter: CallFilter): Promise<CallSummary[]> {
-  const items = await recentCalls(env, filter);
-  const byShard = new Map<string, string[]>();
-  for (const item of items) byShard.set(item.to, [...(byShard.get(item.to) ?? []), item.call_sid]);
-  const found = new Map<string, CallSummary>();
-  const keep = (calls: CallSummary[]) => {
-    for (const call of calls) found.set(call.call_sid, call);
-  };
-  await fanOut([...byShard], FAN_OUT, async ([shard, sids]) => keep(await callLog(env, shard).getMany(sids)));
-  const elsewhere = items.filter((item) => !found.has(item.call_sid)).map((item) => item.call_sid);
-  if (elsewhere.length > 0) keep(await legacyLog(env).getMany(elsewhere));
-  return items.flatMap((item) => found.get(item.call_sid) ?? []);
-}
-
-/**
- * The newest calls matching the filter, across every number or one, as a list shows them:
- * one query of the call index (src/call/call-index.ts), whatever the number of shards. The
- * first list after an upgrade fills the index from the shards and the legacy log once.
- */
-export async function recentCalls(env: Env, filter: CallFilter): Promise<CallListItem[]> {
-  const { phoneNumber, ...rest } = filter;
-  const query: CallIndexFilter = { ...rest, ...(phoneNumber && { to: phoneNumber }) };
-  const listed = await directory(env).indexedCalls(query);
-  if (listed) return listed;
-  await fillCallIndex(env);
-  return (await directory(env).indexedCalls(query)) ?? [];
-}
-
-/**
- * Adds the calls of the shards registered before the index existed, and of the legacy log, to
- * the index, FAN_OUT shards at a time, without touching rows it already has (live writes are
- * newer), then marks it filled. Idempotent: two lists racing to fill it add the same rows.
- */
-async function fillCallIndex(env: Env): Promise<void> {
-  const numbers = await directory(env).unindexedShards();
-  await fanOut([...numbers, LEGACY], FAN_OUT, async (n) => {
-    const log = n === LEGACY ? legacyLog(env) : callLog(env, n);
-    await directory(env).fillIndex(await log.listItems());
-  });
-  await directory(env).markIndexFilled();
-}
-
-/**
- * One call, live or ended: a live call's own object has the turns so far; an ended one is in
- * the shard the call index names, or else (a call from before the index) looked for FAN_OUT
- * shards at a time, then in the legacy unsharded log.
- */
-export async function findCall(env: Env, callSid: string): Promise<CallSummary | null> {
-  const live = await env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid)).snapshot();
-  if (live) return live;
-  const indexed = await directory(env).indexedNumber(callSid);
-  const found = indexed ? await callLog(env, indexed).get(callSid) : null;
-  if (found) return found;
-  const numbers = await callLogNumbers(env);
-  for (let i = 0; i < numbers.length; i += FAN_OUT) {
-    const found = await Promise.all(numbers.slice(i, i + FAN_OUT).map((n) => callLog(env, n).get(callSid)));
-    const call = found.find((f) => f !== null);
-    if (call) return call;
-  }
-  return legacyLog(env).get(callSid);
 }

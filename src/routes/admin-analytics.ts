@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { daysBetween, finish, GROUP_BY } from "../call/analytics.ts";
-import { queryAnalytics } from "../call/call-log.ts";
+import { queryAnalytics } from "../call/call-log-reads.ts";
 import { END_REASONS } from "../call/summary.ts";
 import type { E164 } from "../config/phone-number.ts";
 import { isTimeZone } from "../config/routing-schema.ts";

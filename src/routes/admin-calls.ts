@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { findCall, listCalls } from "../call/call-log.ts";
+import { findCall, listCalls } from "../call/call-log-reads.ts";
 import { UNKNOWN_NUMBER } from "../config/call-routing.ts";
 import { normalizePhoneNumber } from "../config/phone-number.ts";
 import { AppError } from "../errors.ts";

@@ -1,14 +1,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import {
-  type CallLog,
-  callLog,
-  findCall,
-  legacyLog,
-  listCalls,
-  recentCalls,
-} from "../../src/call/call-log.ts";
+import { type CallLog, callLog, legacyLog } from "../../src/call/call-log.ts";
+import { findCall, listCalls, recentCalls } from "../../src/call/call-log-reads.ts";
 import type { CallSummary, TurnRecord } from "../../src/call/summary.ts";
 import { uniquePhone } from "../support/admin.ts";
 import { summary } from "../support/call-summary.ts";

@@ -1,7 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callLog, findCall, legacyLog, listCalls, recentCalls } from "../../src/call/call-log.ts";
+import { callLog, legacyLog } from "../../src/call/call-log.ts";
+import { findCall, listCalls, recentCalls } from "../../src/call/call-log-reads.ts";
 import type { CallSummary } from "../../src/call/summary.ts";
 import { uniquePhone } from "../support/admin.ts";
 import { summary } from "../support/call-summary.ts";

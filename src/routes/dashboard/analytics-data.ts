@@ -5,7 +5,7 @@ import {
   mergeGroups,
   type PartialGroup,
 } from "../../call/analytics.ts";
-import { queryAnalytics } from "../../call/call-log.ts";
+import { queryAnalytics } from "../../call/call-log-reads.ts";
 
 /**
  * The analytics page's figures, from the same per-shard computation as GET /admin/analytics

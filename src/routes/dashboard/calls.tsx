@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { CallListItem } from "../../call/call-index.ts";
-import { type CallFilter, findCall, recentCalls } from "../../call/call-log.ts";
+import { type CallFilter, findCall, recentCalls } from "../../call/call-log-reads.ts";
 import { END_REASONS as CALL_END_REASONS, type CallSummary, type TurnRecord } from "../../call/summary.ts";
 import { AppError } from "../../errors.ts";
 import { Layout } from "./layout.tsx";

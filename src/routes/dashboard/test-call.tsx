@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { findCall } from "../../call/call-log.ts";
+import { findCall } from "../../call/call-log-reads.ts";
 import { notFound, phoneOf } from "../../config/service.ts";
 import { AppError } from "../../errors.ts";
 import { Layout } from "./layout.tsx";
