@@ -1,8 +1,8 @@
 /**
  * Base64 (RFC 4648 §4) and base64url (§5) straight between bytes and text, by table lookup,
  * without atob/btoa's intermediate binary strings: Media Streams frames (a 20 ms frame is 160
- * μ-law bytes, 50 a second each way per call), Twilio's signatures, and the Worker's own tokens
- * and ids that go in URLs and cookies (base64url, unpadded).
+ * μ-law bytes, 50 a second each way per call), Twilio's signatures, and the Worker's own signed
+ * tokens and random ids, which go in URLs and forms (base64url, unpadded).
  */
 
 const STANDARD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

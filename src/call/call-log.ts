@@ -16,6 +16,7 @@ import {
   listItemOf,
   queryCallIndex,
 } from "./call-index.ts";
+import type { CallFilter } from "./call-log-reads.ts";
 import type { CallSummary } from "./summary.ts";
 
 /**
@@ -131,14 +132,52 @@ export class CallLog extends DurableObject<Env> {
     return row ? (JSON.parse(row.summary) as CallSummary) : null;
   }
 
-  /** The calls of `callSids` this log holds, in no particular order (a list page's, at most 200). */
+  /** The calls of `callSids` this log holds, in no particular order (a list page's, up to 200). */
   async getMany(callSids: string[]): Promise<CallSummary[]> {
-    if (callSids.length === 0) return [];
+    // One JSON parameter, not one per CallSid: a Durable Object's SQLite binds at most 100
+    // (https://developers.cloudflare.com/durable-objects/platform/limits/), a page up to 200.
     return this.ctx.storage.sql
       .exec<SummaryRow>(
-        `SELECT summary FROM calls WHERE call_sid IN (${callSids.map(() => "?").join(", ")})`,
-        ...callSids,
+        "SELECT summary FROM calls WHERE call_sid IN (SELECT value FROM json_each(?))",
+        JSON.stringify(callSids),
       )
+      .toArray()
+      .map((r) => JSON.parse(r.summary) as CallSummary);
+  }
+
+  /**
+   * Most recent first. `since`/`until` bound started_at (ISO 8601, inclusive/exclusive);
+   * `endReason` matches the summary's end_reason ("in_progress" matches calls not ended yet);
+   * `variant` the A/B variant the call got; `to` the number called (the legacy log holds every number).
+   */
+  async list(filter: Omit<CallFilter, "phoneNumber"> & { to?: string }): Promise<CallSummary[]> {
+    const where: string[] = [];
+    const args: SqlStorageValue[] = [];
+    if (filter.since) {
+      where.push("started_at >= ?");
+      args.push(filter.since);
+    }
+    if (filter.until) {
+      where.push("started_at < ?");
+      args.push(filter.until);
+    }
+    if (filter.endReason === "in_progress") where.push("json_extract(summary, '$.end_reason') IS NULL");
+    else if (filter.endReason) {
+      where.push("json_extract(summary, '$.end_reason') = ?");
+      args.push(filter.endReason);
+    }
+    if (filter.to) {
+      where.push("json_extract(summary, '$.to') = ?");
+      args.push(filter.to);
+    }
+    if (filter.variant) {
+      where.push("json_extract(summary, '$.variant') = ?");
+      args.push(filter.variant);
+    }
+    const sql = `SELECT summary FROM calls ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY started_at DESC LIMIT ?`;
+    return this.ctx.storage.sql
+      .exec<SummaryRow>(sql, ...args, filter.limit)
       .toArray()
       .map((r) => JSON.parse(r.summary) as CallSummary);
   }

@@ -2,7 +2,7 @@ import { TRANSFER_TOOL_NAME } from "../config/tools.ts";
 import type { ToolIntent } from "../conversation/tools/index.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { transferTwiml } from "../twilio/call-twiml.ts";
-import type { TwilioRest } from "../twilio/rest.ts";
+import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
 import type { DialCallStatus } from "../twilio/webhook.ts";
 import { Budget } from "./budget.ts";
 import type { CallState, StoredTurn } from "./call-state.ts";
@@ -41,8 +41,9 @@ export class Transfers {
   /**
    * Stream mode: the transfer's announcement has played. The live call leaves the Media Stream
    * for the <Dial> (REST update); the dial webhook brings the outcome. `seq`: the turn that asked.
-   * False when Twilio did not move the call: the caller is still on the stream, the engine tells
-   * them, and the turn's transfer record says `failed` (no <Dial> was ever placed).
+   * False when Twilio did not move the call: the caller is still on the stream and the engine
+   * tells them. When Twilio refused (an error answer, or the call had ended), the turn's
+   * transfer record says `failed`: no <Dial> was placed. A timeout leaves it without an outcome.
    */
   async start(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean> {
     const state = this.host.state();
@@ -53,17 +54,22 @@ export class Transfers {
       to: intent.target.to,
       ...(intent.target.caller_id && { callerId: intent.target.caller_id }),
     };
+    // Whether Twilio surely did not move the call (it answered no, or nothing was sent), as
+    // opposed to an outcome we cannot know (a timeout, a lost connection, an unreadable answer).
+    let refused = false;
     try {
       const result = await this.host.twilio().updateCall(state.callSid, {
         twiml: transferTwiml(target, `${state.publicBaseUrl}/webhooks/twilio/dial`),
       });
       this.host.log().info("call_transfer_started", { target: intent.target.name, ok: result.ok });
       if (!result.ok) state.transfer = null;
+      refused = !result.ok;
     } catch (err) {
       this.host.log().error("call_transfer_failed", { target: intent.target.name, ...errorFields(err) });
       state.transfer = null;
+      refused = err instanceof TwilioError && (err.kind === "http" || err.kind === "misconfigured");
     }
-    if (state.transfer === null) this.recordOutcome(seq, "failed", null);
+    if (refused) this.recordOutcome(seq, "failed", null);
     this.host.save();
     return state.transfer !== null;
   }

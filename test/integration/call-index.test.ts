@@ -85,6 +85,18 @@ describe("call index", () => {
     expect(await listCalls(env, { ...window, phoneNumber: busy, limit: 5 })).toEqual([calls[2], calls[0]]);
   });
 
+  it("lists a page of 150 calls from one number's shard (more CallSids than SQLite binds at once)", async () => {
+    const phone = uniquePhone();
+    const second = (i: number) => new Date(Date.UTC(2026, 10, 21, 9, 0, i)).toISOString();
+    const calls = Array.from({ length: 150 }, (_, i) => summary(phone, { started_at: second(i) }));
+    for (const call of calls) await callLog(env, phone).record(call);
+    const window = { since: second(0), until: second(150) };
+    expect(sids(await listCalls(env, { ...window, limit: 150 }))).toEqual(sids([...calls].reverse()));
+    expect(sids(await listCalls(env, { ...window, phoneNumber: phone, limit: 150 }))).toEqual(
+      sids([...calls].reverse()),
+    );
+  });
+
   it("keeps a call's end when its in-progress write arrives late, and finds it by CallSid", async () => {
     const phone = uniquePhone();
     const ended = summary(phone, { started_at: at(40), end_reason: "completed" });
