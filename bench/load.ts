@@ -139,6 +139,7 @@ export async function alternateLoads(loads: LoadOptions[], rounds: number): Prom
     return { ...load, workerdCpuMsPerRequest: cpuKnown ? side.cpuMs / load.answered : null };
   });
 }
+
 function combined(results: LoadResult[]): LoadResult {
   return loadResult({
     latencies: results.flatMap((r) => r.latencies),

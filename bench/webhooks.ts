@@ -85,7 +85,8 @@ async function incomingCallLoads(
     check: (reply: Reply) => answersWithPlay(reply.body),
   });
   // The empty route sent the webhook's own request: what carrying it costs the runtime and
-  // wrangler's proxy (a signed form of 9 fields, about 230 bytes), before the Worker does anything with it.
+  // wrangler's proxy (a signed form of 9 fields, about 230 bytes), before the Worker does
+  // anything with it.
   const floorLoad = {
     ...options(() => ({ ...voice(newCallSid()), path: "/__bench/empty" })),
     check: undefined,
