@@ -43,7 +43,8 @@ export class Transfers {
    * for the <Dial> (REST update); the dial webhook brings the outcome. `seq`: the turn that asked.
    * False when Twilio did not move the call: the caller is still on the stream and the engine
    * tells them. When Twilio refused (an error answer, or the call had ended), the turn's
-   * transfer record says `failed`: no <Dial> was placed. A timeout leaves it without an outcome.
+   * transfer record says `failed`: no <Dial> was placed. A timeout or an unreadable answer
+   * (the update may have happened) leaves it without an outcome.
    */
   async start(intent: Extract<ToolIntent, { kind: "transfer" }>, seq: number): Promise<boolean> {
     const state = this.host.state();

@@ -238,6 +238,29 @@ describe("transfer and end_call over a Media Stream", { timeout: 40_000 }, () =>
     client.stop();
   });
 
+  it("records no Dial outcome when Twilio's answer to the call update is unreadable (it may have moved the call)", async () => {
+    await openaiScript(openai.url, {
+      transcripts: ["Sales, please."],
+      replies: [{ tool_calls: [{ name: "transfer_call", arguments: { target: "Sales" } }] }],
+    });
+    const { client, sid } = await streamCall([transfer]);
+    // A 200 without the call resource: whether Twilio applied the update is unknown.
+    await twilio.behave({
+      status: 200,
+      pathIncludes: `/Calls/${sid}.json`,
+      times: 1,
+      body: "<html>gateway</html>",
+    });
+    client.speak(concat(hello(), silence(600)));
+    await vi.waitFor(() => expect(client.marks()).toContain("turn-1-0"), { timeout: 8000 });
+    client.echoMarks(["turn-1-0"]);
+    await vi.waitFor(async () => expect((await spoken()).at(-1)).toBe(REFUSED), { timeout: 8000 });
+    const [tool] = (await admin("GET", `/admin/calls/${sid}`)).json.call.turns[0].tools;
+    expect(tool).toMatchObject({ name: "transfer_call", target: { name: "Sales" } });
+    expect(tool).not.toHaveProperty("dial_outcome");
+    client.stop();
+  });
+
   it("realtime mode: a refused call update keeps the caller with the model, which says so", async () => {
     await openaiScript(openai.url, {
       transcripts: ["Sales, please."],
