@@ -13,16 +13,12 @@ import type { CallSummary } from "./summary.ts";
 export const FAN_OUT = 6;
 
 /** Every number with a call log. */
-export async function callLogNumbers(env: Env): Promise<string[]> {
+async function callLogNumbers(env: Env): Promise<string[]> {
   return directory(env).shards();
 }
 
 /** `fn` over every item, at most `limit` at once; results in item order. */
-export async function fanOut<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
+async function fanOut<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
