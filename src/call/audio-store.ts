@@ -12,7 +12,25 @@ const GREETING_TTL_SECONDS = 7 * 24 * 3600;
 /** How long a signed URL works: enough for Twilio's fetch and a retry, useless for reuse. */
 const URL_LIFETIME_MS = 10 * 60 * 1000;
 
+/**
+ * How long this isolate hands out the same signed URL of a greeting: every call to a number plays
+ * the same greeting, so its URL is signed once a minute, not once a call (an HMAC and its encoding
+ * on every incoming call). Every URL handed out still works for at least 9 of its 10 minutes.
+ */
+const GREETING_URL_REUSE_MS = 60 * 1000;
+const MAX_GREETING_URLS = 1000;
+/** Greeting URLs signed in this isolate, by secret, base URL and id: the URL and when it was signed. */
+const greetingUrls = new Map<string, { url: string; signedAt: number }>();
+
 export const AUDIO_CONTENT_TYPE = "audio/mpeg";
+
+/** How a greeting's id starts, by format; a reply's starts with "r-" (`replyAudioId`). */
+const GREETING_PREFIX = { mp3: "g-", mulaw: "u-" } as const;
+
+/** A new id for one reply's audio: replies are never shared, so each has its own. */
+export function replyAudioId(): string {
+  return `r-${crypto.randomUUID()}`;
+}
 
 /**
  * A greeting's cache id: the same text in the same model and voice is the same audio.
@@ -26,7 +44,7 @@ export async function greetingId(
   voice: string,
   format: "mp3" | "mulaw" = "mp3",
 ): Promise<string> {
-  return `${format === "mp3" ? "g" : "u"}-${await rememberedSha256Hex(`${model}\n${voice}\n${text}`)}`;
+  return `${GREETING_PREFIX[format]}${await rememberedSha256Hex(`${model}\n${voice}\n${text}`)}`;
 }
 
 /** sha256Hex remembered per isolate (src/memo.ts). */
@@ -68,7 +86,22 @@ export class AudioStore {
     return expiresAt;
   }
 
+  /**
+   * A URL that serves the audio for URL_LIFETIME_MS (10 min) from `now` (ms since the epoch). A
+   * greeting's (an mp3 greetingId) may be one signed up to GREETING_URL_REUSE_MS earlier.
+   */
   async signedUrl(id: string, now = Date.now()): Promise<string> {
+    if (!id.startsWith(GREETING_PREFIX.mp3)) return this.freshUrl(id, now);
+    const key = `${this.secret}\n${this.publicBaseUrl}\n${id}`;
+    const known = greetingUrls.get(key);
+    if (known && known.signedAt <= now && now - known.signedAt < GREETING_URL_REUSE_MS) return known.url;
+    const url = await this.freshUrl(id, now);
+    if (greetingUrls.size >= MAX_GREETING_URLS) greetingUrls.clear();
+    greetingUrls.set(key, { url, signedAt: now });
+    return url;
+  }
+
+  private async freshUrl(id: string, now: number): Promise<string> {
     const expires = now + URL_LIFETIME_MS;
     const sig = await sign(this.secret, "audio", id, expires);
     return `${this.publicBaseUrl}/audio/${encodeURIComponent(id)}.mp3?exp=${expires}&sig=${sig}`;

@@ -2,7 +2,7 @@ import { type ToolRunner, toolLogFields } from "../conversation/tools/index.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { OpenAIProviders } from "../providers/openai.ts";
 import type { TwilioRest } from "../twilio/rest.ts";
-import type { AudioStore } from "./audio-store.ts";
+import { type AudioStore, replyAudioId } from "./audio-store.ts";
 import { Budget, WEBHOOK_BUDGET_MS } from "./budget.ts";
 import { type CallState, historyOf, MAX_FAILURES, MAX_SILENCES, type StoredTurn } from "./call-state.ts";
 import { type CallReply, PHRASES, type Speech, saying } from "./reply.ts";
@@ -61,7 +61,7 @@ export class TurnsMode {
         format: "mp3",
         signal: budget.signal(4500, 0),
       });
-      const id = `r-${crypto.randomUUID()}`;
+      const id = replyAudioId();
       await this.host.audioStore().put(id, audio, "reply");
       return { text, audioId: id };
     } catch (err) {
@@ -108,7 +108,7 @@ export class TurnsMode {
         fetchRecording: (retryUntil) =>
           twilio.fetchRecording(recordingUrl, { format: "wav", retryUntil, log: turnLog }),
         storeAudio: async (bytes) => {
-          const id = `r-${crypto.randomUUID()}`;
+          const id = replyAudioId();
           await audio.put(id, bytes, "reply");
           return id;
         },
