@@ -8,6 +8,7 @@ import {
   foldName,
   searchTerms,
 } from "./config-query.ts";
+import { lazyStub } from "./lazy-stub.ts";
 import {
   type ChangeInfo,
   type Revision,
@@ -393,14 +394,14 @@ export function writeConfigRow(sql: SqlStorage, config: PhoneConfig, settings: P
 /** The ConfigStore face of the embedded Durable Object (one instance holds every number). */
 export class EmbeddedStore implements ConfigStore {
   readonly backend = "embedded" as const;
-  private readonly stub: DurableObjectStub<EmbeddedConfigStore>;
+  private readonly stub: () => DurableObjectStub<EmbeddedConfigStore>;
   private readonly historyLimit: number;
 
   constructor(
     namespace: DurableObjectNamespace<EmbeddedConfigStore>,
     options: { instanceName?: string; historyLimit?: number } = {},
   ) {
-    this.stub = namespace.get(namespace.idFromName(options.instanceName ?? "phone-configs"));
+    this.stub = lazyStub(namespace, options.instanceName ?? "phone-configs");
     this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
   }
 
@@ -422,22 +423,22 @@ export class EmbeddedStore implements ConfigStore {
   }
 
   get(phone: E164) {
-    return this.call("get", () => this.stub.get(phone));
+    return this.call("get", () => this.stub().get(phone));
   }
 
   list(filter: { includeInactive: boolean }) {
-    return this.call("list", () => this.stub.list(filter.includeInactive));
+    return this.call("list", () => this.stub().list(filter.includeInactive));
   }
 
   async query(query: ConfigQuery) {
     assertPageBounds(query);
-    return this.call("query", () => this.stub.query(query));
+    return this.call("query", () => this.stub().query(query));
   }
 
   async put(phone: E164, settings: PhoneSettings, options: PutOptions) {
     const write = this.write(options.now, options.change, options.expectedVersion);
     const result: PutResult = await this.call("put", async () => {
-      const r = await this.stub.put(phone, settings, write);
+      const r = await this.stub().put(phone, settings, write);
       return r as PutResult;
     });
     if (!result.ok) {
@@ -450,47 +451,47 @@ export class EmbeddedStore implements ConfigStore {
   }
 
   deactivate(phone: E164, now: Date, change?: ChangeInfo) {
-    return this.call("deactivate", () => this.stub.deactivate(phone, this.write(now, change)));
+    return this.call("deactivate", () => this.stub().deactivate(phone, this.write(now, change)));
   }
 
   remove(phone: E164) {
-    return this.call("remove", () => this.stub.remove(phone));
+    return this.call("remove", () => this.stub().remove(phone));
   }
 
   revisions(phone: E164, query: RevisionQuery) {
-    return this.call("revisions", () => this.stub.revisions(phone, query));
+    return this.call("revisions", () => this.stub().revisions(phone, query));
   }
 
   revision(phone: E164, version: number) {
-    return this.call("revision", () => this.stub.revision(phone, version));
+    return this.call("revision", () => this.stub().revision(phone, version));
   }
 
   templates() {
-    return this.call("templates", () => this.stub.templates());
+    return this.call("templates", () => this.stub().templates());
   }
 
   template(name: string) {
-    return this.call("template", () => this.stub.template(name));
+    return this.call("template", () => this.stub().template(name));
   }
 
   async saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }) {
     const created = await this.call("saveTemplate", () =>
-      this.stub.saveTemplate(template, options.mustBeNew),
+      this.stub().saveTemplate(template, options.mustBeNew),
     );
     if (created === null) throw new StoreError("conflict", `template "${template.name}" already exists`);
     return { created };
   }
 
   removeTemplate(name: string) {
-    return this.call("removeTemplate", () => this.stub.removeTemplate(name));
+    return this.call("removeTemplate", () => this.stub().removeTemplate(name));
   }
 
   async ping() {
-    await this.call("ping", () => this.stub.count());
+    await this.call("ping", () => this.stub().count());
   }
 
   async setup() {
-    const n = await this.call("setup", () => this.stub.count());
+    const n = await this.call("setup", () => this.stub().count());
     return [
       `embedded store: nothing to do (SQLite tables, the is_active index and the (phone_number, version) key of the history are created on first use; ${n} documents)`,
     ];

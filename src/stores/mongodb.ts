@@ -3,6 +3,7 @@ import type { E164 } from "../config/phone-number.ts";
 import type { PhoneConfig, PhoneSettings } from "../config/schema.ts";
 import { settingsOf } from "../env.ts";
 import { assertPageBounds, type ConfigPage, type ConfigQuery } from "./config-query.ts";
+import { lazyStub } from "./lazy-stub.ts";
 import type { ConnectionState, MongoConnection, MongoTarget, Outcome } from "./mongo-connection.ts";
 import type { ChangeInfo, Revision, RevisionPage, RevisionQuery } from "./revision.ts";
 import {
@@ -115,28 +116,28 @@ export class MongoConfigStore extends DurableObject<Env> {
 /** The ConfigStore face of the Durable Object: one instance holds the client for every request. */
 export class MongoStore implements ConfigStore {
   readonly backend = "mongodb" as const;
-  private readonly stub: DurableObjectStub<MongoConfigStore>;
+  private readonly stub: () => DurableObjectStub<MongoConfigStore>;
   private readonly target: MongoTarget;
 
   constructor(
     namespace: DurableObjectNamespace<MongoConfigStore>,
     options: { database: string; instanceName?: string; historyLimit?: number },
   ) {
-    this.stub = namespace.get(namespace.idFromName(options.instanceName ?? "mongodb-client"));
+    this.stub = lazyStub(namespace, options.instanceName ?? "mongodb-client");
     this.target = { database: options.database, historyLimit: options.historyLimit ?? DEFAULT_HISTORY_LIMIT };
   }
 
   get(phone: E164): Promise<PhoneConfig | null> {
-    return this.call("get", () => this.stub.get(this.target, phone));
+    return this.call("get", () => this.stub().get(this.target, phone));
   }
 
   list(filter: { includeInactive: boolean }): Promise<PhoneConfig[]> {
-    return this.call("list", () => this.stub.list(this.target, filter.includeInactive));
+    return this.call("list", () => this.stub().list(this.target, filter.includeInactive));
   }
 
   async query(query: ConfigQuery): Promise<ConfigPage> {
     assertPageBounds(query);
-    return this.call("query", () => this.stub.query(this.target, query));
+    return this.call("query", () => this.stub().query(this.target, query));
   }
 
   put(
@@ -144,53 +145,53 @@ export class MongoStore implements ConfigStore {
     settings: PhoneSettings,
     options: PutOptions,
   ): Promise<{ config: PhoneConfig; created: boolean }> {
-    return this.call("put", () => this.stub.put(this.target, phone, settings, options));
+    return this.call("put", () => this.stub().put(this.target, phone, settings, options));
   }
 
   deactivate(phone: E164, now: Date, change?: ChangeInfo): Promise<PhoneConfig | null> {
-    return this.call("deactivate", () => this.stub.deactivate(this.target, phone, now, change));
+    return this.call("deactivate", () => this.stub().deactivate(this.target, phone, now, change));
   }
 
   remove(phone: E164): Promise<boolean> {
-    return this.call("remove", () => this.stub.remove(this.target, phone));
+    return this.call("remove", () => this.stub().remove(this.target, phone));
   }
 
   revisions(phone: E164, query: RevisionQuery): Promise<RevisionPage> {
-    return this.call("revisions", () => this.stub.revisions(this.target, phone, query));
+    return this.call("revisions", () => this.stub().revisions(this.target, phone, query));
   }
 
   revision(phone: E164, version: number): Promise<Revision | null> {
-    return this.call("revision", () => this.stub.revision(this.target, phone, version));
+    return this.call("revision", () => this.stub().revision(this.target, phone, version));
   }
 
   templates(): Promise<StoredTemplate[]> {
-    return this.call("templates", () => this.stub.templates(this.target));
+    return this.call("templates", () => this.stub().templates(this.target));
   }
 
   template(name: string): Promise<StoredTemplate | null> {
-    return this.call("template", () => this.stub.template(this.target, name));
+    return this.call("template", () => this.stub().template(this.target, name));
   }
 
   saveTemplate(template: StoredTemplate, options: { mustBeNew: boolean }): Promise<{ created: boolean }> {
-    return this.call("saveTemplate", () => this.stub.saveTemplate(this.target, template, options));
+    return this.call("saveTemplate", () => this.stub().saveTemplate(this.target, template, options));
   }
 
   removeTemplate(name: string): Promise<boolean> {
-    return this.call("removeTemplate", () => this.stub.removeTemplate(this.target, name));
+    return this.call("removeTemplate", () => this.stub().removeTemplate(this.target, name));
   }
 
   async ping(): Promise<void> {
-    await this.call("ping", () => this.stub.ping(this.target));
+    await this.call("ping", () => this.stub().ping(this.target));
   }
 
   setup(): Promise<string[]> {
-    return this.call("setup", () => this.stub.setup(this.target));
+    return this.call("setup", () => this.stub().setup(this.target));
   }
 
   /** "connected" | "connecting" | "disconnected" | "error: <why>" (for health checks). */
   async connectionState(): Promise<string> {
     try {
-      return await this.stub.connectionState();
+      return await this.stub().connectionState();
     } catch (cause) {
       throw new StoreError("unavailable", "mongodb store: its Durable Object did not answer", { cause });
     }

@@ -14,6 +14,26 @@ describeStoreConformance(
   (options) => new EmbeddedStore(testEnv.EMBEDDED_STORE, { instanceName: crypto.randomUUID(), ...options }),
 );
 
+describe("embedded store's Durable Object", () => {
+  it("is named on first use, once: a request that never reads the store (a call answered from memory) pays nothing", async () => {
+    const named: string[] = [];
+    const namespace = testEnv.EMBEDDED_STORE;
+    const counting = {
+      idFromName: (name: string) => {
+        named.push(name);
+        return namespace.idFromName(name);
+      },
+      get: (id: DurableObjectId) => namespace.get(id),
+    } as unknown as typeof namespace;
+    const instanceName = crypto.randomUUID();
+    const store = new EmbeddedStore(counting, { instanceName });
+    expect(named).toEqual([]);
+    await store.put("+14155550123" as E164, sampleSettings(), { now: new Date() });
+    expect(await store.get("+14155550123" as E164)).toMatchObject({ phone_number: "+14155550123" });
+    expect(named).toEqual([instanceName]);
+  });
+});
+
 const API_KEY = "data-api-key-7Hq2ZmV9";
 
 function dataApi(
