@@ -94,9 +94,11 @@ export async function verifySignature(
   if (!signature) return false;
   const key = await hmacKey(authToken, "SHA-1");
   const signedParams = signedParamsText(params);
-  // One HMAC for the usual request (the URL as it is); the other spellings only when it fails.
-  // Which spelling matched is not secret: each comparison is constant-time.
+  // One HMAC for the usual request (the URL as it is); the other spellings, worked out only
+  // when it fails. Which spelling matched is not secret: each comparison is constant-time.
+  if (sameString(signature, await signText(key, url + signedParams))) return true;
   for (const candidate of sentSpellings(url).flatMap(portVariants)) {
+    if (candidate === url) continue;
     if (sameString(signature, await signText(key, candidate + signedParams))) return true;
   }
   return false;

@@ -42,11 +42,19 @@ const ATTRIBUTE_ENTITIES: Record<string, string> = {
   "\r": "&#13;",
 };
 
+/**
+ * Printable ASCII needing no entity in text or attributes: most values (URLs with their signed
+ * tokens, numbers), written as they are without the two passes below.
+ */
+const PLAIN = /^[ !#-%'-;=?-~]*$/;
+
 function escapeText(value: string): string {
+  if (PLAIN.test(value)) return value;
   return value.replace(NOT_XML, "").replace(/[&<>]/g, (ch) => TEXT_ENTITIES[ch] as string);
 }
 
 function escapeAttribute(value: string): string {
+  if (PLAIN.test(value)) return value;
   return value.replace(NOT_XML, "").replace(/[&<>"\t\n\r]/g, (ch) => ATTRIBUTE_ENTITIES[ch] as string);
 }
 

@@ -50,6 +50,15 @@ describe("twiml", () => {
     expect(verbs[2]?.text).toBe("https://x/a.mp3?q='1'");
   });
 
+  it("keeps every printable ASCII character, alone and together, in text and attributes", () => {
+    const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
+    for (const value of [...printable, printable.join("")]) {
+      const [spoken] = parseTwiml(twiml(say(value, { voice: value })));
+      expect(spoken?.text).toBe(value);
+      expect(spoken?.attributes.voice).toBe(value);
+    }
+  });
+
   it("drops characters XML cannot carry instead of producing a document Twilio rejects", () => {
     const [spoken] = parseTwiml(twiml(say("a\u0000b\u0007c\u001Bd\uFFFEe\uD800f 😀")));
     expect(spoken?.text).toBe("abcdef 😀");
