@@ -37,7 +37,7 @@ export function signedParamsText(params: SignedParams | undefined): string {
 }
 
 /** Base64 of the HMAC-SHA1 of `text` (the URL, then `signedParamsText`) under `key`. */
-export async function signText(key: CryptoKey, text: string): Promise<string> {
+async function signText(key: CryptoKey, text: string): Promise<string> {
   return encodeBase64(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(text))));
 }
 
