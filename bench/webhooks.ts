@@ -252,7 +252,7 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: "Twilio signature verification, per call",
       value: opValue(signature),
       baseline: "",
-      notes: `incoming-call form of 26 fields, 2 URL variants; ${opNotes(signature)}`,
+      notes: `incoming-call form of 26 fields, signed over the URL as sent (one HMAC; other spellings only when it fails); ${opNotes(signature)}`,
       data: opData(signature),
     },
     {
@@ -260,7 +260,7 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: "TwiML building (greeting <Play> + <Record>), per call",
       value: opValue(twiml),
       baseline: "",
-      notes: `includes signing the audio URL; ${opNotes(twiml)}`,
+      notes: `includes the greeting's signed URL, signed once a minute per isolate as in the webhook (so nearly every call reuses it); ${opNotes(twiml)}`,
       data: opData(twiml),
     },
     {

@@ -26,12 +26,13 @@ export async function twilioForm(c: Context): Promise<Record<string, string>> {
 }
 
 /**
- * application/x-www-form-urlencoded parsing (https://url.spec.whatwg.org/#urlencoded-parsing),
- * the pairs `new URLSearchParams(body)` gives. Done here in plain JavaScript for every body
- * `decodeURIComponent` can read, since URLSearchParams (a runtime object, iterated pair by pair)
- * cost about three times as much for Twilio's 26 parameters, on every webhook. A body with an
- * escape it refuses (a `%` without two hex digits, bytes that are not UTF-8) goes to
- * URLSearchParams, whose lenient rules (keep the `%`, U+FFFD for bad bytes) the spec defines.
+ * application/x-www-form-urlencoded parsing (https://url.spec.whatwg.org/#urlencoded-parsing) of
+ * `body`, text as `Request.text()` gives it (well-formed: no lone surrogate). Done here in plain
+ * JavaScript for every body `decodeURIComponent` can read, since URLSearchParams (a runtime
+ * object, iterated pair by pair) cost about three times as much for Twilio's 26 parameters, on
+ * every webhook. A body with an escape it refuses (a `%` without two hex digits, bytes that are
+ * not UTF-8) goes to URLSearchParams, whose lenient rules (keep the `%`, U+FFFD for bad bytes)
+ * the spec defines.
  */
 export function formPairs(body: string): [string, string][] {
   const pairs: [string, string][] = [];
@@ -47,7 +48,8 @@ export function formPairs(body: string): [string, string][] {
     }
   } catch (err) {
     if (!(err instanceof URIError)) throw err;
-    return [...new URLSearchParams(body)];
+    // The constructor drops one leading "?" (a query's), which the form parser keeps: give it one.
+    return [...new URLSearchParams(`?${body}`)];
   }
   return pairs;
 }

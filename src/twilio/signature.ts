@@ -1,4 +1,4 @@
-import { decodeBase64 } from "../base64.ts";
+import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { hmacKey } from "../hmac.ts";
 import { type SignedParams, signedParamsText } from "./sign.ts";
 
@@ -86,9 +86,10 @@ export async function verifySignature(
   url: string,
   params?: SignedParams,
 ): Promise<boolean> {
-  // Twilio sends the 20-byte HMAC-SHA1 as padded base64: 28 characters, always.
+  // Twilio sends the 20-byte HMAC-SHA1 as padded base64: 28 characters, always, and only the
+  // canonical spelling of a MAC is accepted (the last letter has two bits base64 ignores).
   const mac = signature?.length === SIGNATURE_LENGTH ? decodeBase64(signature) : null;
-  if (!mac) return false;
+  if (!mac || encodeBase64(mac) !== signature) return false;
   const key = await hmacKey(authToken, "SHA-1");
   const signedParams = signedParamsText(params);
   // crypto.subtle.verify compares in constant time, so which spelling matched tells nothing.

@@ -59,6 +59,16 @@ describe("verifySignature", () => {
     expect(await verifySignature(TOKEN, "", URL_, PARAMS)).toBe(false);
   });
 
+  it("accepts only the canonical spelling of a signature, not one decoding to the same bytes", async () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    // The 27th letter carries 4 bits of the MAC and 2 that base64 ignores: flip one of those.
+    const sibling = alphabet[alphabet.indexOf(DOCUMENTED.charAt(26)) ^ 1];
+    const spelled = `${DOCUMENTED.slice(0, 26)}${sibling}${DOCUMENTED.slice(27)}`;
+    expect(spelled).not.toBe(DOCUMENTED);
+    expect(await verifySignature(TOKEN, spelled, URL_, PARAMS)).toBe(false);
+    expect(await verifySignature(TOKEN, DOCUMENTED, URL_, PARAMS)).toBe(true);
+  });
+
   it("accepts a signature made with the default port when the URL has none, and the reverse", async () => {
     const withPort = await computeSignature(TOKEN, "https://mycompany.com:443/myapp.php?foo=1&bar=2", PARAMS);
     expect(await verifySignature(TOKEN, withPort, URL_, PARAMS)).toBe(true);
