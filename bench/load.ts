@@ -115,18 +115,21 @@ function loadResult(r: {
 export interface AlternateSide extends LoadResult {
   /** workerd's CPU time (all its processes, wrangler's proxy included) per answered request, ms */
   workerdCpuMsPerRequest: number | null;
+  /** each round's window on its own, in round order (req/s) */
+  roundsPerSecond: number[];
 }
 
 /**
- * Loads taken in turn, `rounds` windows each (A, B, C, A, B, C, ...), each side's windows added
- * up: on a shared machine whose speed drifts, the sides meet the same conditions, and their
- * ratios are steadier than those of windows taken minutes apart. Returns the sides in order.
+ * Loads taken in turn, `rounds` windows each, each side's windows added up: on a shared
+ * machine whose speed drifts, the sides meet the same conditions, and their ratios are steadier
+ * than those of windows taken minutes apart. Every other round runs the sides in reverse
+ * (A, B, C, C, B, A, ...), so no side always follows the same one. Returns the sides in order.
  */
 export async function alternateLoads(loads: LoadOptions[], rounds: number): Promise<AlternateSide[]> {
   const sides = loads.map((options) => ({ options, results: [] as LoadResult[], cpuMs: 0 }));
   let cpuKnown = true;
   for (let round = 0; round < rounds; round++) {
-    for (const side of sides) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
       const before = workerdCpuMs();
       side.results.push(await runLoad(side.options));
       const after = workerdCpuMs();
@@ -136,7 +139,11 @@ export async function alternateLoads(loads: LoadOptions[], rounds: number): Prom
   }
   return sides.map((side) => {
     const load = combined(side.results);
-    return { ...load, workerdCpuMsPerRequest: cpuKnown ? side.cpuMs / load.answered : null };
+    return {
+      ...load,
+      workerdCpuMsPerRequest: cpuKnown ? side.cpuMs / load.answered : null,
+      roundsPerSecond: side.results.map((r) => r.perSecond),
+    };
   });
 }
 

@@ -112,6 +112,9 @@ export class OpenAIFakeControl {
   }
 }
 
+/** The start of the app's log lines (src/log.ts writes `level` and `event` first). */
+const APP_LINE = /^\{"level":"(\w+)","event":"([^"\\]*)"/;
+
 /**
  * The Worker's log lines (one JSON object per line, src/log.ts), counted by level and event so
  * the report can say whether anything went wrong behind the numbers without printing thousands
@@ -121,13 +124,11 @@ export class WorkerLogs {
   private readonly counts = new Map<string, { count: number; example: string }>();
 
   add(level: string, message: string): void {
-    let key = `${level} (not JSON): ${message.slice(0, 80)}`;
-    try {
-      const line = JSON.parse(message) as { level?: string; event?: string };
-      key = `${line.level ?? level} ${line.event ?? "?"}`;
-    } catch {
-      // Not one of the app's structured lines (a runtime message): counted under its text.
-    }
+    // The app's lines start with their level and event (src/log.ts): read from the text, not
+    // parsed, since Node shares the machine with the Worker it measures. Any other line (a
+    // runtime message) is counted under its text.
+    const app = APP_LINE.exec(message);
+    const key = app ? `${app[1]} ${app[2]}` : `${level} (not JSON): ${message.slice(0, 80)}`;
     const seen = this.counts.get(key);
     if (seen) seen.count += 1;
     else this.counts.set(key, { count: 1, example: message.slice(0, 600) });

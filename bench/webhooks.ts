@@ -49,7 +49,20 @@ const cpuRatio = (floor: AlternateSide, route: AlternateSide) =>
 /** How long each side of the incoming-call comparison runs untimed before its windows (ms). */
 const steadyStateMs = (profile: Profile) => (profile.quick ? 300 : 3000);
 /** Windows per side when the incoming-call webhook and its floor are measured in turn. */
-const LOAD_ROUNDS = 5;
+const LOAD_ROUNDS = 8;
+
+/**
+ * The route's throughput over the floor's, round by round (each pair of windows taken within
+ * seconds of each other): how far one window's ratio strays from the pooled one on this machine.
+ */
+function roundRatios(floor: AlternateSide, route: AlternateSide): number[] {
+  return route.roundsPerSecond.map((perSecond, i) => perSecond / (floor.roundsPerSecond[i] as number));
+}
+
+/** "per round: median 0.83×, 0.71× to 0.95×" */
+function roundSpread(ratios: number[]): string {
+  return `per round: median ${fmtRatio(median(ratios))}, ${fmtRatio(Math.min(...ratios))} to ${fmtRatio(Math.max(...ratios))}`;
+}
 
 function answersWithPlay(body: string): string | null {
   // <Say> instead of <Play> means the greeting or reply fell back to Twilio's voice: a failure here.
@@ -224,17 +237,21 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
       value: loadValue(incoming),
       baseline: `${loadValue(sameRequestFloor)} (the same signed POST to the empty route)`,
-      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route, ${LOAD_ROUNDS} windows each taken in turn after ${steadyStateMs(profile) / 1000} s of each untimed; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); the empty route reading the request and answering as many bytes, in the same turns: ${loadValue(answeredFloor)}, CPU ${cpuPerRequest(answeredFloor)} (the webhook ${loadRatio(incoming, answeredFloor)}, ${cpuRatio(answeredFloor, incoming)}: the rest is the Worker's own code); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route (${roundSpread(roundRatios(sameRequestFloor, incoming))}), ${LOAD_ROUNDS} windows each taken in turn (every other round in reverse order) after ${steadyStateMs(profile) / 1000} s of each untimed; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); the empty route reading the request and answering as many bytes, in the same turns: ${loadValue(answeredFloor)}, CPU ${cpuPerRequest(answeredFloor)} (the webhook ${loadRatio(incoming, answeredFloor)}, ${cpuRatio(answeredFloor, incoming)}: the rest is the Worker's own code); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
       data: {
         ...loadData(incoming),
         workerd_cpu_ms_per_request: incoming.workerdCpuMsPerRequest,
+        rounds_per_second: incoming.roundsPerSecond,
+        round_ratios_to_same_request_floor: roundRatios(sameRequestFloor, incoming),
         same_request_floor: {
           ...loadData(sameRequestFloor),
           workerd_cpu_ms_per_request: sameRequestFloor.workerdCpuMsPerRequest,
+          rounds_per_second: sameRequestFloor.roundsPerSecond,
         },
         answered_floor: {
           ...loadData(answeredFloor),
           workerd_cpu_ms_per_request: answeredFloor.workerdCpuMsPerRequest,
+          rounds_per_second: answeredFloor.roundsPerSecond,
         },
         retries_same_call_sid: loadData(retries),
       },

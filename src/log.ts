@@ -15,8 +15,10 @@ export interface Logger {
   with(fields: LogFields): Logger;
 }
 
-function write(level: "info" | "warn" | "error", event: string, fields: LogFields): void {
-  const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...fields });
+// The bound fields and the line's own are merged into the one object serialised: a line is
+// written on every call's answer, so no intermediate copy.
+function write(level: "info" | "warn" | "error", event: string, base: LogFields, fields: LogFields): void {
+  const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...base, ...fields });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);
@@ -24,9 +26,9 @@ function write(level: "info" | "warn" | "error", event: string, fields: LogField
 
 function bound(base: LogFields): Logger {
   return {
-    info: (event, fields = {}) => write("info", event, { ...base, ...fields }),
-    warn: (event, fields = {}) => write("warn", event, { ...base, ...fields }),
-    error: (event, fields = {}) => write("error", event, { ...base, ...fields }),
+    info: (event, fields = {}) => write("info", event, base, fields),
+    warn: (event, fields = {}) => write("warn", event, base, fields),
+    error: (event, fields = {}) => write("error", event, base, fields),
     with: (fields) => bound({ ...base, ...fields }),
   };
 }

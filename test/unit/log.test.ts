@@ -3,13 +3,18 @@ import { log } from "../../src/log.ts";
 
 /** Lines written while `work` runs, parsed. */
 function lines(work: () => void): Record<string, unknown>[] {
+  return raw(work).map((l) => JSON.parse(l));
+}
+
+/** Lines written while `work` runs, as written. */
+function raw(work: () => void): string[] {
   const out: string[] = [];
   const capture = (line: unknown) => out.push(String(line));
   vi.spyOn(console, "log").mockImplementation(capture);
   vi.spyOn(console, "warn").mockImplementation(capture);
   vi.spyOn(console, "error").mockImplementation(capture);
   work();
-  return out.map((l) => JSON.parse(l));
+  return out;
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -45,5 +50,27 @@ describe("log.with", () => {
     const [line] = lines(() => parent.info("x"));
     expect(line).toMatchObject({ request_id: "r1" });
     expect(line).not.toHaveProperty("call_sid");
+  });
+
+  it("lets a line's own field win over a bound one of the same name, without changing the binding", () => {
+    const call = log.with({ call_sid: "CA1", stage: "answer" });
+    const written = lines(() => {
+      call.info("call_routed", { stage: "routing" });
+      call.info("call_started");
+    });
+    expect(written[0]).toMatchObject({ call_sid: "CA1", stage: "routing" });
+    expect(written[1]).toMatchObject({ call_sid: "CA1", stage: "answer" });
+  });
+});
+
+describe("a log line", () => {
+  it("is one JSON object starting with level, event and ts, so a reader can filter on its text", () => {
+    const [line] = raw(() =>
+      log.with({ request_id: "r1" }).warn("twilio_signature_rejected", { signed: true }),
+    );
+    expect(line).toMatch(
+      /^\{"level":"warn","event":"twilio_signature_rejected","ts":"\d{4}-\d\d-\d\dT[^"]+Z",/,
+    );
+    expect(JSON.parse(line as string)).toMatchObject({ request_id: "r1", signed: true });
   });
 });
