@@ -115,6 +115,16 @@ export class OpenAIFakeControl {
 /** The start of the app's log lines (src/log.ts writes `level` and `event` first). */
 const APP_LINE = /^\{"level":"(\w+)","event":"([^"\\]*)"/;
 
+/** The count key of a line APP_LINE does not match: its level and event if JSON, else its text. */
+function otherLineKey(level: string, message: string): string {
+  try {
+    const line = JSON.parse(message) as { level?: string; event?: string };
+    return `${line.level ?? level} ${line.event ?? "?"}`;
+  } catch {
+    return `${level} (not an app line): ${message.slice(0, 80)}`;
+  }
+}
+
 /**
  * The Worker's log lines (one JSON object per line, src/log.ts), counted by level and event so
  * the report can say whether anything went wrong behind the numbers without printing thousands
@@ -125,10 +135,9 @@ export class WorkerLogs {
 
   add(level: string, message: string): void {
     // The app's lines start with their level and event (src/log.ts): read from the text, not
-    // parsed, since Node shares the machine with the Worker it measures. Any other line (a
-    // runtime message) is counted under its text.
-    const app = APP_LINE.exec(message);
-    const key = app ? `${app[1]} ${app[2]}` : `${level} (not JSON): ${message.slice(0, 80)}`;
+    // parsed, since Node shares the machine with the Worker it measures. Any other JSON line is
+    // parsed; anything else (a runtime message) is counted under its text.
+    const key = APP_LINE.exec(message)?.slice(1).join(" ") ?? otherLineKey(level, message);
     const seen = this.counts.get(key);
     if (seen) seen.count += 1;
     else this.counts.set(key, { count: 1, example: message.slice(0, 600) });

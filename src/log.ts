@@ -16,9 +16,15 @@ export interface Logger {
 }
 
 // The bound fields and the line's own are merged into the one object serialised: a line is
-// written on every call's answer, so no intermediate copy.
+// written on every call's answer, so no intermediate copy. A field named level, event or ts
+// cannot replace the line's own (set again, they keep their place at the start of the line).
 function write(level: "info" | "warn" | "error", event: string, base: LogFields, fields: LogFields): void {
-  const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...base, ...fields });
+  const ts = new Date().toISOString();
+  const entry = { level, event, ts, ...base, ...fields };
+  entry.level = level;
+  entry.event = event;
+  entry.ts = ts;
+  const line = JSON.stringify(entry);
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);

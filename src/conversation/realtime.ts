@@ -158,7 +158,7 @@ export class RealtimeEngine implements ConversationEngine {
       this.handle(event);
     } catch (err) {
       // One odd event must not end the call.
-      this.deps.log.error("realtime_event_failed", { event: event.type, ...errorFields(err) });
+      this.deps.log.error("realtime_event_failed", { realtime_event: event.type, ...errorFields(err) });
     }
   }
 

@@ -20,18 +20,9 @@ export type Ctx = Context<AppEnv>;
 /** Twilio opens the Media Stream within a second or two of our answer. */
 const STREAM_TOKEN_LIFETIME_MS = 60_000;
 
-// Worked out once per request: an incoming call's answer needs it three times (snapshot,
-// audio URLs, TwiML actions), and parsing the request's URL is the costly part.
-const baseUrls = new WeakMap<Request, string>();
-
 /** This Worker's public origin (`PUBLIC_BASE_URL`, else the request's), without a trailing slash. */
 export function baseUrl(c: Ctx): string {
-  let base = baseUrls.get(c.req.raw);
-  if (base === undefined) {
-    base = (c.var.services.settings.PUBLIC_BASE_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
-    baseUrls.set(c.req.raw, base);
-  }
-  return base;
+  return (c.var.services.settings.PUBLIC_BASE_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
 }
 
 /** `body` as a 200 TwiML response (text/xml). */

@@ -1,20 +1,19 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { log } from "../../src/log.ts";
+import { captureLog, captureLogText } from "../support/log-capture.ts";
 
 /** Lines written while `work` runs, parsed. */
 function lines(work: () => void): Record<string, unknown>[] {
-  return raw(work).map((l) => JSON.parse(l));
+  const read = captureLog();
+  work();
+  return read();
 }
 
 /** Lines written while `work` runs, as written. */
 function raw(work: () => void): string[] {
-  const out: string[] = [];
-  const capture = (line: unknown) => out.push(String(line));
-  vi.spyOn(console, "log").mockImplementation(capture);
-  vi.spyOn(console, "warn").mockImplementation(capture);
-  vi.spyOn(console, "error").mockImplementation(capture);
+  const read = captureLogText();
   work();
-  return out;
+  return read();
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -72,5 +71,12 @@ describe("a log line", () => {
       /^\{"level":"warn","event":"twilio_signature_rejected","ts":"\d{4}-\d\d-\d\dT[^"]+Z",/,
     );
     expect(JSON.parse(line as string)).toMatchObject({ request_id: "r1", signed: true });
+  });
+
+  it("keeps the line's own level, event and ts when a field has one of those names", () => {
+    const [line] = raw(() =>
+      log.with({ ts: "bound" }).error("realtime_event_failed", { event: "response.done", level: "x" }),
+    );
+    expect(line).toMatch(/^\{"level":"error","event":"realtime_event_failed","ts":"\d{4}-/);
   });
 });
