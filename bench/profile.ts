@@ -83,7 +83,7 @@ function baseProfile(quick: boolean): Profile {
         voice: {
           latencyCalls: 4,
           utterancesPerCall: 3,
-          levels: [5, 10, 20, 40, 60, 80, 100, 120],
+          levels: [5, 10, 20, 40, 60, 80, 100, 120, 140, 160],
           engines: ["pipeline", "realtime"],
         },
       };

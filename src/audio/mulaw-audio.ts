@@ -1,4 +1,4 @@
-import { decodeBase64, encodeBase64 } from "../base64.ts";
+import { decodeBase64, encodeBase64, isBase64 } from "../base64.ts";
 
 /**
  * μ-law audio as conversation engines receive and send it: bytes, or the same bytes as base64
@@ -15,15 +15,12 @@ export type Base64Mulaw = string & { readonly __encoding: "base64 μ-law" };
 /** μ-law bytes, or the same as base64 text. */
 export type MulawAudio = Uint8Array | Base64Mulaw;
 
-/** Standard base64, padding optional (what decodeBase64 accepts). */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
-
 /**
  * `text` as base64 μ-law, padded if it came without padding; null when it is not standard
  * base64. Checks the alphabet only: any bytes are valid μ-law.
  */
 export function asBase64Mulaw(text: string): Base64Mulaw | null {
-  if (!BASE64.test(text)) return null;
+  if (!isBase64(text)) return null;
   const missing = (4 - (text.length % 4)) % 4;
   return (missing === 0 ? text : text + "=".repeat(missing)) as Base64Mulaw;
 }

@@ -36,9 +36,15 @@ export class Resampler {
   /** Filter delay in samples at the upsampled rate. */
   private readonly delay: number;
   /** phases[p * taps + k] = L * h[p + k * L]: coefficient for input sample i - k in phase p. */
-  private readonly phases: Float32Array;
-  /** The last taps-1 input samples, then the current chunk. */
-  private buffer: Float32Array;
+  private readonly phases: Float64Array;
+  /**
+   * With one phase (L = 1: pure decimation, the TTS-to-line case) the coefficients are the
+   * symmetric filter itself, so each output folds the pair of samples that share a coefficient:
+   * half the multiplications.
+   */
+  private readonly folded: boolean;
+  /** The last taps-1 input samples, then the current chunk (float64: no conversion in the loop). */
+  private buffer: Float64Array;
   /** Absolute index of the input sample at buffer[taps - 1]. */
   private bufferBase = 0;
   /** Input samples received so far. */
@@ -58,13 +64,14 @@ export class Resampler {
     const filter = designLowPass(inRate * this.up, Math.min(inRate, outRate) / 2);
     this.taps = Math.ceil(filter.length / this.up);
     this.delay = (filter.length - 1) / 2;
-    this.phases = new Float32Array(this.up * this.taps);
+    this.phases = new Float64Array(this.up * this.taps);
     for (let p = 0; p < this.up; p++) {
       for (let k = 0; k < this.taps; k++) {
         this.phases[p * this.taps + k] = this.up * (filter[p + k * this.up] ?? 0);
       }
     }
-    this.buffer = new Float32Array(this.taps - 1);
+    this.folded = this.up === 1;
+    this.buffer = new Float64Array(this.taps - 1);
   }
 
   /** Resample the next chunk; returns the output samples that are now complete (possibly none). */
@@ -72,7 +79,7 @@ export class Resampler {
     const history = this.taps - 1;
     const needed = history + chunk.length;
     if (this.buffer.length < needed) {
-      const grown = new Float32Array(needed);
+      const grown = new Float64Array(needed);
       grown.set(this.buffer.subarray(0, history));
       this.buffer = grown;
     }
@@ -92,7 +99,7 @@ export class Resampler {
     // Inputs past the end are zeros: provide enough of them to finish the last output.
     const zeros = Math.ceil((this.delay + this.up) / this.up) + 1;
     if (this.buffer.length < history + zeros) {
-      const grown = new Float32Array(history + zeros);
+      const grown = new Float64Array(history + zeros);
       grown.set(this.buffer.subarray(0, history));
       this.buffer = grown;
     }
@@ -118,15 +125,24 @@ export class Resampler {
     const ready = Math.min(limit, Math.max(0, Math.ceil((available * up - delay) / down)));
     const count = Math.max(0, ready - this.produced);
     const out = new Int16Array(count);
+    // The filter has odd length, so with one phase its centre tap stands alone.
+    const middle = history / 2;
     for (let j = 0; j < count; j++) {
       const t = (this.produced + j) * down + delay;
       const input = Math.floor(t / up);
-      const phase = t - input * up;
-      const coeffs = phase * taps;
       // buffer[history + (input - bufferBase)] is sample `input`; walk back `taps` samples.
       const newest = history + input - this.bufferBase;
       let acc = 0;
-      for (let k = 0; k < taps; k++) acc += (phases[coeffs + k] as number) * (buffer[newest - k] as number);
+      if (this.folded) {
+        const oldest = newest - history;
+        acc = (phases[middle] as number) * (buffer[newest - middle] as number);
+        for (let k = 0; k < middle; k++) {
+          acc += (phases[k] as number) * ((buffer[newest - k] as number) + (buffer[oldest + k] as number));
+        }
+      } else {
+        const coeffs = (t - input * up) * taps;
+        for (let k = 0; k < taps; k++) acc += (phases[coeffs + k] as number) * (buffer[newest - k] as number);
+      }
       out[j] = clamp16(Math.round(acc));
     }
     this.produced += count;

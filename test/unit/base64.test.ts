@@ -22,6 +22,14 @@ describe("base64", () => {
     expect(decodeBase64("ab=")).toBeNull();
     expect(decodeBase64("é")).toBeNull();
   });
+
+  it("rejects whitespace inside the text, which the runtime's decoder would skip", () => {
+    // A signature or token spelled with a space or a line break must not pass as the same bytes.
+    for (const spelled of ["AA E=", "AAE= ", " AAE=", "AA\nE=", "AA\tE="]) {
+      expect(decodeBase64(spelled), JSON.stringify(spelled)).toBeNull();
+    }
+    expect(decodeBase64("AAE=")).toEqual(new Uint8Array([0, 1]));
+  });
 });
 
 describe("base64url", () => {
@@ -58,5 +66,6 @@ describe("base64url", () => {
     expect(decodeBase64Url("+/8")).toBeNull();
     expect(decodeBase64Url("abcde")).toBeNull();
     expect(decodeBase64Url("not base64!")).toBeNull();
+    expect(decodeBase64Url("Zm9v Yg")).toBeNull();
   });
 });
