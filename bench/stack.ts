@@ -54,7 +54,8 @@ export class OpenAIFakeControl {
     this.server = server;
   }
 
-  async setDelays(delayMs: Required<OpenAIDelays>): Promise<void> {
+  /** The providers' delays, each given; TTS chunks keep the fake's own spacing (2 ms, faster than real time). */
+  async setDelays(delayMs: Required<Pick<OpenAIDelays, "stt" | "llmFirstToken" | "tts">>): Promise<void> {
     await this.post("/__openai/script", { delayMs });
   }
 

@@ -23,20 +23,19 @@ export class MulawFramer {
     this.resampler = new Resampler(inRate, LINE_RATE);
   }
 
-  /** The next bytes of the stream; returns how many frames they completed. */
-  push(bytes: Uint8Array): number {
-    return this.write(this.resampler.push(this.decoder.push(bytes)));
+  /** The next bytes of the stream; each frame they complete is emitted. */
+  push(bytes: Uint8Array): void {
+    this.write(this.resampler.push(this.decoder.push(bytes)));
   }
 
   /** The stream is complete: emit what is left, the last frame padded with silence. */
-  end(): number {
-    let frames = this.write(this.resampler.flush());
+  end(): void {
+    this.write(this.resampler.flush());
     if (this.fill > 0) {
       this.frame.fill(MULAW_SILENCE, this.fill);
-      frames += this.sendFrame();
+      this.sendFrame();
     }
     this.decoder = new Pcm16Decoder();
-    return frames;
   }
 
   /** Drop the stream without emitting anything more (it was cancelled). */
@@ -46,18 +45,15 @@ export class MulawFramer {
     this.fill = 0;
   }
 
-  private write(samples: Int16Array): number {
-    let frames = 0;
+  private write(samples: Int16Array): void {
     for (let i = 0; i < samples.length; i++) {
       this.frame[this.fill++] = encodeSample(samples[i] as number);
-      if (this.fill === FRAME_BYTES) frames += this.sendFrame();
+      if (this.fill === FRAME_BYTES) this.sendFrame();
     }
-    return frames;
   }
 
-  private sendFrame(): number {
+  private sendFrame(): void {
     this.fill = 0;
     this.emit(this.frame.slice());
-    return 1;
   }
 }

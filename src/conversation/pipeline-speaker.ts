@@ -1,4 +1,4 @@
-import { FRAME_BYTES, MULAW_SILENCE } from "../audio/telephony.ts";
+import { FRAME_BYTES, FRAME_MS, MULAW_SILENCE } from "../audio/telephony.ts";
 import { MulawFramer } from "../call/mulaw-framer.ts";
 import type { CallConfig } from "../config/defaults.ts";
 import { type TextToSpeech, TTS_PCM_RATE } from "../providers/types.ts";
@@ -10,6 +10,18 @@ import type { Reached, Turn } from "./pipeline-turn.ts";
  * piece followed by a mark, and the marks sent and not yet echoed, in order (Twilio plays in
  * order, so an echoed mark means everything before it was heard).
  */
+
+/**
+ * Speech that starts on a quiet line is held until this much of it is ready (or all of it, if
+ * shorter), then sent at once. Twilio plays what it has and fills any gap with silence, so a
+ * reply's second piece of audio must reach Twilio before its first has played. Sent alone, the
+ * first TTS chunk (about 100 ms) gave the Worker that long to read the next, which calls
+ * replying at the same moment took from it (late frames in `bench/voice.ts`); the hold gives
+ * it 200 ms. It costs the first frame the time the TTS takes to deliver 200 ms of audio after
+ * its first chunk. Speech that follows audio still playing is not held: that audio covers it.
+ */
+export const PREFILL_MS = 200;
+const PREFILL_FRAMES = PREFILL_MS / FRAME_MS;
 
 export interface Mark {
   name: string;
@@ -32,10 +44,14 @@ export class PipelineSpeaker {
   private readonly framer: MulawFramer;
   /** marks sent and not yet echoed, in the order sent */
   private readonly marks: Mark[] = [];
+  /** frames held back while speech that started on a quiet line fills PREFILL_FRAMES; null: none held */
+  private held: Uint8Array[] | null = null;
+  /** frames the current `speak` has sent */
+  private sent = 0;
 
   constructor(deps: SpeakerDeps) {
     this.deps = deps;
-    this.framer = new MulawFramer(TTS_PCM_RATE, (frame) => deps.send({ kind: "media", mulaw: frame }));
+    this.framer = new MulawFramer(TTS_PCM_RATE, (frame) => this.frame(frame));
   }
 
   /** true while audio has been sent whose marks have not all come back */
@@ -50,7 +66,8 @@ export class PipelineSpeaker {
    */
   async speak(text: string, mark: Mark, signal: AbortSignal, reached?: Reached): Promise<void> {
     let complete = false;
-    let frames = 0;
+    this.held = this.playing ? null : [];
+    this.sent = 0;
     try {
       const audio = this.deps.tts.synthesizeStream({
         text,
@@ -62,22 +79,22 @@ export class PipelineSpeaker {
       for await (const chunk of audio) {
         signal.throwIfAborted();
         if (reached) reached.firstAudio ??= this.deps.now();
-        const sentNow = this.framer.push(chunk);
-        if (sentNow > 0 && reached) reached.firstFrame ??= this.deps.now();
-        frames += sentNow;
+        this.framer.push(chunk);
+        if (this.sent > 0 && reached) reached.firstFrame ??= this.deps.now();
       }
       signal.throwIfAborted();
       complete = true;
     } finally {
       if (signal.aborted) {
         this.framer.discard();
+        this.held = null;
       } else {
-        const sentNow = this.framer.end();
-        if (sentNow > 0 && reached) reached.firstFrame ??= this.deps.now();
-        frames += sentNow;
+        this.framer.end();
+        this.release();
+        if (this.sent > 0 && reached) reached.firstFrame ??= this.deps.now();
         if (complete) this.addMark(mark);
         // Audio cut short still gets a mark, so `speaking` lasts while it plays; it counts nothing as heard.
-        else if (frames > 0) this.addMark({ name: mark.name, ...(mark.turn && { turn: mark.turn }) });
+        else if (this.sent > 0) this.addMark({ name: mark.name, ...(mark.turn && { turn: mark.turn }) });
       }
     }
   }
@@ -111,6 +128,27 @@ export class PipelineSpeaker {
   /** Forget the outstanding marks: after a clear (their echoes must not count as heard) or the end. */
   forget(): void {
     this.marks.length = 0;
+  }
+
+  /** One 20 ms frame from the framer: held while the prefill fills, else sent. */
+  private frame(mulaw: Uint8Array): void {
+    if (!this.held) {
+      this.deps.send({ kind: "media", mulaw });
+      this.sent += 1;
+      return;
+    }
+    this.held.push(mulaw);
+    if (this.held.length >= PREFILL_FRAMES) this.release();
+  }
+
+  /** Send the held frames (the prefill is full, or the speech ended short of it). */
+  private release(): void {
+    const held = this.held;
+    this.held = null;
+    for (const mulaw of held ?? []) {
+      this.deps.send({ kind: "media", mulaw });
+      this.sent += 1;
+    }
   }
 
   private addMark(mark: Mark): void {

@@ -37,6 +37,8 @@ export interface OpenAIDelays {
   llmFirstToken?: number;
   /** before the audio (after the headers for streamed pcm) */
   tts?: number;
+  /** between streamed pcm chunks (100 ms of audio each); 2 when not set */
+  ttsChunkGap?: number;
 }
 
 export async function openaiScript(fakeUrl: string, script: OpenAIScript): Promise<void> {

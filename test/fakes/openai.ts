@@ -83,6 +83,7 @@ const ScriptBody = z.strictObject({
       stt: z.number().int().min(0).optional(),
       llmFirstToken: z.number().int().min(0).optional(),
       tts: z.number().int().min(0).optional(),
+      ttsChunkGap: z.number().int().min(0).optional(),
     })
     .optional(),
   realtime: z
@@ -458,7 +459,7 @@ async function speak(req: RecordedRequest, res: ServerResponse, script: Script):
       if (res.destroyed) return;
       res.write(pcm.subarray(at, at + PCM_CHUNK_BYTES));
       // Let each chunk leave on its own rather than coalesce into one write.
-      await sleep(2);
+      await sleep(script.delayMs.ttsChunkGap ?? 2);
     }
     return void res.end();
   }

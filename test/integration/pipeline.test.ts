@@ -3,7 +3,7 @@ import { mulawToPcm16, pcm16ToMulaw } from "../../src/audio/mulaw.ts";
 import { decodeWav } from "../../src/audio/wav.ts";
 import { synthesizeMulaw } from "../../src/call/greeting.ts";
 import { PHRASES } from "../../src/call/reply.ts";
-import type { TurnRecord } from "../../src/call/summary.ts";
+import type { RealtimeTimings, TurnRecord } from "../../src/call/summary.ts";
 import type { CallConfig } from "../../src/config/defaults.ts";
 import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
 import type { OutboundAudio, TurnProgress } from "../../src/conversation/engine.ts";
@@ -58,6 +58,8 @@ async function setup(options: {
   await openaiScript(fake.url, options.script);
   const providers = createOpenAIProviders({ apiKey: "sk-test", baseUrl: `${fake.url}/v1` });
   const sent: OutboundAudio[] = [];
+  /** When each of `sent` was sent (Date.now(), which workerd moves on at I/O). */
+  const sentAt: number[] = [];
   const turns: Array<{ turn: TurnRecord; messages: ChatMessage[] }> = [];
   const progress: TurnProgress[] = [];
   // What the engine asked of the providers, and when (as a position in `sent`).
@@ -84,7 +86,10 @@ async function setup(options: {
           return providers.tts.synthesizeStream(req);
         },
       },
-      send: (out) => sent.push(out),
+      send: (out) => {
+        sent.push(out);
+        sentAt.push(Date.now());
+      },
       onTurn: (turn, messages) => turns.push({ turn, messages }),
       onProgress: (p) => progress.push(p),
       now: () => Date.now(),
@@ -95,7 +100,7 @@ async function setup(options: {
   engines.push(engine);
   const requests = async (path: string): Promise<RecordedRequest[]> =>
     (await fake.requests()).filter((r) => r.path === path);
-  return { fake, engine, sent, turns, progress, chats, speeches, requests };
+  return { fake, engine, sent, sentAt, turns, progress, chats, speeches, requests };
 }
 
 /** The caller says `speech`, then stays quiet long enough to end the utterance, in 20 ms payloads. */
@@ -232,6 +237,41 @@ describe("PipelineEngine answering the caller", () => {
     expect(await requests("/v1/chat/completions")).toHaveLength(0);
     expect(sent).toEqual([]);
     expect(turns).toEqual([]);
+  });
+});
+
+describe("PipelineEngine sending speech", () => {
+  it("holds a reply that starts on a quiet line until 200 ms of it is ready, and nothing after", async () => {
+    // The TTS fake sends 100 ms of audio every 60 ms: a first piece sent alone would leave the
+    // line 40 ms ahead of the next. "Hi!" is 150 ms (8 frames), shorter than the hold.
+    const sentences = ["Hi!", "We open at nine on Sundays, and the ovens start at five."];
+    const { engine, sent, sentAt, turns } = await setup({
+      script: {
+        transcripts: ["When do you open?"],
+        replies: [sentences.join(" ")],
+        delayMs: { ttsChunkGap: 60 },
+      },
+    });
+    say(engine, hello());
+    await engine.idle();
+
+    const times = (mark: string) => {
+      const end = sent.findIndex((o) => o.kind === "mark" && o.name === mark);
+      let start = end;
+      while (start > 0 && sent[start - 1]?.kind === "media") start--;
+      return sentAt.slice(start, end);
+    };
+    expect(segments(sent).map((s) => s.frames)).toEqual(sentences.map((text) => Math.ceil(framesFor(text))));
+    // The short first sentence went out whole, at once, when its audio ended.
+    expect(new Set(times("turn-1-0")).size).toBe(1);
+    // The second started while the first was still playing: sent as it came, 100 ms at a time.
+    const second = times("turn-1-1");
+    expect(second[0]).toBeLessThan(second[9] as number);
+
+    playAll(engine, sent);
+    const timings = turns[0]?.turn.timings as RealtimeTimings;
+    // The first frame waited for the sentence's last chunk, 60 ms after its first.
+    expect(timings.first_frame_ms - timings.first_audio_ms).toBeGreaterThanOrEqual(50);
   });
 });
 
