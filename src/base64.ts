@@ -7,8 +7,9 @@
  * Decoding is the runtime's `Uint8Array.fromBase64` (ECMAScript's "Uint8Array to/from base64",
  * in workerd's V8): native, with no atob intermediate binary string. Text is checked here first,
  * because `fromBase64` skips ASCII whitespace: a signature or token spelled with a space inside
- * must not decode to the same bytes. Encoding stays a table lookup here, because request signing
- * (src/twilio/sign.ts) also runs in Node 22 (the fakes, the bench), which has no `toBase64`.
+ * must not decode to the same bytes. Encoding stays a table lookup here, because it also runs in
+ * Node 22, which has no `toBase64`: `scripts/twilio-webhook.ts` signs with src/twilio/sign.ts,
+ * and the bench's simulated callers build media payloads (bench/stream-frames.ts).
  */
 
 const STANDARD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

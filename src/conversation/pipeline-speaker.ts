@@ -12,16 +12,16 @@ import type { Reached, Turn } from "./pipeline-turn.ts";
  */
 
 /**
- * Speech that starts on a quiet line is held until this much of it is ready (or all of it, if
- * shorter), then sent at once. Twilio plays what it has and fills any gap with silence, so a
- * reply's second piece of audio must reach Twilio before its first has played. Sent alone, the
- * first TTS chunk (about 100 ms) gave the Worker that long to read the next, which calls
- * replying at the same moment took from it (late frames in `bench/voice.ts`); the hold gives
- * it 200 ms. It costs the first frame the time the TTS takes to deliver 200 ms of audio after
- * its first chunk. Speech that follows audio still playing is not held: that audio covers it.
+ * Speech is held until the line has this much audio ahead of the caller (what Twilio still has
+ * to play, plus the frames held), or until the speech ends, then sent at once. Twilio plays
+ * what it has and fills any gap with silence, so the next piece of audio must reach it before
+ * what it holds has played. On a quiet line the first TTS chunk alone (100 ms in the bench's
+ * fake) gave the Worker that long to read the next, which calls replying at the same moment
+ * took from it (late frames in `bench/voice.ts`); the hold gives it 200 ms. It costs a reply's
+ * first frame the time the TTS takes to deliver 200 ms after its first chunk; speech that
+ * follows audio with 200 ms still to play is not held at all.
  */
-export const PREFILL_MS = 200;
-const PREFILL_FRAMES = PREFILL_MS / FRAME_MS;
+const PREFILL_MS = 200;
 
 export interface Mark {
   name: string;
@@ -44,10 +44,17 @@ export class PipelineSpeaker {
   private readonly framer: MulawFramer;
   /** marks sent and not yet echoed, in the order sent */
   private readonly marks: Mark[] = [];
-  /** frames held back while speech that started on a quiet line fills PREFILL_FRAMES; null: none held */
+  /** this speech's frames held until the line is PREFILL_MS ahead; null once released */
   private held: Uint8Array[] | null = null;
   /** frames the current `speak` has sent */
   private sent = 0;
+  /**
+   * When the audio sent so far will have played (deps.now() ms), reckoned as Twilio plays it: as
+   * soon as it arrives, 20 ms a frame. Marks tell the same later, once echoed.
+   */
+  private playsUntil = 0;
+  /** the last speech asked for: speeches run one at a time, since they share the framer and the line */
+  private lastSpeech: Promise<void> = Promise.resolve();
 
   constructor(deps: SpeakerDeps) {
     this.deps = deps;
@@ -63,10 +70,20 @@ export class PipelineSpeaker {
    * Synthesize `text` and send it as frames, then `mark`. Throws if the provider fails (the
    * audio sent so far is still followed by a mark, which then counts nothing as heard) or the
    * signal aborts (nothing more is sent). `reached` gets the first audio and first frame times.
+   * Speeches run one at a time, in the order asked for (a transfer's refusal can be asked for
+   * while a turn speaks).
    */
-  async speak(text: string, mark: Mark, signal: AbortSignal, reached?: Reached): Promise<void> {
+  speak(text: string, mark: Mark, signal: AbortSignal, reached?: Reached): Promise<void> {
+    const speech = this.lastSpeech.then(() => this.speakNow(text, mark, signal, reached));
+    // The chain only orders speeches; each caller still gets its own outcome from `speech`.
+    this.lastSpeech = speech.catch(() => undefined);
+    return speech;
+  }
+
+  private async speakNow(text: string, mark: Mark, signal: AbortSignal, reached?: Reached): Promise<void> {
+    signal.throwIfAborted();
     let complete = false;
-    this.held = this.playing ? null : [];
+    this.held = [];
     this.sent = 0;
     try {
       const audio = this.deps.tts.synthesizeStream({
@@ -111,7 +128,7 @@ export class PipelineSpeaker {
         padded.set(frame);
         frame = padded;
       }
-      this.deps.send({ kind: "media", mulaw: frame });
+      this.transmit(frame);
     }
     this.addMark(mark);
   }
@@ -125,30 +142,40 @@ export class PipelineSpeaker {
     return index < 0 ? [] : this.marks.splice(0, index + 1);
   }
 
-  /** Forget the outstanding marks: after a clear (their echoes must not count as heard) or the end. */
+  /**
+   * Forget the outstanding marks and what Twilio had to play: after a clear (their echoes must
+   * not count as heard, and the line is quiet) or the end.
+   */
   forget(): void {
     this.marks.length = 0;
+    this.playsUntil = 0;
   }
 
-  /** One 20 ms frame from the framer: held while the prefill fills, else sent. */
+  /** One 20 ms frame of the speech: held until the line would be PREFILL_MS ahead, then sent. */
   private frame(mulaw: Uint8Array): void {
     if (!this.held) {
-      this.deps.send({ kind: "media", mulaw });
+      this.transmit(mulaw);
       this.sent += 1;
       return;
     }
     this.held.push(mulaw);
-    if (this.held.length >= PREFILL_FRAMES) this.release();
+    const ahead = Math.max(0, this.playsUntil - this.deps.now()) + this.held.length * FRAME_MS;
+    if (ahead >= PREFILL_MS) this.release();
   }
 
-  /** Send the held frames (the prefill is full, or the speech ended short of it). */
+  /** Send the held frames (the line is far enough ahead, or the speech ended short of it). */
   private release(): void {
     const held = this.held;
     this.held = null;
     for (const mulaw of held ?? []) {
-      this.deps.send({ kind: "media", mulaw });
+      this.transmit(mulaw);
       this.sent += 1;
     }
+  }
+
+  private transmit(mulaw: Uint8Array): void {
+    this.deps.send({ kind: "media", mulaw });
+    this.playsUntil = Math.max(this.playsUntil, this.deps.now()) + FRAME_MS;
   }
 
   private addMark(mark: Mark): void {

@@ -8,6 +8,7 @@ import type { CallConfig } from "../../src/config/defaults.ts";
 import { SETTING_DEFAULTS } from "../../src/config/schema.ts";
 import type { OutboundAudio, TurnProgress } from "../../src/conversation/engine.ts";
 import { PipelineEngine } from "../../src/conversation/pipeline.ts";
+import { PipelineSpeaker } from "../../src/conversation/pipeline-speaker.ts";
 import { log } from "../../src/log.ts";
 import { createOpenAIProviders } from "../../src/providers/openai.ts";
 import type { ChatMessage, ChatRequest, SpeechRequest } from "../../src/providers/types.ts";
@@ -240,6 +241,14 @@ describe("PipelineEngine answering the caller", () => {
   });
 });
 
+/** When each media frame just before the mark `mark` was sent. */
+function sendTimes(sent: OutboundAudio[], sentAt: number[], mark: string): number[] {
+  const end = sent.findIndex((o) => o.kind === "mark" && o.name === mark);
+  let start = end;
+  while (start > 0 && sent[start - 1]?.kind === "media") start--;
+  return sentAt.slice(start, end);
+}
+
 describe("PipelineEngine sending speech", () => {
   it("holds a reply that starts on a quiet line until 200 ms of it is ready, and nothing after", async () => {
     // The TTS fake sends 100 ms of audio every 60 ms: a first piece sent alone would leave the
@@ -255,12 +264,7 @@ describe("PipelineEngine sending speech", () => {
     say(engine, hello());
     await engine.idle();
 
-    const times = (mark: string) => {
-      const end = sent.findIndex((o) => o.kind === "mark" && o.name === mark);
-      let start = end;
-      while (start > 0 && sent[start - 1]?.kind === "media") start--;
-      return sentAt.slice(start, end);
-    };
+    const times = (mark: string) => sendTimes(sent, sentAt, mark);
     expect(segments(sent).map((s) => s.frames)).toEqual(sentences.map((text) => Math.ceil(framesFor(text))));
     // The short first sentence went out whole, at once, when its audio ended.
     expect(new Set(times("turn-1-0")).size).toBe(1);
@@ -270,8 +274,56 @@ describe("PipelineEngine sending speech", () => {
 
     playAll(engine, sent);
     const timings = turns[0]?.turn.timings as RealtimeTimings;
-    // The first frame waited for the sentence's last chunk, 60 ms after its first.
+    // The first frame waited until the sentence's audio ended, over a chunk gap after it began.
     expect(timings.first_frame_ms - timings.first_audio_ms).toBeGreaterThanOrEqual(50);
+  });
+
+  it("holds a sentence again when the one before has finished playing before its audio comes", async () => {
+    // Each sentence's audio starts 300 ms after it is asked for: "Hi!" (160 ms) has played out
+    // by then, although Twilio has not echoed its mark yet.
+    const sentences = ["Hi!", "We open at nine on Sundays, and the ovens start at five."];
+    const { engine, sent, sentAt } = await setup({
+      script: {
+        transcripts: ["When do you open?"],
+        replies: [sentences.join(" ")],
+        delayMs: { tts: 300, ttsChunkGap: 60 },
+      },
+    });
+    say(engine, hello());
+    await engine.idle();
+
+    const second = sendTimes(sent, sentAt, "turn-1-1");
+    expect(second).toHaveLength(Math.ceil(framesFor(sentences[1] as string)));
+    // Its first 200 ms went out together, once that much had come; the rest as it came.
+    expect(new Set(second.slice(0, 10)).size).toBe(1);
+    expect(second.at(-1)).toBeGreaterThan(second[0] as number);
+  });
+});
+
+describe("PipelineSpeaker", () => {
+  it("speaks one speech at a time, in the order asked, when two are asked for at once", async () => {
+    const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
+    await openaiScript(fake.url, { delayMs: { ttsChunkGap: 20 } });
+    const providers = createOpenAIProviders({ apiKey: "sk-test", baseUrl: `${fake.url}/v1` });
+    const sent: OutboundAudio[] = [];
+    const speaker = new PipelineSpeaker({
+      tts: providers.tts,
+      config: CONFIG,
+      now: () => Date.now(),
+      send: (out) => sent.push(out),
+    });
+    const signal = new AbortController().signal;
+    const first = "We open at nine on Sundays.";
+    const second = "Connecting you now.";
+    await Promise.all([
+      speaker.speak(first, { name: "first" }, signal),
+      speaker.speak(second, { name: "second" }, signal),
+    ]);
+    // Each speech's frames, then its mark: none of one inside the other.
+    expect(segments(sent)).toEqual([
+      { mark: "first", frames: Math.ceil(framesFor(first)) },
+      { mark: "second", frames: Math.ceil(framesFor(second)) },
+    ]);
   });
 });
 
