@@ -5,7 +5,8 @@ import { FRAME_BYTES, LINE_RATE, MULAW_SILENCE } from "../audio/telephony.ts";
 
 /**
  * Text-to-speech PCM (16-bit little-endian, any rate) to the phone line's 20 ms frames of 8 kHz
- * μ-law, streaming: bytes go in as they arrive and each frame leaves as soon as it is full.
+ * μ-law, streaming: bytes go in as they arrive and each frame is emitted as soon as it is full
+ * (the speaker decides when it goes out).
  * One framer is reused for every stream of a call (`end` or `discard` starts over).
  */
 

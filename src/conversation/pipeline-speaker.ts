@@ -12,8 +12,9 @@ import type { Reached, Turn } from "./pipeline-turn.ts";
  */
 
 /**
- * Speech is held until the line has this much audio ahead of the caller (what Twilio still has
- * to play, plus the frames held), or until the speech ends, then sent at once. Twilio plays
+ * The start of each speech is held until the line has this much audio ahead of the caller
+ * (what Twilio still has to play, plus the frames held), or until the speech ends; the held
+ * frames then go out at once, and the rest of the speech as the framer makes it. Twilio plays
  * what it has and fills any gap with silence, so the next piece of audio must reach it before
  * what it holds has played. On a quiet line the first TTS chunk alone (100 ms in the bench's
  * fake) gave the Worker that long to read the next, which calls replying at the same moment
@@ -22,6 +23,22 @@ import type { Reached, Turn } from "./pipeline-turn.ts";
  * follows audio with 200 ms still to play is not held at all.
  */
 const PREFILL_MS = 200;
+
+/**
+ * Resolves when `previous` settles, or rejects with the signal's reason as soon as it aborts:
+ * a speech cancelled while it waits its turn (a barge-in) does not wait for the one ahead.
+ */
+function afterOrAborted(previous: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    previous.then(() => {
+      signal.removeEventListener("abort", abort);
+      resolve();
+    });
+  });
+}
 
 export interface Mark {
   name: string;
@@ -68,15 +85,16 @@ export class PipelineSpeaker {
 
   /**
    * Synthesize `text` and send it as frames, then `mark`. Throws if the provider fails (the
-   * audio sent so far is still followed by a mark, which then counts nothing as heard) or the
-   * signal aborts (nothing more is sent). `reached` gets the first audio and first frame times.
+   * audio received so far is sent, then a mark, which counts nothing as heard) or the signal
+   * aborts (nothing more is sent, held frames included). `reached` gets the first audio and first frame times.
    * Speeches run one at a time, in the order asked for (a transfer's refusal can be asked for
    * while a turn speaks).
    */
   speak(text: string, mark: Mark, signal: AbortSignal, reached?: Reached): Promise<void> {
-    const speech = this.lastSpeech.then(() => this.speakNow(text, mark, signal, reached));
-    // The chain only orders speeches; each caller still gets its own outcome from `speech`.
-    this.lastSpeech = speech.catch(() => undefined);
+    const previous = this.lastSpeech;
+    const speech = afterOrAborted(previous, signal).then(() => this.speakNow(text, mark, signal, reached));
+    // The chain only orders speeches (the next waits for both); each caller gets its own outcome.
+    this.lastSpeech = Promise.allSettled([previous, speech]).then(() => undefined);
     return speech;
   }
 

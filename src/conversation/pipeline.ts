@@ -307,6 +307,8 @@ export class PipelineEngine implements ConversationEngine {
   private async failed(turn: Turn, stage: "stt" | "llm" | "tts", err: unknown, work: Work): Promise<void> {
     this.deps.log.warn("pipeline_turn_failed", { seq: turn.seq, stage, ...errorFields(err) });
     this.turns.failed(turn, stage);
+    // A call that ended meanwhile hears no apology (its signals are all aborted; this one is new).
+    if (this.closed) return;
     work.controller = new AbortController();
     work.phase = "apology";
     const signal = work.controller.signal;

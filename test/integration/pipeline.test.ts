@@ -250,9 +250,10 @@ function sendTimes(sent: OutboundAudio[], sentAt: number[], mark: string): numbe
 }
 
 describe("PipelineEngine sending speech", () => {
-  it("holds a reply that starts on a quiet line until 200 ms of it is ready, and nothing after", async () => {
-    // The TTS fake sends 100 ms of audio every 60 ms: a first piece sent alone would leave the
-    // line 40 ms ahead of the next. "Hi!" is 150 ms (8 frames), shorter than the hold.
+  it("holds a reply that starts on a quiet line until 200 ms of it is ready", async () => {
+    // The TTS fake sends 100 ms of audio every 60 ms (the first chunk makes 4 frames: the
+    // resampler's delay): sent alone, the line would run dry before the next. "Hi!" is 150 ms
+    // (8 frames), shorter than the hold.
     const sentences = ["Hi!", "We open at nine on Sundays, and the ovens start at five."];
     const { engine, sent, sentAt, turns } = await setup({
       script: {
@@ -264,18 +265,34 @@ describe("PipelineEngine sending speech", () => {
     say(engine, hello());
     await engine.idle();
 
-    const times = (mark: string) => sendTimes(sent, sentAt, mark);
     expect(segments(sent).map((s) => s.frames)).toEqual(sentences.map((text) => Math.ceil(framesFor(text))));
     // The short first sentence went out whole, at once, when its audio ended.
-    expect(new Set(times("turn-1-0")).size).toBe(1);
-    // The second started while the first was still playing: sent as it came, 100 ms at a time.
-    const second = times("turn-1-1");
-    expect(second[0]).toBeLessThan(second[9] as number);
-
+    expect(new Set(sendTimes(sent, sentAt, "turn-1-0")).size).toBe(1);
     playAll(engine, sent);
     const timings = turns[0]?.turn.timings as RealtimeTimings;
-    // The first frame waited until the sentence's audio ended, over a chunk gap after it began.
-    expect(timings.first_frame_ms - timings.first_audio_ms).toBeGreaterThanOrEqual(50);
+    // Its first frame waited for its second chunk and the end of its audio, two gaps of 60 ms.
+    expect(timings.first_frame_ms - timings.first_audio_ms).toBeGreaterThanOrEqual(100);
+  });
+
+  it("does not hold a sentence that follows audio with 200 ms still to play", async () => {
+    // The first sentence is 1.35 s of audio, delivered in 0.84 s: about half a second of it is
+    // still to play when the second's audio comes.
+    const sentences = ["We open at nine on Sundays.", "The ovens start at five!"];
+    const { engine, sent, sentAt } = await setup({
+      script: {
+        transcripts: ["When do you open?"],
+        replies: [sentences.join(" ")],
+        delayMs: { ttsChunkGap: 60 },
+      },
+    });
+    say(engine, hello());
+    await engine.idle();
+
+    // The first sentence's start was held; the second's frames went out as each chunk came.
+    const first = sendTimes(sent, sentAt, "turn-1-0");
+    expect(new Set(first.slice(0, 10)).size).toBe(1);
+    const second = sendTimes(sent, sentAt, "turn-1-1");
+    expect(second[0]).toBeLessThan(second[9] as number);
   });
 
   it("holds a sentence again when the one before has finished playing before its audio comes", async () => {
@@ -301,17 +318,26 @@ describe("PipelineEngine sending speech", () => {
 });
 
 describe("PipelineSpeaker", () => {
-  it("speaks one speech at a time, in the order asked, when two are asked for at once", async () => {
+  async function speakerWith(delayMs: OpenAIScript["delayMs"]) {
     const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
-    await openaiScript(fake.url, { delayMs: { ttsChunkGap: 20 } });
+    await openaiScript(fake.url, { delayMs });
     const providers = createOpenAIProviders({ apiKey: "sk-test", baseUrl: `${fake.url}/v1` });
     const sent: OutboundAudio[] = [];
+    const sentAt: number[] = [];
     const speaker = new PipelineSpeaker({
       tts: providers.tts,
       config: CONFIG,
       now: () => Date.now(),
-      send: (out) => sent.push(out),
+      send: (out) => {
+        sent.push(out);
+        sentAt.push(Date.now());
+      },
     });
+    return { speaker, sent, sentAt };
+  }
+
+  it("speaks one speech at a time, in the order asked, when two are asked for at once", async () => {
+    const { speaker, sent } = await speakerWith({ ttsChunkGap: 20 });
     const signal = new AbortController().signal;
     const first = "We open at nine on Sundays.";
     const second = "Connecting you now.";
@@ -324,6 +350,34 @@ describe("PipelineSpeaker", () => {
       { mark: "first", frames: Math.ceil(framesFor(first)) },
       { mark: "second", frames: Math.ceil(framesFor(second)) },
     ]);
+  });
+
+  it("drops a speech cancelled while it waits its turn, without waiting for the one ahead", async () => {
+    const { speaker, sent } = await speakerWith({ ttsChunkGap: 20 });
+    const first = speaker.speak(
+      "We open at nine on Sundays.",
+      { name: "first" },
+      new AbortController().signal,
+    );
+    const cancel = new AbortController();
+    const second = speaker.speak("Connecting you now.", { name: "second" }, cancel.signal);
+    cancel.abort(new DOMException("the caller spoke", "AbortError"));
+    await expect(second).rejects.toThrow("the caller spoke");
+    // The first is still being spoken: the cancelled one did not wait for it.
+    expect(markNames(sent)).toEqual([]);
+    await first;
+    expect(markNames(sent)).toEqual(["first"]);
+  });
+
+  it("holds the next speech again after a clear, since Twilio dropped what it had to play", async () => {
+    const { speaker, sent, sentAt } = await speakerWith({ ttsChunkGap: 60 });
+    const signal = new AbortController().signal;
+    await speaker.speak("We open at nine on Sundays.", { name: "first" }, signal);
+    // A barge-in: the engine sends Twilio a clear and the speaker forgets what was queued.
+    speaker.forget();
+    await speaker.speak("Hi!", { name: "second" }, signal);
+    // On the quiet line "Hi!" (8 frames) was held whole, not sent as its two chunks came.
+    expect(new Set(sendTimes(sent, sentAt, "second")).size).toBe(1);
   });
 });
 
