@@ -25,8 +25,9 @@ import type { Reached, Turn } from "./pipeline-turn.ts";
 const PREFILL_MS = 200;
 
 /**
- * Resolves when `previous` settles, or rejects with the signal's reason as soon as it aborts:
- * a speech cancelled while it waits its turn (a barge-in) does not wait for the one ahead.
+ * Resolves when `previous` settles (it never rejects: the chain is built from allSettled), or
+ * rejects with the signal's reason as soon as it aborts: a speech cancelled while it waits its
+ * turn (a barge-in) does not wait for the one ahead.
  */
 function afterOrAborted(previous: Promise<void>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -86,9 +87,9 @@ export class PipelineSpeaker {
   /**
    * Synthesize `text` and send it as frames, then `mark`. Throws if the provider fails (the
    * audio received so far is sent, then a mark, which counts nothing as heard) or the signal
-   * aborts (nothing more is sent, held frames included). `reached` gets the first audio and first frame times.
-   * Speeches run one at a time, in the order asked for (a transfer's refusal can be asked for
-   * while a turn speaks).
+   * aborts (nothing more is sent, held frames included). `reached` gets the first audio and
+   * first frame times. Speeches run one at a time, in the order asked for (a transfer's refusal
+   * can be asked for while a turn speaks).
    */
   speak(text: string, mark: Mark, signal: AbortSignal, reached?: Reached): Promise<void> {
     const previous = this.lastSpeech;
