@@ -230,6 +230,7 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
     "You said: I would like to know your opening hours. We are open nine to five.",
   );
   const overheads = summarize(await turnOverheads(stack, profile));
+  const incomingRounds = roundRatios(sameRequestFloor, incoming);
   const delays = `stt ${PROVIDER_DELAYS.stt} + llm ${PROVIDER_DELAYS.llmFirstToken} + tts ${PROVIDER_DELAYS.tts} ms`;
   return [
     {
@@ -237,12 +238,12 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
       value: loadValue(incoming),
       baseline: `${loadValue(sameRequestFloor)} (the same signed POST to the empty route)`,
-      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route (${roundSpread(roundRatios(sameRequestFloor, incoming))}), ${LOAD_ROUNDS} windows each taken in turn (every other round in reverse order) after ${steadyStateMs(profile) / 1000} s of each untimed; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); the empty route reading the request and answering as many bytes, in the same turns: ${loadValue(answeredFloor)}, CPU ${cpuPerRequest(answeredFloor)} (the webhook ${loadRatio(incoming, answeredFloor)}, ${cpuRatio(answeredFloor, incoming)}: the rest is the Worker's own code); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route (${roundSpread(incomingRounds)}), ${LOAD_ROUNDS} windows each taken in turn (every other round in reverse order) after ${steadyStateMs(profile) / 1000} s of each untimed; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); the empty route reading the request and answering as many bytes, in the same turns: ${loadValue(answeredFloor)}, CPU ${cpuPerRequest(answeredFloor)} (the webhook ${loadRatio(incoming, answeredFloor)}, ${cpuRatio(answeredFloor, incoming)}: the rest is the Worker's own code); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
       data: {
         ...loadData(incoming),
         workerd_cpu_ms_per_request: incoming.workerdCpuMsPerRequest,
         rounds_per_second: incoming.roundsPerSecond,
-        round_ratios_to_same_request_floor: roundRatios(sameRequestFloor, incoming),
+        round_ratios_to_same_request_floor: incomingRounds,
         same_request_floor: {
           ...loadData(sameRequestFloor),
           workerd_cpu_ms_per_request: sameRequestFloor.workerdCpuMsPerRequest,

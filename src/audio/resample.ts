@@ -37,12 +37,6 @@ export class Resampler {
   private readonly delay: number;
   /** phases[p * taps + k] = L * h[p + k * L]: coefficient for input sample i - k in phase p. */
   private readonly phases: Float64Array;
-  /**
-   * With one phase (L = 1: pure decimation, the TTS-to-line case) the coefficients are the
-   * symmetric filter itself, so each output folds the pair of samples that share a coefficient:
-   * half the multiplications.
-   */
-  private readonly folded: boolean;
   /** The last taps-1 input samples, then the current chunk (float64: no conversion in the loop). */
   private buffer: Float64Array;
   /** Absolute index of the input sample at buffer[taps - 1]. */
@@ -70,7 +64,6 @@ export class Resampler {
         this.phases[p * this.taps + k] = this.up * (filter[p + k * this.up] ?? 0);
       }
     }
-    this.folded = this.up === 1;
     this.buffer = new Float64Array(this.taps - 1);
   }
 
@@ -125,7 +118,10 @@ export class Resampler {
     const ready = Math.min(limit, Math.max(0, Math.ceil((available * up - delay) / down)));
     const count = Math.max(0, ready - this.produced);
     const out = new Int16Array(count);
-    // The filter has odd length, so with one phase its centre tap stands alone.
+    // With one phase (L = 1: pure decimation, the TTS-to-line case) the coefficients are the
+    // symmetric filter itself, so each output folds the pair of samples that share a
+    // coefficient: half the multiplications. The filter has odd length: its centre tap stands alone.
+    const folded = up === 1;
     const middle = history / 2;
     for (let j = 0; j < count; j++) {
       const t = (this.produced + j) * down + delay;
@@ -133,7 +129,7 @@ export class Resampler {
       // buffer[history + (input - bufferBase)] is sample `input`; walk back `taps` samples.
       const newest = history + input - this.bufferBase;
       let acc = 0;
-      if (this.folded) {
+      if (folded) {
         const oldest = newest - history;
         acc = (phases[middle] as number) * (buffer[newest - middle] as number);
         for (let k = 0; k < middle; k++) {

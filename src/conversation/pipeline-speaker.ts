@@ -173,8 +173,7 @@ export class PipelineSpeaker {
   /** One 20 ms frame of the speech: held until the line would be PREFILL_MS ahead, then sent. */
   private frame(mulaw: Uint8Array): void {
     if (!this.held) {
-      this.transmit(mulaw);
-      this.sent += 1;
+      this.transmitSpeech(mulaw);
       return;
     }
     this.held.push(mulaw);
@@ -186,10 +185,13 @@ export class PipelineSpeaker {
   private release(): void {
     const held = this.held;
     this.held = null;
-    for (const mulaw of held ?? []) {
-      this.transmit(mulaw);
-      this.sent += 1;
-    }
+    for (const mulaw of held ?? []) this.transmitSpeech(mulaw);
+  }
+
+  /** A frame of the current speech, counted as sent by it. */
+  private transmitSpeech(mulaw: Uint8Array): void {
+    this.transmit(mulaw);
+    this.sent += 1;
   }
 
   private transmit(mulaw: Uint8Array): void {
