@@ -31,3 +31,18 @@ export function summarize(samples: readonly number[]): Summary {
 export function median(samples: readonly number[]): number {
   return summarize(samples).median;
 }
+
+/**
+ * A ratio measured as `rounds` paired windows, pooled into `pooled`, ± two standard errors
+ * (about 95%): the error is estimated from how far the rounds' own ratios spread, as the
+ * standard deviation of their natural logarithms over √rounds, since a throughput ratio's noise
+ * is multiplicative. Returns [low, high]. Throws with fewer than two rounds (no spread to see).
+ */
+export function ratioInterval(pooled: number, rounds: readonly number[]): [number, number] {
+  if (rounds.length < 2) throw new Error("a ratio's interval needs at least two rounds");
+  const logs = rounds.map(Math.log);
+  const mean = logs.reduce((sum, v) => sum + v, 0) / logs.length;
+  const sd = Math.sqrt(logs.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (logs.length - 1));
+  const twoSe = (2 * sd) / Math.sqrt(logs.length);
+  return [pooled * Math.exp(-twoSe), pooled * Math.exp(twoSe)];
+}

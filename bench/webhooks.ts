@@ -15,7 +15,7 @@ import {
   type Row,
 } from "./report.ts";
 import type { Stack } from "./stack.ts";
-import { median, summarize } from "./stats.ts";
+import { median, ratioInterval, summarize } from "./stats.ts";
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
@@ -48,8 +48,18 @@ const cpuRatio = (floor: AlternateSide, route: AlternateSide) =>
 
 /** How long each side of the incoming-call comparison runs untimed before its windows (ms). */
 const steadyStateMs = (profile: Profile) => (profile.quick ? 300 : 3000);
-/** Windows per side when the incoming-call webhook and its floor are measured in turn. */
-const LOAD_ROUNDS = 8;
+/**
+ * Windows per side when the incoming-call webhook and its floor are measured in turn. On this
+ * shared machine one round's ratio strays by 13–19% (the standard deviation of its logarithm),
+ * so with 8 rounds two standard errors were ±10–13%, and full runs gave 0.74× to 0.91×.
+ * 24 rounds bring that to ±4–5%, for about 2.5 minutes more.
+ */
+const LOAD_ROUNDS = 24;
+/**
+ * Untimed start of each window (ms): each side has already run at steady state, so this only
+ * lets the 16 connections fill again after the previous side's window drained them.
+ */
+const windowWarmupMs = (profile: Profile) => (profile.quick ? 100 : 200);
 
 /**
  * The route's throughput over the floor's, round by round (each pair of windows taken within
@@ -59,9 +69,9 @@ function roundRatios(floor: AlternateSide, route: AlternateSide): number[] {
   return route.roundsPerSecond.map((perSecond, i) => perSecond / (floor.roundsPerSecond[i] as number));
 }
 
-/** "per round: median 0.83×, 0.71× to 0.95×" */
-function roundSpread(ratios: number[]): string {
-  return `per round: median ${fmtRatio(median(ratios))}, ${fmtRatio(Math.min(...ratios))} to ${fmtRatio(Math.max(...ratios))}`;
+/** "per round: median 0.83×, 0.71× to 0.95×; ±2 standard errors: 0.80× to 0.90×" */
+function roundSpread(ratios: number[], interval: [number, number]): string {
+  return `per round: median ${fmtRatio(median(ratios))}, ${fmtRatio(Math.min(...ratios))} to ${fmtRatio(Math.max(...ratios))}; ±2 standard errors: ${fmtRatio(interval[0])} to ${fmtRatio(interval[1])}`;
 }
 
 function answersWithPlay(body: string): string | null {
@@ -94,6 +104,7 @@ async function incomingCallLoads(
   const options = (next: () => RequestSpec) => ({
     client: stack.client,
     ...profile.load,
+    warmupMs: windowWarmupMs(profile),
     next,
     check: (reply: Reply) => answersWithPlay(reply.body),
   });
@@ -231,6 +242,7 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
   );
   const overheads = summarize(await turnOverheads(stack, profile));
   const incomingRounds = roundRatios(sameRequestFloor, incoming);
+  const interval = ratioInterval(incoming.perSecond / sameRequestFloor.perSecond, incomingRounds);
   const delays = `stt ${PROVIDER_DELAYS.stt} + llm ${PROVIDER_DELAYS.llmFirstToken} + tts ${PROVIDER_DELAYS.tts} ms`;
   return [
     {
@@ -238,12 +250,13 @@ export async function webhookRows(stack: Stack, profile: Profile, floor: LoadRes
       measurement: `POST /webhooks/twilio/voice, signed, config + greeting cached (${profile.load.concurrency} concurrent)`,
       value: loadValue(incoming),
       baseline: `${loadValue(sameRequestFloor)} (the same signed POST to the empty route)`,
-      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route (${roundSpread(incomingRounds)}), ${LOAD_ROUNDS} windows each taken in turn (every other round in reverse order) after ${steadyStateMs(profile) / 1000} s of each untimed; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); the empty route reading the request and answering as many bytes, in the same turns: ${loadValue(answeredFloor)}, CPU ${cpuPerRequest(answeredFloor)} (the webhook ${loadRatio(incoming, answeredFloor)}, ${cpuRatio(answeredFloor, incoming)}: the rest is the Worker's own code); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
+      notes: `${loadRatio(incoming, sameRequestFloor)} against the same request to the empty route (${roundSpread(incomingRounds, interval)}), ${LOAD_ROUNDS} windows each taken in turn (every other round in reverse order) after ${steadyStateMs(profile) / 1000} s of each untimed; workerd CPU per request ${cpuPerRequest(incoming)} against ${cpuPerRequest(sameRequestFloor)} (${cpuRatio(sameRequestFloor, incoming)}; wrangler's proxy included); the empty route reading the request and answering as many bytes, in the same turns: ${loadValue(answeredFloor)}, CPU ${cpuPerRequest(answeredFloor)} (the webhook ${loadRatio(incoming, answeredFloor)}, ${cpuRatio(answeredFloor, incoming)}: the rest is the Worker's own code); against the bodiless GET floor (${loadValue(floor)}): ${loadRatio(incoming, floor)}; a new CallSid per request (no CallSession at answer: the TwiML carries a signed snapshot, the session starts with the stream or first recording); Twilio retrying one CallSid: ${loadValue(retries)}; 0 TTS calls while timed`,
       data: {
         ...loadData(incoming),
         workerd_cpu_ms_per_request: incoming.workerdCpuMsPerRequest,
         rounds_per_second: incoming.roundsPerSecond,
         round_ratios_to_same_request_floor: incomingRounds,
+        ratio_two_standard_errors: interval,
         same_request_floor: {
           ...loadData(sameRequestFloor),
           workerd_cpu_ms_per_request: sameRequestFloor.workerdCpuMsPerRequest,

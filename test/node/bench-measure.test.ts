@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { speechUtterance } from "../../bench/speech.ts";
-import { percentile, summarize } from "../../bench/stats.ts";
+import { percentile, ratioInterval, summarize } from "../../bench/stats.ts";
 import { twilioSignature } from "../../bench/twilio-client.ts";
 
 /**
@@ -18,6 +18,30 @@ describe("summaries", () => {
 
   it("refuses to summarise nothing rather than print a made-up number", () => {
     expect(() => summarize([])).toThrow(/no samples/);
+  });
+});
+
+describe("a ratio's interval", () => {
+  it("is two standard errors of the rounds' log ratios either side of the pooled ratio", () => {
+    // Logs ±0.1 in four rounds: standard deviation √(4 × 0.01 / 3), over √4, twice.
+    const twoSe = 2 * (Math.sqrt(0.04 / 3) / 2);
+    const [low, high] = ratioInterval(0.85, [Math.exp(0.1), Math.exp(-0.1), Math.exp(0.1), Math.exp(-0.1)]);
+    expect(low).toBeCloseTo(0.85 * Math.exp(-twoSe), 10);
+    expect(high).toBeCloseTo(0.85 * Math.exp(twoSe), 10);
+  });
+
+  it("narrows as rounds agree and as they add up", () => {
+    const [lowSame, highSame] = ratioInterval(0.9, [0.9, 0.9, 0.9]);
+    expect(lowSame).toBeCloseTo(0.9, 12);
+    expect(highSame).toBeCloseTo(0.9, 12);
+    const spread = [0.7, 1.1, 0.8, 1.0];
+    const [low4, high4] = ratioInterval(0.9, spread);
+    const [low16, high16] = ratioInterval(0.9, [...spread, ...spread, ...spread, ...spread]);
+    expect(high16 - low16).toBeLessThan((high4 - low4) / 1.8);
+  });
+
+  it("refuses one round, which shows no spread", () => {
+    expect(() => ratioInterval(0.9, [0.9])).toThrow(/at least two rounds/);
   });
 });
 
