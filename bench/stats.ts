@@ -33,10 +33,12 @@ export function median(samples: readonly number[]): number {
 }
 
 /**
- * A ratio measured as `rounds` paired windows, pooled into `pooled`, ± two standard errors
- * (about 95%): the error is estimated from how far the rounds' own ratios spread, as the
- * standard deviation of their natural logarithms over √rounds, since a throughput ratio's noise
- * is multiplicative. Returns [low, high]. Throws with fewer than two rounds (no spread to see).
+ * A throughput ratio's interval: `pooled` (route req/s over floor req/s, all windows added up)
+ * ± two standard errors, about 95% from some 20 rounds on (with 8 the t quantile is 2.36, not 2).
+ * `rounds` holds each round's own ratio (its route window's req/s over its floor window's). The
+ * error is their natural logarithms' sample standard deviation over √rounds, since a
+ * throughput ratio's noise is multiplicative. Returns [low, high], as ratios. Throws with fewer
+ * than two rounds (no spread to see).
  */
 export function ratioInterval(pooled: number, rounds: readonly number[]): [number, number] {
   if (rounds.length < 2) throw new Error("a ratio's interval needs at least two rounds");

@@ -49,15 +49,16 @@ const cpuRatio = (floor: AlternateSide, route: AlternateSide) =>
 /** How long each side of the incoming-call comparison runs untimed before its windows (ms). */
 const steadyStateMs = (profile: Profile) => (profile.quick ? 300 : 3000);
 /**
- * Windows per side when the incoming-call webhook and its floor are measured in turn. On this
- * shared machine one round's ratio strays by 13–19% (the standard deviation of its logarithm),
- * so with 8 rounds two standard errors were ±10–13%, and full runs gave 0.74× to 0.91×.
- * 24 rounds bring that to ±4–5%, for about 2.5 minutes more.
+ * Windows per side when the incoming-call webhook and its floor are measured in turn. With 8
+ * rounds (500 ms untimed each), one round's ratio strayed by 13–19% on this shared machine (the
+ * standard deviation of its logarithm), so two standard errors were ±9–13%, and full runs gave
+ * 0.80× to 0.87×. With 24, for about 2.5 minutes more, the first three runs strayed 8.5–12% a
+ * round and two standard errors were ±3.5–5% (±5.5–8% at the earlier spread).
  */
 const LOAD_ROUNDS = 24;
 /**
- * Untimed start of each window (ms): each side has already run at steady state, so this only
- * lets the 16 connections fill again after the previous side's window drained them.
+ * Untimed start of each window taken in turn (ms): each side has already run at steady state,
+ * so this only lets the 16 connections fill again after the previous side's window drained them.
  */
 const windowWarmupMs = (profile: Profile) => (profile.quick ? 100 : 200);
 
@@ -131,7 +132,8 @@ async function incomingCallLoads(
     [floorLoad, answeredLoad, callsLoad],
     LOAD_ROUNDS,
   )) as [AlternateSide, AlternateSide, AlternateSide];
-  const retries = await runLoad(options(() => voice(retried)));
+  // Measured alone, not in turn: its window keeps the profile's own untimed start.
+  const retries = await runLoad({ ...options(() => voice(retried)), warmupMs: profile.load.warmupMs });
   const synthesisedDuring = (await stack.openai.requests(SPEECH)).length - synthesisedBefore;
   if (synthesisedDuring > 0) {
     throw new Error(
