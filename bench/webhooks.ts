@@ -52,8 +52,8 @@ const steadyStateMs = (profile: Profile) => (profile.quick ? 300 : 3000);
  * Windows per side when the incoming-call webhook and its floor are measured in turn. With 8
  * rounds (500 ms untimed each), one round's ratio strayed by 13–19% on this shared machine (the
  * standard deviation of its logarithm), so two standard errors were ±9–13%, and full runs gave
- * 0.80× to 0.87×. With 24, for about 2.5 minutes more, the first three runs strayed 8.5–12% a
- * round and two standard errors were ±3.5–5% (±5.5–8% at the earlier spread).
+ * 0.80× to 0.87×. With 24, for about 2.5 minutes more, the first four runs strayed 8.5–15% a
+ * round and two standard errors were ±3.5–6% (±5.5–8% at the earlier spread).
  */
 const LOAD_ROUNDS = 24;
 /**
