@@ -105,7 +105,6 @@ async function incomingCallLoads(
   const options = (next: () => RequestSpec) => ({
     client: stack.client,
     ...profile.load,
-    warmupMs: windowWarmupMs(profile),
     next,
     check: (reply: Reply) => answersWithPlay(reply.body),
   });
@@ -129,11 +128,10 @@ async function incomingCallLoads(
   for (const load of [floorLoad, answeredLoad, callsLoad])
     await runLoad({ ...load, warmupMs: 0, durationMs: steadyStateMs(profile) });
   const [sameRequestFloor, answeredFloor, calls] = (await alternateLoads(
-    [floorLoad, answeredLoad, callsLoad],
+    [floorLoad, answeredLoad, callsLoad].map((load) => ({ ...load, warmupMs: windowWarmupMs(profile) })),
     LOAD_ROUNDS,
   )) as [AlternateSide, AlternateSide, AlternateSide];
-  // Measured alone, not in turn: its window keeps the profile's own untimed start.
-  const retries = await runLoad({ ...options(() => voice(retried)), warmupMs: profile.load.warmupMs });
+  const retries = await runLoad(options(() => voice(retried)));
   const synthesisedDuring = (await stack.openai.requests(SPEECH)).length - synthesisedBefore;
   if (synthesisedDuring > 0) {
     throw new Error(

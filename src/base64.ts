@@ -76,7 +76,7 @@ export function encodeBase64(bytes: Uint8Array): string {
 
 /** The bytes `text` encodes, or null when it is not standard base64 (padding optional). */
 export function decodeBase64(text: string): Uint8Array | null {
-  return wellFormed(text, IN_STANDARD) ? Uint8Array.fromBase64(text) : null;
+  return isBase64(text) ? Uint8Array.fromBase64(text) : null;
 }
 
 /** `bytes` as base64url without padding (RFC 4648 §5), safe in a URL's path, query or a cookie. */
