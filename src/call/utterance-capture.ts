@@ -63,6 +63,11 @@ export class UtteranceCapture {
     this.vad = new VoiceActivityDetector({ sampleRate: CAPTURE_RATE, silenceMs: options.silenceMs });
   }
 
+  /** true from the detector's speech onset until the utterance it starts has been handed over */
+  get speaking(): boolean {
+    return this.utteranceStart >= 0;
+  }
+
   push(mulaw: Uint8Array): void {
     for (let i = 0; i < mulaw.length; i++) {
       this.frame[this.frameFill++] = decodeSample(mulaw[i] as number);

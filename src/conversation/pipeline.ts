@@ -65,6 +65,13 @@ export class PipelineEngine implements ConversationEngine {
   private running: Promise<void> | undefined;
   private work: Work | undefined;
   private greetings = 0;
+  /**
+   * The greeting, once it came while the caller was already speaking: played if that speech
+   * comes to nothing, dropped once it becomes a turn.
+   */
+  private heldGreeting: Uint8Array | null = null;
+  /** a turn has started: from now on the conversation has begun without the greeting */
+  private conversing = false;
   private closed = false;
   /** the utterance in progress began while the agent was speaking */
   private overlapping = false;
@@ -125,11 +132,46 @@ export class PipelineEngine implements ConversationEngine {
     );
   }
 
+  /**
+   * Opens the call: the resume line after a failed transfer, else the greeting. A greeting not
+   * cached yet takes its synthesis time (up to seconds), and a caller hearing silence may speak
+   * first: a greeting that arrives after a turn started is dropped (that turn's reply opens the
+   * call), and one that arrives while the caller is speaking waits for that speech to end.
+   */
   async greet(): Promise<void> {
     const resume = this.deps.resume;
     if (resume) return this.sayOpening(resume);
     const greeting = await this.deps.greeting?.();
-    if (greeting) this.playAudio(greeting, this.config.greeting);
+    if (!greeting || greeting.length === 0 || this.closed) return;
+    if (this.conversing) {
+      this.deps.log.info("pipeline_greeting_skipped", { reason: "caller_spoke_first" });
+      return;
+    }
+    this.heldGreeting = greeting;
+    this.greetIfQuiet();
+  }
+
+  /**
+   * Plays the held greeting once the line is quiet: the caller is not speaking and no utterance
+   * waits for its transcript (one that holds no words leaves the greeting to open the call).
+   */
+  private greetIfQuiet(): void {
+    const greeting = this.heldGreeting;
+    if (!greeting || this.closed || this.capture.speaking || this.queue.length > 0 || this.work) return;
+    this.heldGreeting = null;
+    this.speaker.play(greeting, { name: `greeting-${++this.greetings}` });
+    // The model knows how the call opened.
+    this.turns.remember([{ role: "assistant", content: this.config.greeting }]);
+  }
+
+  /** A turn starts: the conversation has begun, so a greeting not played yet never will be. */
+  private startTurn(utterance: Utterance, transcript: string | null): Turn {
+    this.conversing = true;
+    if (this.heldGreeting) {
+      this.heldGreeting = null;
+      this.deps.log.info("pipeline_greeting_skipped", { reason: "caller_spoke_first" });
+    }
+    return this.turns.start(utterance.at, utterance.endedAt, transcript);
   }
 
   /** Words of the agent's own outside a turn (after a failed transfer), in the number's voice; they join the history. */
@@ -140,16 +182,6 @@ export class PipelineEngine implements ConversationEngine {
     } catch (err) {
       if (!this.call.signal.aborted) this.deps.log.warn("pipeline_opening_failed", { ...errorFields(err) });
     }
-  }
-
-  /**
-   * Plays pre-rendered 8 kHz μ-law audio (the cached greeting) as frames followed by a mark.
-   * `text` joins the history as the agent's words, so the model knows how the call opened.
-   */
-  playAudio(mulaw: Uint8Array, text: string): void {
-    if (this.closed || mulaw.length === 0) return;
-    this.speaker.play(mulaw, { name: `greeting-${++this.greetings}` });
-    this.turns.remember([{ role: "assistant", content: text }]);
   }
 
   /** One inbound `media` payload (μ-law bytes, normally 160 = 20 ms; handle any length). */
@@ -207,6 +239,7 @@ export class PipelineEngine implements ConversationEngine {
       utterance.durationMs < this.interruptMs
     ) {
       this.deps.log.info("pipeline_utterance_ignored", fields);
+      this.greetIfQuiet();
       return;
     }
     this.queue.push({ wav: utterance.wav, endedAt: this.deps.now(), at: new Date().toISOString() });
@@ -241,6 +274,8 @@ export class PipelineEngine implements ConversationEngine {
         this.deps.log.error("pipeline_turn_crashed", { ...errorFields(err) });
       }
     }
+    // The utterances held no words (or only noise): a greeting that waited for them plays now.
+    this.greetIfQuiet();
   }
 
   private async respond(utterance: Utterance): Promise<void> {
@@ -260,7 +295,7 @@ export class PipelineEngine implements ConversationEngine {
           this.deps.log.info("pipeline_utterance_silent", { reason: "audio_too_short" });
           return;
         }
-        return await this.failed(this.turns.start(utterance.at, utterance.endedAt, null), "stt", err, work);
+        return await this.failed(this.startTurn(utterance, null), "stt", err, work);
       }
       const transcribedAt = this.deps.now();
       const transcript = text.trim();
@@ -268,7 +303,7 @@ export class PipelineEngine implements ConversationEngine {
         this.deps.log.info("pipeline_utterance_silent");
         return;
       }
-      const turn = this.turns.start(utterance.at, utterance.endedAt, transcript);
+      const turn = this.startTurn(utterance, transcript);
       turn.reached.transcript = transcribedAt;
       this.progress(turn);
       work.phase = "reply";

@@ -54,6 +54,8 @@ async function setup(options: {
   script: OpenAIScript;
   config?: Partial<CallConfig>;
   history?: ChatMessage[];
+  /** the call's greeting as 8 kHz μ-law, when it is ready (the session's cache or synthesis) */
+  greeting?: () => Promise<Uint8Array | null>;
 }) {
   const fake = fakeControl(testEnv.FAKE_OPENAI_URL);
   await openaiScript(fake.url, options.script);
@@ -93,6 +95,7 @@ async function setup(options: {
       },
       onTurn: (turn, messages) => turns.push({ turn, messages }),
       onProgress: (p) => progress.push(p),
+      ...(options.greeting && { greeting: options.greeting }),
       now: () => Date.now(),
       log: log.with({ test: "pipeline" }),
     },
@@ -464,11 +467,12 @@ describe("PipelineEngine barge-in", () => {
   });
 
   it("interrupts the greeting too, then answers the caller", async () => {
+    const greeting = pcm16ToMulaw(whiteNoise(8 * 1230, 1000));
     const { engine, sent, turns } = await setup({
       script: { transcripts: ["Are you open?"], replies: ["Yes, until five."] },
+      greeting: async () => greeting,
     });
-    const greeting = pcm16ToMulaw(whiteNoise(8 * 1230, 1000));
-    engine.playAudio(greeting, "Welcome to Rosa's Bakery!");
+    await engine.greet();
     expect(segments(sent)).toEqual([{ mark: "greeting-1", frames: 62 }]);
     expectWholeFrames(sent);
     expect(engine.speaking).toBe(true);
@@ -480,6 +484,103 @@ describe("PipelineEngine barge-in", () => {
     expectSpoken(segments(sent.slice(64))[0], "turn-1-0", "Yes, until five.");
     playAll(engine, sent);
     expect(turns.map((t) => t.turn.reply)).toEqual(["Yes, until five."]);
+  });
+});
+
+describe("PipelineEngine greeting", () => {
+  /** A greeting not cached yet: ready when the test says (its synthesis can take seconds). */
+  function slowGreeting() {
+    const audio = pcm16ToMulaw(whiteNoise(8 * 1000, 1000));
+    let ready: (audio: Uint8Array) => void = () => {};
+    const greeting = new Promise<Uint8Array>((resolve) => {
+      ready = resolve;
+    });
+    return { greeting: () => greeting, ready: () => ready(audio) };
+  }
+
+  /** The caller's speech without the silence that ends it: the utterance is still going on. */
+  function startSpeaking(engine: PipelineEngine): void {
+    const mulaw = pcm16ToMulaw(hello());
+    for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
+  }
+
+  function stopSpeaking(engine: PipelineEngine): void {
+    const mulaw = pcm16ToMulaw(silence(600));
+    for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
+  }
+
+  it("drops a greeting that is ready only after the caller's first turn began", async () => {
+    const slow = slowGreeting();
+    const { engine, sent, chats } = await setup({
+      script: {
+        transcripts: ["Hello? Are you open?", "Until when?"],
+        replies: ["Yes, we are.", "Until five."],
+      },
+      greeting: slow.greeting,
+    });
+    const greeted = engine.greet();
+    say(engine, hello());
+    await waitForMark(sent, "turn-1-0");
+    slow.ready();
+    await greeted;
+    playAll(engine, sent);
+    say(engine, hello());
+    await engine.idle();
+
+    // The first reply opened the call; the greeting was not played after it, nor mid-reply.
+    expect(markNames(sent)).toEqual(["turn-1-0", "turn-2-0"]);
+    expectWholeFrames(sent);
+    expectSpoken(segments(sent)[0], "turn-1-0", "Yes, we are.");
+    // Nor does the model believe it was said.
+    expect(chats[1]?.messages.slice(1)).toEqual([
+      { role: "user", content: "Hello? Are you open?" },
+      { role: "assistant", content: "Yes, we are." },
+      { role: "user", content: "Until when?" },
+    ]);
+  });
+
+  it("waits while the caller speaks, and drops the greeting when that speech is a turn", async () => {
+    const slow = slowGreeting();
+    const { engine, sent } = await setup({
+      script: { transcripts: ["Hi, is this the bakery?"], replies: ["It is."] },
+      greeting: slow.greeting,
+    });
+    const greeted = engine.greet();
+    startSpeaking(engine);
+    slow.ready();
+    await greeted;
+    // Not played over the caller.
+    expect(sent).toEqual([]);
+    stopSpeaking(engine);
+    await engine.idle();
+
+    expect(markNames(sent)).toEqual(["turn-1-0"]);
+    expectSpoken(segments(sent)[0], "turn-1-0", "It is.");
+  });
+
+  it("plays a greeting that waited for speech holding no words, and the model knows it was said", async () => {
+    const slow = slowGreeting();
+    const { engine, sent, chats } = await setup({
+      script: { transcripts: ["", "Are you open?"], replies: ["Yes, until five."] },
+      greeting: slow.greeting,
+    });
+    const greeted = engine.greet();
+    startSpeaking(engine);
+    slow.ready();
+    await greeted;
+    expect(sent).toEqual([]);
+    stopSpeaking(engine);
+    await engine.idle();
+
+    expect(segments(sent)).toEqual([{ mark: "greeting-1", frames: 50 }]);
+    playAll(engine, sent);
+    say(engine, hello());
+    await engine.idle();
+    expect(markNames(sent)).toEqual(["greeting-1", "turn-1-0"]);
+    expect(chats[0]?.messages.slice(1)).toEqual([
+      { role: "assistant", content: "Welcome to Rosa's Bakery!" },
+      { role: "user", content: "Are you open?" },
+    ]);
   });
 });
 
