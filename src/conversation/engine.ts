@@ -65,7 +65,10 @@ export interface EngineOptions {
 }
 
 export interface ConversationEngine {
-  /** The caller's line has just opened: say the greeting. Resolves once it is on its way. */
+  /**
+   * The caller's line has just opened: say the greeting. Resolves once it is on its way, or once
+   * the engine has set it aside for a caller who spoke first (the pipeline's rule).
+   */
   greet(): Promise<void>;
   /**
    * One inbound payload of 8 kHz μ-law (normally 160 bytes = 20 ms; any length is handled):

@@ -66,11 +66,11 @@ export class PipelineEngine implements ConversationEngine {
   private work: Work | undefined;
   private greetings = 0;
   /**
-   * The greeting, once it came while the caller was already speaking: played if that speech
-   * comes to nothing, dropped once it becomes a turn.
+   * The greeting, from its arrival until the line is quiet (at once, unless the caller is
+   * speaking or an utterance waits for its transcript): dropped if a turn starts meanwhile.
    */
   private heldGreeting: Uint8Array | null = null;
-  /** a turn has started: from now on the conversation has begun without the greeting */
+  /** a turn has started: a greeting not played by then never is */
   private conversing = false;
   private closed = false;
   /** the utterance in progress began while the agent was speaking */
@@ -135,8 +135,10 @@ export class PipelineEngine implements ConversationEngine {
   /**
    * Opens the call: the resume line after a failed transfer, else the greeting. A greeting not
    * cached yet takes its synthesis time (up to seconds), and a caller hearing silence may speak
-   * first: a greeting that arrives after a turn started is dropped (that turn's reply opens the
-   * call), and one that arrives while the caller is speaking waits for that speech to end.
+   * first: a greeting that arrives after a turn started is dropped (that turn's reply, or its
+   * apology, opens the call), and one that arrives while the caller is speaking or an utterance
+   * waits for its transcript is held until then (see heldGreeting). Resolves when the greeting
+   * is sent, held or dropped.
    */
   async greet(): Promise<void> {
     const resume = this.deps.resume;
@@ -239,7 +241,6 @@ export class PipelineEngine implements ConversationEngine {
       utterance.durationMs < this.interruptMs
     ) {
       this.deps.log.info("pipeline_utterance_ignored", fields);
-      this.greetIfQuiet();
       return;
     }
     this.queue.push({ wav: utterance.wav, endedAt: this.deps.now(), at: new Date().toISOString() });
@@ -274,7 +275,7 @@ export class PipelineEngine implements ConversationEngine {
         this.deps.log.error("pipeline_turn_crashed", { ...errorFields(err) });
       }
     }
-    // The utterances held no words (or only noise): a greeting that waited for them plays now.
+    // A greeting still held means the utterances held no words: it opens the call now.
     this.greetIfQuiet();
   }
 

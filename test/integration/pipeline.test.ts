@@ -498,15 +498,27 @@ describe("PipelineEngine greeting", () => {
     return { greeting: () => greeting, ready: () => ready(audio) };
   }
 
-  /** The caller's speech without the silence that ends it: the utterance is still going on. */
+  /** The fixture's first 1.7 s (its speech runs from 0.5 s to 1.9 s): the caller is still speaking. */
   function startSpeaking(engine: PipelineEngine): void {
-    const mulaw = pcm16ToMulaw(hello());
+    const mulaw = pcm16ToMulaw(hello().subarray(0, 8 * 1700));
     for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
   }
 
   function stopSpeaking(engine: PipelineEngine): void {
     const mulaw = pcm16ToMulaw(silence(600));
     for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
+  }
+
+  /** The engine's log lines named `event`, while `run` runs. */
+  async function logged(event: string, run: () => Promise<void>): Promise<Array<Record<string, unknown>>> {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => lines.push(String(line)));
+    try {
+      await run();
+    } finally {
+      spy.mockRestore();
+    }
+    return lines.map((line) => JSON.parse(line)).filter((line) => line.event === event);
   }
 
   it("drops a greeting that is ready only after the caller's first turn began", async () => {
@@ -521,8 +533,10 @@ describe("PipelineEngine greeting", () => {
     const greeted = engine.greet();
     say(engine, hello());
     await waitForMark(sent, "turn-1-0");
-    slow.ready();
-    await greeted;
+    const skipped = await logged("pipeline_greeting_skipped", async () => {
+      slow.ready();
+      await greeted;
+    });
     playAll(engine, sent);
     say(engine, hello());
     await engine.idle();
@@ -531,6 +545,7 @@ describe("PipelineEngine greeting", () => {
     expect(markNames(sent)).toEqual(["turn-1-0", "turn-2-0"]);
     expectWholeFrames(sent);
     expectSpoken(segments(sent)[0], "turn-1-0", "Yes, we are.");
+    expect(skipped).toEqual([expect.objectContaining({ reason: "caller_spoke_first" })]);
     // Nor does the model believe it was said.
     expect(chats[1]?.messages.slice(1)).toEqual([
       { role: "user", content: "Hello? Are you open?" },
@@ -539,9 +554,9 @@ describe("PipelineEngine greeting", () => {
     ]);
   });
 
-  it("waits while the caller speaks, and drops the greeting when that speech is a turn", async () => {
+  it("holds the greeting while the caller speaks, and drops it when that speech becomes a turn", async () => {
     const slow = slowGreeting();
-    const { engine, sent } = await setup({
+    const { engine, sent, requests } = await setup({
       script: { transcripts: ["Hi, is this the bakery?"], replies: ["It is."] },
       greeting: slow.greeting,
     });
@@ -549,16 +564,20 @@ describe("PipelineEngine greeting", () => {
     startSpeaking(engine);
     slow.ready();
     await greeted;
-    // Not played over the caller.
+    // Not played over the caller, who has not finished (nothing went to speech-to-text yet).
     expect(sent).toEqual([]);
-    stopSpeaking(engine);
-    await engine.idle();
+    expect(await requests("/v1/audio/transcriptions")).toHaveLength(0);
+    const skipped = await logged("pipeline_greeting_skipped", async () => {
+      stopSpeaking(engine);
+      await engine.idle();
+    });
 
     expect(markNames(sent)).toEqual(["turn-1-0"]);
     expectSpoken(segments(sent)[0], "turn-1-0", "It is.");
+    expect(skipped).toHaveLength(1);
   });
 
-  it("plays a greeting that waited for speech holding no words, and the model knows it was said", async () => {
+  it("plays a greeting held for speech that holds no words, and the model knows it was said", async () => {
     const slow = slowGreeting();
     const { engine, sent, chats } = await setup({
       script: { transcripts: ["", "Are you open?"], replies: ["Yes, until five."] },
@@ -581,6 +600,62 @@ describe("PipelineEngine greeting", () => {
       { role: "assistant", content: "Welcome to Rosa's Bakery!" },
       { role: "user", content: "Are you open?" },
     ]);
+  });
+
+  it("holds the greeting while a transcript is pending, and plays it when that has no words", async () => {
+    const slow = slowGreeting();
+    const { engine, sent, requests } = await setup({
+      script: { transcripts: ["..."], delayMs: { stt: 300 } },
+      greeting: slow.greeting,
+    });
+    const greeted = engine.greet();
+    say(engine, hello());
+    await vi.waitFor(async () => expect(await requests("/v1/audio/transcriptions")).toHaveLength(1));
+    slow.ready();
+    await greeted;
+    expect(sent).toEqual([]);
+    await engine.idle();
+
+    expect(segments(sent)).toEqual([{ mark: "greeting-1", frames: 50 }]);
+  });
+
+  it("drops the greeting when the caller's first words cannot be transcribed: the apology asks again", async () => {
+    const slow = slowGreeting();
+    const { fake, engine, sent, turns } = await setup({ script: {}, greeting: slow.greeting });
+    await fake.behave({ status: 500, pathIncludes: "/audio/transcriptions", times: 1 });
+    const greeted = engine.greet();
+    startSpeaking(engine);
+    slow.ready();
+    await greeted;
+    stopSpeaking(engine);
+    await engine.idle();
+
+    expect(markNames(sent)).toEqual(["turn-1-apology"]);
+    playAll(engine, sent);
+    expect(turns.map((t) => t.turn)).toEqual([
+      expect.objectContaining({ outcome: "failed", failed_stage: "stt" }),
+    ]);
+  });
+
+  it("sends nothing when the call ends while the greeting is being made or held", async () => {
+    const making = slowGreeting();
+    const first = await setup({ script: {}, greeting: making.greeting });
+    const greeted = first.engine.greet();
+    first.engine.close();
+    making.ready();
+    await greeted;
+
+    const holding = slowGreeting();
+    const second = await setup({ script: {}, greeting: holding.greeting });
+    const held = second.engine.greet();
+    startSpeaking(second.engine);
+    holding.ready();
+    await held;
+    second.engine.close();
+    stopSpeaking(second.engine);
+    await second.engine.idle();
+
+    expect([first.sent, second.sent]).toEqual([[], []]);
   });
 });
 
