@@ -509,6 +509,17 @@ describe("PipelineEngine greeting", () => {
     for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
   }
 
+  /** A call whose greeting is ready only once the caller has started speaking (and still is). */
+  async function greetingReadyMidSpeech(script: OpenAIScript) {
+    const slow = slowGreeting();
+    const call = await setup({ script, greeting: slow.greeting });
+    const greeted = call.engine.greet();
+    startSpeaking(call.engine);
+    slow.ready();
+    await greeted;
+    return call;
+  }
+
   /** The engine's log lines named `event`, while `run` runs. */
   async function logged(event: string, run: () => Promise<void>): Promise<Array<Record<string, unknown>>> {
     const lines: string[] = [];
@@ -555,15 +566,10 @@ describe("PipelineEngine greeting", () => {
   });
 
   it("holds the greeting while the caller speaks, and drops it when that speech becomes a turn", async () => {
-    const slow = slowGreeting();
-    const { engine, sent, requests } = await setup({
-      script: { transcripts: ["Hi, is this the bakery?"], replies: ["It is."] },
-      greeting: slow.greeting,
+    const { engine, sent, requests } = await greetingReadyMidSpeech({
+      transcripts: ["Hi, is this the bakery?"],
+      replies: ["It is."],
     });
-    const greeted = engine.greet();
-    startSpeaking(engine);
-    slow.ready();
-    await greeted;
     // Not played over the caller, who has not finished (nothing went to speech-to-text yet).
     expect(sent).toEqual([]);
     expect(await requests("/v1/audio/transcriptions")).toHaveLength(0);
@@ -578,15 +584,10 @@ describe("PipelineEngine greeting", () => {
   });
 
   it("plays a greeting held for speech that holds no words, and the model knows it was said", async () => {
-    const slow = slowGreeting();
-    const { engine, sent, chats } = await setup({
-      script: { transcripts: ["", "Are you open?"], replies: ["Yes, until five."] },
-      greeting: slow.greeting,
+    const { engine, sent, chats } = await greetingReadyMidSpeech({
+      transcripts: ["", "Are you open?"],
+      replies: ["Yes, until five."],
     });
-    const greeted = engine.greet();
-    startSpeaking(engine);
-    slow.ready();
-    await greeted;
     expect(sent).toEqual([]);
     stopSpeaking(engine);
     await engine.idle();
@@ -620,13 +621,8 @@ describe("PipelineEngine greeting", () => {
   });
 
   it("drops the greeting when the caller's first words cannot be transcribed: the apology asks again", async () => {
-    const slow = slowGreeting();
-    const { fake, engine, sent, turns } = await setup({ script: {}, greeting: slow.greeting });
+    const { fake, engine, sent, turns } = await greetingReadyMidSpeech({});
     await fake.behave({ status: 500, pathIncludes: "/audio/transcriptions", times: 1 });
-    const greeted = engine.greet();
-    startSpeaking(engine);
-    slow.ready();
-    await greeted;
     stopSpeaking(engine);
     await engine.idle();
 
@@ -645,12 +641,7 @@ describe("PipelineEngine greeting", () => {
     making.ready();
     await greeted;
 
-    const holding = slowGreeting();
-    const second = await setup({ script: {}, greeting: holding.greeting });
-    const held = second.engine.greet();
-    startSpeaking(second.engine);
-    holding.ready();
-    await held;
+    const second = await greetingReadyMidSpeech({});
     second.engine.close();
     stopSpeaking(second.engine);
     await second.engine.idle();
