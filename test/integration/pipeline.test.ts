@@ -109,7 +109,12 @@ async function setup(options: {
 
 /** The caller says `speech`, then stays quiet long enough to end the utterance, in 20 ms payloads. */
 function say(engine: PipelineEngine, speech: Int16Array): void {
-  const mulaw = pcm16ToMulaw(concat(speech, silence(600)));
+  hear(engine, concat(speech, silence(600)));
+}
+
+/** The caller's line carries `samples` (8 kHz), in 20 ms payloads as Twilio sends them. */
+function hear(engine: PipelineEngine, samples: Int16Array): void {
+  const mulaw = pcm16ToMulaw(samples);
   for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
 }
 
@@ -500,13 +505,12 @@ describe("PipelineEngine greeting", () => {
 
   /** The fixture's first 1.7 s (its speech runs from 0.5 s to 1.9 s): the caller is still speaking. */
   function startSpeaking(engine: PipelineEngine): void {
-    const mulaw = pcm16ToMulaw(hello().subarray(0, 8 * 1700));
-    for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
+    hear(engine, hello().subarray(0, 8 * 1700));
   }
 
+  /** Silence long enough to end the utterance. */
   function stopSpeaking(engine: PipelineEngine): void {
-    const mulaw = pcm16ToMulaw(silence(600));
-    for (let at = 0; at < mulaw.length; at += 160) engine.pushAudio(mulaw.subarray(at, at + 160));
+    hear(engine, silence(600));
   }
 
   /** A call whose greeting is ready only once the caller has started speaking (and still is). */
