@@ -145,12 +145,9 @@ export class PipelineEngine implements ConversationEngine {
     if (resume) return this.sayOpening(resume);
     const greeting = await this.deps.greeting?.();
     if (!greeting || greeting.length === 0 || this.closed) return;
-    if (this.conversing) {
-      this.deps.log.info("pipeline_greeting_skipped", { reason: "caller_spoke_first" });
-      return;
-    }
     this.heldGreeting = greeting;
-    this.greetIfQuiet();
+    if (this.conversing) this.dropGreeting();
+    else this.greetIfQuiet();
   }
 
   /**
@@ -169,11 +166,15 @@ export class PipelineEngine implements ConversationEngine {
   /** A turn starts: the conversation has begun, so a greeting not played yet never will be. */
   private startTurn(utterance: Utterance, transcript: string | null): Turn {
     this.conversing = true;
-    if (this.heldGreeting) {
-      this.heldGreeting = null;
-      this.deps.log.info("pipeline_greeting_skipped", { reason: "caller_spoke_first" });
-    }
+    this.dropGreeting();
     return this.turns.start(utterance.at, utterance.endedAt, transcript);
+  }
+
+  /** The held greeting, if any, is not played: a turn began first and its reply opens the call. */
+  private dropGreeting(): void {
+    if (!this.heldGreeting) return;
+    this.heldGreeting = null;
+    this.deps.log.info("pipeline_greeting_skipped", { reason: "caller_spoke_first" });
   }
 
   /** Words of the agent's own outside a turn (after a failed transfer), in the number's voice; they join the history. */
